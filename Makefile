@@ -1,0 +1,54 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is a building block.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# Services the second test pass and the benchmarks use (the machine's PostgreSQL and Redis).
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test test-embedded test-postgres lint bench services-check
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	@echo ""
+	@echo "  Admin:     http://127.0.0.1:$(PORT)/admin/"
+	@echo "  API v4:    http://127.0.0.1:$(PORT)/api/v4/maintenances"
+	@echo "  API v1:    http://127.0.0.1:$(PORT)/api/v1/maintenance/plans"
+	@echo "  API docs:  http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "  Health:    http://127.0.0.1:$(PORT)/healthz"
+	@echo ""
+	@echo "  Admin user: $(BIN)/python manage.py createsuperuser"
+	@echo "  API key:    $(BIN)/python manage.py create_api_key NAME [--read-only]"
+	@echo ""
+	PORT=$(PORT) $(BIN)/honcho start --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+test-embedded: install
+	$(BIN)/python -m pytest
+
+services-check: install
+	@$(BIN)/python scripts/wait_for_services.py "$(TEST_POSTGRES_URL)" "$(TEST_REDIS_URL)"
+
+test-postgres: services-check
+	DATABASE_URL=$(TEST_POSTGRES_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) $(BIN)/python -m pytest
+
+# The whole gate: lint, then the suite on the embedded default, then on PostgreSQL + Redis.
+test: lint test-embedded test-postgres
+
+bench: services-check
+	$(BIN)/python -m benchmarks

@@ -1,0 +1,59 @@
+"""Who is calling: an API key in `Authorization: Bearer <key>`, or a logged-in staff session."""
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from config.models import ApiKey
+
+
+@dataclass(frozen=True)
+class ApiKeyPrincipal:
+    """The caller behind an API key; stands in for `request.user`."""
+
+    key_id: str
+    name: str
+    read_only: bool
+    is_authenticated = True
+    is_staff = False
+
+    @property
+    def actor(self) -> str:
+        """How executions and audit rows name this caller."""
+        return f"key:{self.name}"
+
+
+class BearerApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1").split()
+        if not header or header[0] != self.keyword or len(header) != 2:
+            # No usable header: leave it to the permission check, which answers 401
+            # "Missing or invalid authorization header" unless a staff session is present.
+            return None
+        raw_key = header[1]
+        try:
+            api_key = ApiKey.objects.get_from_key(raw_key)
+        except ApiKey.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Invalid API key") from None
+        if api_key.expiry_date is not None and api_key.expiry_date < timezone.now():
+            raise exceptions.AuthenticationFailed("Invalid API key")
+        principal = ApiKeyPrincipal(
+            key_id=api_key.pk, name=api_key.name, read_only=api_key.read_only
+        )
+        return principal, api_key
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+class StaffSessionAuthentication(authentication.SessionAuthentication):
+    """Django admin users may call the API from their browser session (CSRF enforced)."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None or not result[0].is_staff:
+            return None
+        return result

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ConfigConfig(AppConfig):
+    """The project package is also an app: it owns API keys, which both API versions accept."""
+
+    name = "config"
+    verbose_name = "API access"

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v4/", include("scheduling.api.urls")),
+    path("api/v1/maintenance/", include("maintenance.api.urls")),
+]
+
+handler404 = "config.api.exceptions.json_not_found"
+handler500 = "config.api.exceptions.json_server_error"

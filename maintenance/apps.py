@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class MaintenanceConfig(AppConfig):
+    """API v1: preventive-maintenance plans on assets, the tasks they generate, and compliance."""
+
+    name = "maintenance"
+    verbose_name = "Preventive maintenance"

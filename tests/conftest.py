@@ -1,0 +1,46 @@
+"""Fixtures every test module shares: API clients for each kind of caller."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from config.models import ApiKey
+
+
+def _client_with_key(*, read_only: bool) -> APIClient:
+    _, raw_key = ApiKey.objects.create_key(
+        name="read-only tests" if read_only else "tests", read_only=read_only
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    return client
+
+
+@pytest.fixture
+def api_client(db) -> APIClient:
+    """A client with a read-write API key (its actor name is `key:tests`)."""
+    return _client_with_key(read_only=False)
+
+
+@pytest.fixture
+def read_only_client(db) -> APIClient:
+    return _client_with_key(read_only=True)
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def staff_user(db, django_user_model):
+    return django_user_model.objects.create_user(
+        username="planner", password="planner-pass-123", is_staff=True
+    )
+
+
+@pytest.fixture
+def staff_client(staff_user) -> APIClient:
+    """A logged-in staff session; CSRF is enforced as in a browser."""
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    return client
