@@ -1,4 +1,6 @@
-from django.db import models
+from datetime import timedelta
+
+from django.db import IntegrityError, models, transaction
 from rest_framework_api_key.models import AbstractAPIKey
 
 
@@ -12,3 +14,69 @@ class ApiKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "API key"
         verbose_name_plural = "API keys"
+
+
+class SchedulerJobManager(models.Manager):
+    def record_run(
+        self,
+        name: str,
+        *,
+        started_at,
+        duration_ms: int,
+        summary: str = "",
+        error: str = "",
+    ) -> None:
+        """Store one run of a periodic job as its last run, counting runs and failures.
+
+        One UPDATE, so workers finishing the same job at once (two beats) never lose a count;
+        the row is created by the first run ever.
+        """
+        ok = not error
+        values = {
+            "last_started_at": started_at,
+            "last_finished_at": started_at + timedelta(milliseconds=duration_ms),
+            "last_duration_ms": duration_ms,
+            "last_ok": ok,
+            "last_summary": summary[:500],
+            "last_error": error[:2000],
+            "run_count": models.F("run_count") + 1,
+            "failure_count": models.F("failure_count") + (0 if ok else 1),
+        }
+        if ok:
+            values["last_success_at"] = values["last_finished_at"]
+        if self.filter(name=name).update(**values):
+            return
+        try:
+            with transaction.atomic():
+                self.create(name=name)
+        except IntegrityError:
+            pass  # another worker created it first
+        self.filter(name=name).update(**values)
+
+
+class SchedulerJob(models.Model):
+    """The last run of one periodic job (one row per job), for operators and GET /healthz.
+
+    django-celery-beat's periodic tasks say when beat *sent* a job; this says when a worker
+    (or `run_scheduler_tick`) actually *ran* it, how long it took and what it did.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_ok = models.BooleanField(null=True, blank=True, verbose_name="last run ok")
+    last_summary = models.CharField(max_length=500, blank=True)
+    last_error = models.TextField(blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    run_count = models.PositiveBigIntegerField(default=0)
+    failure_count = models.PositiveBigIntegerField(default=0)
+
+    objects = SchedulerJobManager()
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "scheduler job"
+
+    def __str__(self) -> str:
+        return self.name

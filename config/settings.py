@@ -5,6 +5,7 @@ Celery broker on the filesystem. Production sets ``DATABASE_URL`` and ``CELERY_B
 A value that cannot be parsed stops the process at start instead of being guessed at.
 """
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -130,6 +131,9 @@ def _database() -> dict:
             "timeout": 30,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+        # Tests get a file, not SQLite's default in-memory database, so the Celery worker and
+        # beat processes that the integration tests start can share it. One per test run.
+        config["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
     elif engine.endswith("postgresql"):
         config.setdefault("CONN_MAX_AGE", _strict_int("DATABASE_CONN_MAX_AGE", 60))
         config["CONN_HEALTH_CHECKS"] = True
@@ -219,7 +223,8 @@ if CELERY_BROKER_URL.split("://", 1)[0] not in {"filesystem", "redis", "rediss",
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # One folder for both directions: the web process, the worker and beat on one machine
     # exchange messages as files, so the embedded default needs no broker server.
-    _broker_dir = VAR_DIR / "broker"
+    # CELERY_BROKER_DIR lets a test (or a second checkout) use a private folder.
+    _broker_dir = Path(env.str("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))
     (_broker_dir / "queue").mkdir(parents=True, exist_ok=True)
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -228,10 +233,83 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A message a worker took but never acknowledged (the worker died) goes back to the
+        # queue after this long. It must exceed the longest task (the time limits below), or a
+        # slow task runs twice; twice is harmless here (the database guards every write), only
+        # wasteful. Tests set it low to watch a redelivery happen.
+        "visibility_timeout": _strict_int("CELERY_VISIBILITY_TIMEOUT", 900, minimum=1),
+        # Sweep for such messages every 10 s instead of kombu's default of about 100 s.
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+    }
+
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_TASK_ALWAYS_EAGER = _strict_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Acknowledge after the task ran, so a worker that dies mid-task leaves its message to be
+# delivered again. Every task is safe to run twice: the database decides (unique occurrence
+# keys, row locks, compare-and-set updates), never the broker.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A pool process killed under a task (OOM, segfault) republishes it as a retry, so the retry
+# counter caps how often one message can take a worker down (see config.celery.DatabaseTask).
+CELERY_TASK_RETRY_ON_WORKER_LOST = True
+# Each worker process reserves one message at a time: a long job never holds others hostage
+# and fan-out work spreads over every worker.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# With late acks, a task still running when the broker connection drops is redelivered
+# anyway; cancelling it avoids two copies racing (Celery's recommended setting).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a broker restart is waited out, not fatal
+# No task may run longer than this; the visibility timeout above stays longer.
+CELERY_TASK_SOFT_TIME_LIMIT = 540
+CELERY_TASK_TIME_LIMIT = 600
+# How many times a message may come back after a crash, or retry a database error, before it
+# is dropped and recorded as failed (the next tick finds the work again if it is still due).
+SCHEDULER_TASK_MAX_RETRIES = _strict_int("SCHEDULER_TASK_MAX_RETRIES", 5, minimum=0)
+
+# The schedule. django-celery-beat's DatabaseScheduler copies these entries into its tables
+# when beat starts (so operators see them, with their last run, in the admin) and runs them.
+# Each entry expires before its next tick: a tick that waited too long in the queue is
+# dropped instead of piling up behind the next one. Running a job twice (two beats by
+# mistake, or `run_scheduler_tick` beside beat) is harmless; see README "Scheduler".
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Seconds between two runs of the frequent jobs (event statuses, due plans); the spec needs a
+# transition stored within a minute and a due plan executed within one.
+SCHEDULER_TICK_SECONDS = _strict_int("SCHEDULER_TICK_SECONDS", 30, minimum=1)
+# Seconds between two extensions of the event horizon (new events appear 90 days ahead; the
+# API already generates them on every write, so this only keeps the horizon rolling).
+SCHEDULER_HORIZON_SECONDS = _strict_int("SCHEDULER_HORIZON_SECONDS", 600, minimum=1)
+# At most this many plans are dispatched per tick; the rest wait for the next one.
+SCHEDULER_PLAN_BATCH = _strict_int("SCHEDULER_PLAN_BATCH", 2000, minimum=1)
+# GET /healthz calls the scheduler stale when no periodic job ran for this long.
+SCHEDULER_STALE_AFTER = timedelta(seconds=_strict_int("SCHEDULER_STALE_SECONDS", 120, minimum=1))
+
+
+def _expires(interval: int) -> int:
+    # django-celery-beat stores `expire_seconds` (it drops Celery's `expires` option).
+    return max(1, interval * 9 // 10)
+
+
+CELERY_BEAT_SCHEDULE: dict = {
+    "extend-event-horizon": {
+        "task": "scheduling.tasks.extend_event_horizon",
+        "schedule": timedelta(seconds=SCHEDULER_HORIZON_SECONDS),
+        "options": {"expire_seconds": _expires(SCHEDULER_HORIZON_SECONDS)},
+    },
+    "advance-event-statuses": {
+        "task": "scheduling.tasks.advance_event_statuses",
+        "schedule": timedelta(seconds=SCHEDULER_TICK_SECONDS),
+        "options": {"expire_seconds": _expires(SCHEDULER_TICK_SECONDS)},
+    },
+    "execute-due-plans": {
+        "task": "maintenance.tasks.execute_due_plans",
+        "schedule": timedelta(seconds=SCHEDULER_TICK_SECONDS),
+        "options": {"expire_seconds": _expires(SCHEDULER_TICK_SECONDS)},
+    },
+}
 
 HEALTHZ_BROKER_TIMEOUT = timedelta(seconds=2)

@@ -1,8 +1,16 @@
-"""GET /healthz: liveness for load balancers and operators, without authentication."""
+"""GET /healthz: liveness for load balancers and operators, without authentication.
+
+The status code answers "can this web process serve?" (database and broker reachable). The
+scheduler's freshness is reported beside it but does not turn the answer into a 503: a web
+process is healthy even when beat is down (some deployments run the scheduler from cron, or
+not at all while migrating), and a load balancer must not take every web process out of
+rotation because of it. Monitoring should alert on `scheduler.stale` instead.
+"""
 
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 from kombu import Connection
 
@@ -30,9 +38,32 @@ def _broker_status() -> str:
         return f"error: {exc.__class__.__name__}: {exc}"
 
 
+def _scheduler_status() -> dict:
+    """When a periodic job last finished (in a worker or `run_scheduler_tick`), and how long ago."""
+    from config.models import SchedulerJob
+
+    try:
+        last_tick_at = (
+            SchedulerJob.objects.exclude(last_finished_at=None)
+            .order_by("-last_finished_at")
+            .values_list("last_finished_at", flat=True)
+            .first()
+        )
+    except Exception as exc:  # noqa: BLE001
+        return {"last_tick_at": None, "age_seconds": None, "stale": True, "error": str(exc)}
+    if last_tick_at is None:
+        return {"last_tick_at": None, "age_seconds": None, "stale": True}
+    age = max(0.0, (timezone.now() - last_tick_at).total_seconds())
+    return {
+        "last_tick_at": last_tick_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "age_seconds": round(age),
+        "stale": age > settings.SCHEDULER_STALE_AFTER.total_seconds(),
+    }
+
+
 @require_GET
 def healthz(request):
     checks = {"database": _database_status(), "broker": _broker_status()}
     healthy = all(value == "ok" for value in checks.values())
-    body = {"status": "ok" if healthy else "error", **checks}
+    body = {"status": "ok" if healthy else "error", **checks, "scheduler": _scheduler_status()}
     return JsonResponse(body, status=200 if healthy else 503)
