@@ -1,0 +1,54 @@
+"""Celery tasks of the v1 side: thin wrappers that run a service and own the retries.
+
+`execute_due_plans` (beat, every tick) only finds the due plans and fans out one
+`execute_plan` per plan, so several workers share the work. `execute_plan` locks the plan row
+(skip_locked), re-checks that it is still due and creates the execution and task for the
+occurrence, which is unique in the database: duplicated messages (two beats, a redelivery
+after a crash, a tick that overlaps the previous one) are harmless no-ops.
+"""
+
+from datetime import datetime
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from config.celery import DatabaseTask, JobResult, app, run_periodic_job
+from maintenance import selectors, services
+
+
+def execute_due_plans_job(now: datetime) -> JobResult:
+    """Fan out: one `execute_plan` message per due plan, at most SCHEDULER_PLAN_BATCH a tick."""
+    plan_ids = selectors.due_plan_ids(now=now, limit=settings.SCHEDULER_PLAN_BATCH)
+    # A message still queued at the next tick is superseded by that tick's own.
+    expires = settings.SCHEDULER_TICK_SECONDS
+    with app.producer_or_acquire() as producer:
+        for plan_id in plan_ids:
+            execute_plan.apply_async((plan_id,), expires=expires, producer=producer)
+    return JobResult(f"{len(plan_ids)} plans dispatched", {"dispatched": len(plan_ids)})
+
+
+def execute_due_plans_inline_job(now: datetime) -> JobResult:
+    """The same work without a broker, in this process (`run_scheduler_tick`, cron)."""
+    created = services.plans_execute_due(now=now)
+    return JobResult(f"{created} tasks created", {"created": created})
+
+
+@shared_task(
+    base=DatabaseTask,
+    name="maintenance.tasks.execute_due_plans",
+    max_retries=settings.SCHEDULER_TASK_MAX_RETRIES,
+)
+def execute_due_plans() -> dict[str, int]:
+    return run_periodic_job("execute_due_plans", execute_due_plans_job).counts
+
+
+@shared_task(
+    base=DatabaseTask,
+    name="maintenance.tasks.execute_plan",
+    max_retries=settings.SCHEDULER_TASK_MAX_RETRIES,
+)
+def execute_plan(plan_id: str) -> str | None:
+    """Execute one plan if it is (still) due; returns the new task's id, or None."""
+    task = services.plan_execute_if_due(plan_id=plan_id, now=timezone.now())
+    return None if task is None else str(task.pk)

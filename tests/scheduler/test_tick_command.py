@@ -1,0 +1,81 @@
+"""`manage.py run_scheduler_tick`: every periodic job once, here and now, and what it did."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from config.models import SchedulerJob
+from scheduling import services as scheduling_services
+from tests.scheduler.conftest import at
+
+V1 = "/api/v1/maintenance"
+
+
+def tick(capsys) -> list[str]:
+    call_command("run_scheduler_tick")
+    return capsys.readouterr().out.strip().splitlines()
+
+
+@pytest.fixture
+def due_work(api_client, clock):
+    """At 08:05: a window that started at 08:00 and two plans due at 08:00."""
+    api_client.post(
+        "/api/v4/maintenances",
+        {
+            "title": "Patch",
+            "start_date_time": int(at("2026-03-02 08:00").timestamp()),
+            "rrule": "FREQ=DAILY;COUNT=2",
+            "duration_seconds": 3600,
+        },
+        format="json",
+    )
+    for name in ("Belts", "Filters"):
+        api_client.post(
+            f"{V1}/plans",
+            {
+                "name": name,
+                "trigger": "calendar",
+                "task": {"title": name},
+                "calendar": {"every": 1, "unit": "day", "start_at": "2026-03-02T08:00:00Z"},
+            },
+            format="json",
+        )
+    clock.move_to(at("2026-03-02 08:05"))
+
+
+@pytest.mark.django_db
+def test_it_runs_every_job_once_and_prints_what_it_did(due_work, capsys):
+    assert tick(capsys) == [
+        "extend_event_horizon: 0 events created",  # the API generated them already
+        "advance_event_statuses: READY 0, ONGOING 1, COMPLETED 0",
+        "execute_due_plans: 2 tasks created",
+    ]
+    jobs = SchedulerJob.objects.order_by("name")
+    assert [(job.name, job.run_count, job.last_ok) for job in jobs] == [
+        ("advance_event_statuses", 1, True),
+        ("execute_due_plans", 1, True),
+        ("extend_event_horizon", 1, True),
+    ]
+
+
+@pytest.mark.django_db
+def test_it_does_nothing_twice(due_work, capsys):
+    tick(capsys)
+    assert tick(capsys) == [
+        "extend_event_horizon: 0 events created",
+        "advance_event_statuses: READY 0, ONGOING 0, COMPLETED 0",
+        "execute_due_plans: 0 tasks created",
+    ]
+
+
+@pytest.mark.django_db
+def test_it_runs_the_other_jobs_and_fails_when_one_job_fails(monkeypatch, capsys, clock):
+    def broken(*, now):
+        raise RuntimeError("rule engine down")
+
+    monkeypatch.setattr(scheduling_services, "events_extend_horizon", broken)
+    with pytest.raises(CommandError, match="1 job"):
+        call_command("run_scheduler_tick")
+    output = capsys.readouterr()
+    assert "extend_event_horizon: failed: RuntimeError: rule engine down" in output.err
+    assert "execute_due_plans: 0 tasks created" in output.out
+    assert SchedulerJob.objects.get(name="extend_event_horizon").last_ok is False
