@@ -1,0 +1,117 @@
+"""Read queries of API v4 that are more than a filter: lookups by path id, list querysets with
+everything their rendering needs fetched in a constant number of queries, monitor status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Prefetch, QuerySet
+
+from config.errors import NotFound
+from scheduling.models import (
+    IMPACT_SEVERITY,
+    EventStatus,
+    Maintenance,
+    MaintenanceEvent,
+    MaintenanceMonitor,
+    Monitor,
+)
+
+# Larger ids than a signed 64-bit column holds name nothing (and SQLite refuses them).
+MAX_ID = 2**63 - 1
+
+
+def parse_id(raw: str) -> int | None:
+    """The integer a path segment names, or None when it names no row (non-numeric, too big)."""
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
+
+
+def _monitor_links() -> Prefetch:
+    return Prefetch(
+        "monitor_links",
+        queryset=MaintenanceMonitor.objects.select_related("monitor").order_by("id"),
+    )
+
+
+def maintenance_list() -> QuerySet[Maintenance]:
+    """Maintenances with their monitors, newest first (two queries whatever the count)."""
+    return Maintenance.objects.prefetch_related(_monitor_links()).order_by("-id")
+
+
+def maintenance_get(*, maintenance_id: str, with_monitors: bool = True) -> Maintenance:
+    """The maintenance a path segment names (its monitors prefetched unless the caller only
+    needs the row); 404 with the spec's message."""
+    pk = parse_id(maintenance_id)
+    queryset = maintenance_list() if with_monitors else Maintenance.objects.all()
+    maintenance = queryset.filter(pk=pk).first() if pk is not None else None
+    if maintenance is None:
+        raise NotFound(f"Maintenance with id '{maintenance_id}' not found")
+    return maintenance
+
+
+def event_list(*, now: datetime) -> QuerySet[MaintenanceEvent]:
+    """Events with their time-true `live_status`, start ascending then id."""
+    return MaintenanceEvent.objects.with_live_status(now).order_by("start_date_time", "id")
+
+
+def event_list_detailed(*, now: datetime) -> QuerySet[MaintenanceEvent]:
+    """`event_list` with each event's maintenance and its monitors (three queries a page)."""
+    return (
+        event_list(now=now)
+        .select_related("maintenance")
+        .prefetch_related(
+            Prefetch("maintenance__monitor_links", queryset=_monitor_links().queryset)
+        )
+    )
+
+
+def event_get(*, maintenance: Maintenance, event_id: str) -> MaintenanceEvent:
+    """An event of this maintenance by path segment; 404 with the spec's message."""
+    pk = parse_id(event_id)
+    event = maintenance.events.filter(pk=pk).first() if pk is not None else None
+    if event is None:
+        raise NotFound(f"Event with id '{event_id}' not found for this maintenance")
+    return event
+
+
+def monitor_get(*, tag: str) -> Monitor:
+    monitor = Monitor.objects.filter(tag=tag).first()
+    if monitor is None:
+        raise NotFound(f"Monitor with tag '{tag}' not found")
+    return monitor
+
+
+@dataclass
+class MonitorMaintenanceStatus:
+    monitor_tag: str
+    under_maintenance: bool = False
+    impact: str | None = None
+    events: list[MaintenanceEvent] = field(default_factory=list)
+
+
+def monitor_maintenance_status(*, monitor: Monitor, now: datetime) -> MonitorMaintenanceStatus:
+    """Whether `monitor` is under maintenance at `now`: the ONGOING events of the ACTIVE
+    maintenances that name it, and the worst of their impacts (DOWN > MAINTENANCE >
+    DEGRADED > UP)."""
+    impacts = dict(
+        monitor.maintenance_links.filter(maintenance__status=Maintenance.Status.ACTIVE).values_list(
+            "maintenance_id", "impact"
+        )
+    )
+    status = MonitorMaintenanceStatus(monitor_tag=monitor.tag)
+    if not impacts:
+        return status
+    status.events = list(
+        event_list(now=now).filter(maintenance_id__in=impacts, live_status=EventStatus.ONGOING)
+    )
+    if status.events:
+        status.under_maintenance = True
+        status.impact = max(
+            (impacts[event.maintenance_id] for event in status.events),
+            key=lambda impact: IMPACT_SEVERITY[impact],
+        )
+    return status

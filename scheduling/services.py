@@ -1,0 +1,503 @@
+"""Every write of API v4: maintenances, their events, monitors; and the scheduler's entry points.
+
+All functions take keyword-only arguments and a `now` (default: the current time) so tests
+freeze the clock. A request's writes happen in one transaction. The maintenance row is the
+lock that serialises a schedule change against the scheduler: API writes take it with a
+blocking `select_for_update()`, `events_extend_horizon` skips rows that are locked (the
+request that holds the lock regenerates that maintenance itself). On SQLite the IMMEDIATE
+transaction mode serialises writers instead. The unique `(maintenance, occurrence)` key is
+the last guard: whoever loses a race inserts nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import islice
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, ProtectedError, Q
+from django.utils import timezone as django_timezone
+
+from config.errors import Conflict, InvalidInput
+from scheduling.models import (
+    STATUS_RANK,
+    DeletedOccurrence,
+    EventStatus,
+    Impact,
+    Maintenance,
+    MaintenanceEvent,
+    MaintenanceMonitor,
+    Monitor,
+    ready_lead,
+)
+from scheduling.recurrence import Recurrence, RecurrenceError, build_recurrence
+
+logger = logging.getLogger(__name__)
+
+MAX_EVENTS_PER_HORIZON = 1000
+SCHEDULE_FIELDS = ("start_date_time", "rrule", "duration_seconds", "timezone")
+MAINTENANCE_FIELDS = ("title", "description", "status", *SCHEDULE_FIELDS)
+# Allowed manual transitions, by target: what the event must be at the time of the request.
+MANUAL_TRANSITIONS = {
+    EventStatus.COMPLETED: {EventStatus.ONGOING},
+    EventStatus.CANCELLED: {EventStatus.SCHEDULED, EventStatus.READY, EventStatus.ONGOING},
+}
+_EXTEND_CHUNK = 200
+
+
+@dataclass(frozen=True)
+class MonitorLink:
+    """One entry of a maintenance's `monitors`: a resolved monitor and its impact."""
+
+    monitor: Monitor
+    impact: str = Impact.MAINTENANCE
+
+
+def _batched(items: Iterable, size: int) -> Iterable[list]:
+    # itertools.batched arrives with Python 3.12; we run on 3.11.
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else django_timezone.now()
+
+
+def _horizon() -> timedelta:
+    return timedelta(days=settings.MAINTENANCE_EVENT_HORIZON_DAYS)
+
+
+def _ended_now(event: MaintenanceEvent, now: datetime) -> datetime:
+    # Whole seconds like everything on the wire; never at or before the start, which the
+    # end-after-start constraint would refuse (an event ended in the second it began).
+    return max(now.replace(microsecond=0), event.start_date_time + timedelta(seconds=1))
+
+
+# --- recurrence --------------------------------------------------------------------------------
+
+
+def checked_recurrence(*, rrule: str, start: datetime, timezone: str) -> Recurrence:
+    """Build the recurrence or raise `InvalidInput` naming the field the engine blamed."""
+    try:
+        return build_recurrence(rrule, start=start, timezone=timezone)
+    except RecurrenceError as exc:
+        message = exc.message if exc.field in exc.message else f"{exc.field}: {exc.message}"
+        raise InvalidInput(message, details={exc.field: [exc.message]}) from None
+
+
+@dataclass(frozen=True)
+class PreviewOccurrence:
+    start_date_time: datetime
+    end_date_time: datetime
+
+
+def maintenance_preview(
+    *, start_date_time: datetime, rrule: str, duration_seconds: int, timezone: str, limit: int
+) -> tuple[list[PreviewOccurrence], str]:
+    """The first `limit` occurrences of a schedule and its description; writes nothing."""
+    recurrence = checked_recurrence(rrule=rrule, start=start_date_time, timezone=timezone)
+    duration = timedelta(seconds=duration_seconds)
+    occurrences = [PreviewOccurrence(start, start + duration) for start in recurrence.first(limit)]
+    return occurrences, recurrence.describe()
+
+
+# --- maintenances ------------------------------------------------------------------------------
+
+
+def _replace_monitor_links(*, maintenance: Maintenance, monitors: Sequence[MonitorLink]) -> None:
+    # The list replaces the previous one wholesale and keeps the client's order (link ids).
+    maintenance.monitor_links.all().delete()
+    MaintenanceMonitor.objects.bulk_create(
+        MaintenanceMonitor(maintenance=maintenance, monitor=link.monitor, impact=link.impact)
+        for link in monitors
+    )
+
+
+def maintenance_create(
+    *,
+    title: str,
+    start_date_time: datetime,
+    rrule: str,
+    duration_seconds: int,
+    description: str | None = None,
+    timezone: str = "UTC",
+    status: str = Maintenance.Status.ACTIVE,
+    monitors: Sequence[MonitorLink] = (),
+    now: datetime | None = None,
+) -> Maintenance:
+    """Create a maintenance, link its monitors and generate its events if it is ACTIVE."""
+    now = _now(now)
+    recurrence = checked_recurrence(rrule=rrule, start=start_date_time, timezone=timezone)
+    with transaction.atomic():
+        maintenance = Maintenance.objects.create(
+            title=title,
+            description=description,
+            start_date_time=start_date_time,
+            rrule=recurrence.rule,
+            duration_seconds=duration_seconds,
+            timezone=timezone,
+            status=status,
+        )
+        _replace_monitor_links(maintenance=maintenance, monitors=monitors)
+        if maintenance.status == Maintenance.Status.ACTIVE:
+            events_generate(maintenance=maintenance, now=now)
+    return maintenance
+
+
+def maintenance_update(
+    *,
+    maintenance: Maintenance,
+    changes: dict[str, Any],
+    monitors: Sequence[MonitorLink] | None = None,
+    now: datetime | None = None,
+) -> Maintenance:
+    """Apply a partial update; `monitors`, when given, replaces the whole list.
+
+    A change of the schedule (rrule, start, duration or timezone to a different value)
+    replaces the events that have not started with the new schedule's and forgets the
+    remembered deleted occurrences; ongoing, completed and cancelled events stay.
+    ACTIVE → INACTIVE removes the events that have not started and ends an ongoing one now;
+    INACTIVE → ACTIVE generates from now.
+    """
+    now = _now(now)
+    unknown = set(changes) - set(MAINTENANCE_FIELDS)
+    if unknown:
+        raise ValueError(f"not maintenance fields: {sorted(unknown)}")
+    with transaction.atomic():
+        current = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
+        before = {name: getattr(current, name) for name in SCHEDULE_FIELDS}
+        was_active = current.status == Maintenance.Status.ACTIVE
+        for name, value in changes.items():
+            setattr(current, name, value)
+        if any(name in changes for name in ("start_date_time", "rrule", "timezone")):
+            current.rrule = checked_recurrence(
+                rrule=current.rrule, start=current.start_date_time, timezone=current.timezone
+            ).rule
+        schedule_changed = any(getattr(current, name) != before[name] for name in SCHEDULE_FIELDS)
+        is_active = current.status == Maintenance.Status.ACTIVE
+        current.save()
+        if monitors is not None:
+            _replace_monitor_links(maintenance=current, monitors=monitors)
+        if schedule_changed:
+            # Manually edited events that have not started go with the old schedule too.
+            current.events.not_started(now).delete()
+            current.deleted_occurrences.all().delete()
+        if was_active and not is_active:
+            _events_deactivate(maintenance=current, now=now)
+        if is_active and (schedule_changed or not was_active):
+            events_generate(maintenance=current, now=now)
+    return current
+
+
+def _events_deactivate(*, maintenance: Maintenance, now: datetime) -> None:
+    maintenance.events.not_started(now).delete()
+    for event in maintenance.events.under_way(now):
+        event.end_date_time = _ended_now(event, now)
+        event.status = EventStatus.COMPLETED
+        event.status_changed_at = now
+        event.save(update_fields=["end_date_time", "status", "status_changed_at", "updated_at"])
+
+
+def maintenance_delete(*, maintenance: Maintenance) -> None:
+    """Delete a maintenance with its events, monitor links and remembered occurrences."""
+    maintenance.delete()
+
+
+# --- event generation (the scheduler calls these) ----------------------------------------------
+
+
+def _missing_events(
+    *,
+    maintenance: Maintenance,
+    recurrence: Recurrence,
+    now: datetime,
+    known: Iterable[datetime],
+) -> list[MaintenanceEvent]:
+    duration = maintenance.duration
+    # Occurrences whose window has not ended (start > now - duration) and that start within
+    # the horizon (start <= now + horizon); occurrences_between is half-open [after, before).
+    tick = timedelta(microseconds=1)
+    starts = recurrence.occurrences_between(
+        now - duration + tick, now + _horizon() + tick, limit=MAX_EVENTS_PER_HORIZON
+    )
+    known = set(known)
+    return [
+        MaintenanceEvent(
+            maintenance=maintenance,
+            occurrence=start,
+            start_date_time=start,
+            end_date_time=start + duration,
+            # Stored SCHEDULED even when already under way: the scheduler then stores (and
+            # reports) the transition once, like every other.
+            status=EventStatus.SCHEDULED,
+        )
+        for start in starts
+        if start not in known
+    ]
+
+
+def _known_occurrences(
+    *, maintenance_ids: Sequence[int], now: datetime, max_duration_seconds: int
+) -> dict[int, set[datetime]]:
+    """Occurrence keys already used (by an event or a remembered deletion) near the window."""
+    window = Q(occurrence__gt=now - timedelta(seconds=max_duration_seconds)) & Q(
+        occurrence__lte=now + _horizon()
+    )
+    known: dict[int, set[datetime]] = defaultdict(set)
+    for model in (MaintenanceEvent, DeletedOccurrence):
+        rows = model.objects.filter(window, maintenance_id__in=maintenance_ids).values_list(
+            "maintenance_id", "occurrence"
+        )
+        for maintenance_id, occurrence in rows:
+            known[maintenance_id].add(occurrence)
+    return known
+
+
+def events_generate(*, maintenance: Maintenance, now: datetime) -> int:
+    """Create every missing event of one ACTIVE maintenance; return how many were inserted.
+
+    Covers each occurrence whose end is after `now` and whose start is at most
+    `MAINTENANCE_EVENT_HORIZON_DAYS` after `now` (so one already under way too), at most
+    1000. Skips occurrences that already have an event (even one edited to other times) and
+    remembered deleted occurrences. Takes the maintenance row lock, so it is safe beside a
+    schedule change; the unique `(maintenance, occurrence)` key makes concurrent runs harmless.
+    The count includes rows a concurrent process may have inserted first.
+    """
+    with transaction.atomic():
+        current = (
+            Maintenance.objects.select_for_update()
+            .filter(pk=maintenance.pk, status=Maintenance.Status.ACTIVE)
+            .first()
+        )
+        if current is None:
+            return 0
+        known = _known_occurrences(
+            maintenance_ids=[current.pk], now=now, max_duration_seconds=current.duration_seconds
+        )
+        events = _missing_events(
+            maintenance=current,
+            recurrence=current.recurrence(),
+            now=now,
+            known=known[current.pk],
+        )
+        MaintenanceEvent.objects.bulk_create(events, ignore_conflicts=True)
+    return len(events)
+
+
+def events_extend_horizon(*, now: datetime) -> int:
+    """`events_generate` for every ACTIVE maintenance, in bulk; return how many were inserted.
+
+    Works in chunks of maintenances: per chunk one locking SELECT, two queries for the
+    occurrence keys in use and one bulk INSERT. Maintenances locked by a request in flight
+    are skipped (that request generates them). Idempotent; two processes may run it at once.
+    A stored rule that no longer builds is logged and skipped, not allowed to stop the rest.
+    """
+    created = 0
+    ids = Maintenance.objects.filter(status=Maintenance.Status.ACTIVE).values_list("pk", flat=True)
+    for chunk in _batched(ids.order_by("pk"), _EXTEND_CHUNK):
+        with transaction.atomic():
+            maintenances = list(
+                Maintenance.objects.filter(pk__in=chunk, status=Maintenance.Status.ACTIVE)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")
+            )
+            if not maintenances:
+                continue
+            known = _known_occurrences(
+                maintenance_ids=[m.pk for m in maintenances],
+                now=now,
+                max_duration_seconds=max(m.duration_seconds for m in maintenances),
+            )
+            events: list[MaintenanceEvent] = []
+            for maintenance in maintenances:
+                try:
+                    recurrence = maintenance.recurrence()
+                except RecurrenceError:
+                    logger.exception(
+                        "Maintenance %s has a rule that does not build", maintenance.pk
+                    )
+                    continue
+                events += _missing_events(
+                    maintenance=maintenance,
+                    recurrence=recurrence,
+                    now=now,
+                    known=known[maintenance.pk],
+                )
+            MaintenanceEvent.objects.bulk_create(events, ignore_conflicts=True, batch_size=500)
+            created += len(events)
+    return created
+
+
+def events_advance_statuses(*, now: datetime) -> dict[str, list[int]]:
+    """Store every transition that is true at `now`; return the ids moved into each status.
+
+    SCHEDULED → READY → ONGOING → COMPLETED, several steps at once when the scheduler was
+    down (an event reported under COMPLETED may never have been stored as ONGOING). Rows are
+    claimed with `SELECT ... FOR UPDATE SKIP LOCKED` and changed with compare-and-set UPDATEs
+    (`WHERE id IN (...) AND status = <old>`), so each transition is reported by exactly one
+    call even when several workers run it at once. `status_changed_at` records when the
+    transition was stored; compared with the event's times it tells a late one.
+    """
+    moved: dict[str, list[int]] = {
+        EventStatus.READY: [],
+        EventStatus.ONGOING: [],
+        EventStatus.COMPLETED: [],
+    }
+    with transaction.atomic():
+        rows = (
+            MaintenanceEvent.objects.filter(
+                status__in=(EventStatus.SCHEDULED, EventStatus.READY, EventStatus.ONGOING),
+                start_date_time__lte=now + ready_lead(),
+            )
+            .select_for_update(skip_locked=True)
+            .with_live_status(now)
+            .exclude(live_status=F("status"))
+            .values_list("pk", "status", "live_status")
+        )
+        by_pair: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for pk, old, new in rows:
+            by_pair[(old, new)].append(pk)
+        for (old, new), pks in sorted(by_pair.items()):
+            for chunk in _batched(pks, 500):
+                updated = MaintenanceEvent.objects.filter(pk__in=chunk, status=old).update(
+                    status=new, status_changed_at=now
+                )
+                if updated != len(chunk):  # pragma: no cover - the row locks make this impossible
+                    logger.warning("Status CAS %s→%s moved %s of %s", old, new, updated, len(chunk))
+                moved[new].extend(chunk)
+    return moved
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+def _locked_event(event: MaintenanceEvent) -> MaintenanceEvent:
+    return MaintenanceEvent.objects.select_for_update().get(pk=event.pk)
+
+
+def event_update_times(
+    *,
+    event: MaintenanceEvent,
+    start_date_time: datetime,
+    end_date_time: datetime,
+    now: datetime | None = None,
+) -> MaintenanceEvent:
+    """Move an event's window by hand (not when COMPLETED or CANCELLED).
+
+    The event keeps its occurrence, so generation never recreates it at the old time. If the
+    new window puts it back in time (an ONGOING event moved to tomorrow), the stored status
+    goes back with it; if it puts it ahead, the scheduler stores (and reports) the transition.
+    """
+    now = _now(now)
+    if end_date_time <= start_date_time:
+        raise InvalidInput(
+            "end_date_time must be greater than start_date_time", field="end_date_time"
+        )
+    with transaction.atomic():
+        current = _locked_event(event)
+        status = current.status_at(now)
+        if status in (EventStatus.COMPLETED, EventStatus.CANCELLED):
+            raise InvalidInput(
+                f"Cannot change start_date_time and end_date_time of a {status} event",
+                field="status",
+            )
+        current.start_date_time = start_date_time
+        current.end_date_time = end_date_time
+        current.is_modified = True
+        recomputed = current.status_at(now)
+        if STATUS_RANK[recomputed] < STATUS_RANK[current.status]:
+            current.status = recomputed
+            current.status_changed_at = now
+        current.save()
+    return current
+
+
+def event_transition(
+    *, event: MaintenanceEvent, status: str, now: datetime | None = None
+) -> MaintenanceEvent:
+    """Complete an ONGOING event, or cancel one that is SCHEDULED, READY or ONGOING.
+
+    Ending an ONGOING event (either way) moves its end to now; cancelling one that has not
+    started keeps its planned window.
+    """
+    now = _now(now)
+    with transaction.atomic():
+        current = _locked_event(event)
+        before = current.status_at(now)
+        if before not in MANUAL_TRANSITIONS.get(status, ()):
+            raise InvalidInput(f"Cannot transition event from {before} to {status}", field="status")
+        if before == EventStatus.ONGOING:
+            current.end_date_time = _ended_now(current, now)
+        current.status = status
+        current.status_changed_at = now
+        current.save()
+    return current
+
+
+def event_delete(*, event: MaintenanceEvent) -> None:
+    """Delete an event and remember its occurrence so that generation does not recreate it."""
+    with transaction.atomic():
+        DeletedOccurrence.objects.bulk_create(
+            [DeletedOccurrence(maintenance_id=event.maintenance_id, occurrence=event.occurrence)],
+            ignore_conflicts=True,
+        )
+        event.delete()
+
+
+# --- monitors ----------------------------------------------------------------------------------
+
+
+def _tag_taken(tag: str) -> Conflict:
+    return Conflict(
+        f"Monitor with tag '{tag}' already exists",
+        details={"tag": [f"Monitor with tag '{tag}' already exists"]},
+    )
+
+
+def monitor_create(*, tag: str, name: str | None = None, description: str = "") -> Monitor:
+    """Create a monitor; `name` defaults to the tag. A taken tag is a 409."""
+    try:
+        with transaction.atomic():
+            return Monitor.objects.create(tag=tag, name=name or tag, description=description)
+    except IntegrityError:
+        raise _tag_taken(tag) from None
+
+
+def monitor_update(*, monitor: Monitor, changes: dict[str, Any]) -> Monitor:
+    """Change a monitor's tag, name or description. A taken tag is a 409."""
+    unknown = set(changes) - {"tag", "name", "description"}
+    if unknown:
+        raise ValueError(f"not monitor fields: {sorted(unknown)}")
+    for name, value in changes.items():
+        setattr(monitor, name, value)
+    try:
+        with transaction.atomic():
+            monitor.save()
+    except IntegrityError:
+        raise _tag_taken(monitor.tag) from None
+    return monitor
+
+
+def monitor_delete(*, monitor: Monitor) -> None:
+    """Delete a monitor no maintenance names; otherwise 409 listing those maintenances.
+
+    The links are PROTECTed, so the check and the delete are one step (no race).
+    """
+    try:
+        with transaction.atomic():
+            monitor.delete()
+    except ProtectedError as exc:
+        ids = sorted({link.maintenance_id for link in exc.protected_objects})
+        listed = ", ".join(str(pk) for pk in ids)
+        raise Conflict(
+            f"Monitor with tag '{monitor.tag}' is used by maintenances {listed}; "
+            "remove it from them first",
+            details={"maintenance_ids": [str(pk) for pk in ids]},
+        ) from None
