@@ -1,0 +1,536 @@
+"""API v4 input validation and output shapes.
+
+Input is strict: every field checks its JSON type itself (DRF would turn `5` into `"5"` for a
+string field, `"5"` or `5.0` into `5` for an integer one), every message names its field,
+and fields a request schema does not list are a 400 (Kener's request schemas say
+`additionalProperties: false`). The read-only fields a client may echo back from a GET
+(`id`, `created_at`, `updated_at`) are ignored instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+from config.errors import InvalidInput
+from scheduling.models import (
+    MAX_DURATION_SECONDS,
+    EventStatus,
+    Impact,
+    Maintenance,
+    MaintenanceEvent,
+    Monitor,
+)
+from scheduling.recurrence import RecurrenceError, parse_timezone
+from scheduling.services import MonitorLink
+
+# 1970 < t < 2200: a real date, and far from what datetime or the database cannot hold.
+MIN_UNIX_SECONDS = 1
+MAX_UNIX_SECONDS = int(datetime(2200, 1, 1, tzinfo=UTC).timestamp()) - 1
+MAX_MONITORS = 1000
+
+
+def _shown(value: object) -> str:
+    """A rejected value as it looked in the JSON body."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def unix_seconds(dt: datetime) -> int:
+    return int(dt.timestamp())
+
+
+def iso_millis(dt: datetime) -> str:
+    """`2026-01-01T00:00:00.000Z`: ISO 8601 in UTC with milliseconds."""
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _enum(name: str, values: list[str]):
+    """Document a choice field as one named enum component (the same choices under several
+    field names, and other apps' `status` fields, would otherwise collide in the schema)."""
+    return extend_schema_field({"type": "string", "enum": list(values)}, component_name=name)
+
+
+# --- strict fields -------------------------------------------------------------------------------
+
+
+class _NamedMessagesMixin:
+    """`required` and `null` messages that name the field."""
+
+    type_message = "{field} has the wrong type"
+
+    def bind(self, field_name, parent):
+        super().bind(field_name, parent)
+        self.error_messages = {
+            **self.error_messages,
+            "required": f"{field_name} is required",
+            "null": self.type_message.format(field=field_name),
+        }
+
+    def invalid(self, message: str) -> ValidationError:
+        return ValidationError(message.format(field=self.field_name))
+
+
+class StrictCharField(_NamedMessagesMixin, serializers.CharField):
+    """A JSON string, surrounding whitespace trimmed."""
+
+    type_message = "{field} must be a string"
+
+    def bind(self, field_name, parent):
+        super().bind(field_name, parent)
+        self.error_messages["blank"] = f"{field_name} must not be empty"
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise self.invalid(self.type_message)
+        value = data.strip() if self.trim_whitespace else data
+        if not value and not self.allow_blank:
+            raise self.invalid("{field} must not be empty")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise self.invalid(f"{{field}} must be at most {self.max_length} characters")
+        return value
+
+
+class StrictIntegerField(_NamedMessagesMixin, serializers.IntegerField):
+    """A JSON integer (not a bool, a float or a string) within [min_value, max_value]."""
+
+    type_message = "{field} must be an integer"
+    too_small = "{field} must be at least {min_value}"
+    too_large = "{field} must be at most {max_value}"
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise self.invalid(self.type_message)
+        if self.min_value is not None and data < self.min_value:
+            raise self.invalid(self.too_small.replace("{min_value}", str(self.min_value)))
+        if self.max_value is not None and data > self.max_value:
+            raise self.invalid(self.too_large.replace("{max_value}", str(self.max_value)))
+        return data
+
+
+class DurationSecondsField(StrictIntegerField):
+    too_small = "{field} must be greater than 0"
+    too_large = "{field} must be at most {max_value} (366 days)"
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_DURATION_SECONDS, **kwargs)
+
+
+class UnixSecondsField(StrictIntegerField):
+    """Integer UTC Unix seconds on the wire, floored to the minute on write; a datetime inside."""
+
+    type_message = "{field} must be an integer (Unix seconds)"
+    too_small = too_large = "{field} must be a date after 1970 and before 2200 (Unix seconds)"
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=MIN_UNIX_SECONDS, max_value=MAX_UNIX_SECONDS, **kwargs)
+        self.validators = []  # DRF's bound validators would compare the datetime with ints
+
+    def to_internal_value(self, data):
+        seconds = super().to_internal_value(data)
+        return datetime.fromtimestamp(seconds - seconds % 60, tz=UTC)
+
+    def to_representation(self, value: datetime) -> int:
+        return unix_seconds(value)
+
+
+class StrictChoiceField(_NamedMessagesMixin, serializers.ChoiceField):
+    """One of the choices, exactly (case matters, as in Kener).
+
+    `accept` widens what passes this check beyond the documented choices, for values that a
+    later step refuses with a better message.
+    """
+
+    def __init__(self, *, accept: list[str] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.accept = set(accept or ()) | set(self.choices)
+
+    def bind(self, field_name, parent):
+        super().bind(field_name, parent)
+        self.error_messages["null"] = self._invalid_message("null")
+
+    def _invalid_message(self, shown: str) -> str:
+        allowed = ", ".join(self.choices)
+        return f"Invalid {self.field_name} '{shown}'. Must be one of: {allowed}"
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or data not in self.accept:
+            raise ValidationError(self._invalid_message(_shown(data)))
+        return data
+
+
+@_enum("MaintenanceStatusEnum", Maintenance.Status.values)
+class MaintenanceStatusField(StrictChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Maintenance.Status.choices, **kwargs)
+
+
+@_enum("EventTransitionStatusEnum", [EventStatus.COMPLETED, EventStatus.CANCELLED])
+class EventTransitionField(StrictChoiceField):
+    """COMPLETED or CANCELLED; another known status (ONGOING...) passes this check so that the
+    service answers "Cannot transition event from X to Y" rather than "Invalid status"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            choices=[EventStatus.COMPLETED, EventStatus.CANCELLED],
+            accept=EventStatus.values,
+            **kwargs,
+        )
+
+
+@_enum("ImpactEnum", Impact.values)
+class ImpactField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Impact.choices, **kwargs)
+
+
+class TimezoneField(StrictCharField):
+    """An IANA zone name; stored as given."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=64, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            parse_timezone(value)
+        except RecurrenceError as exc:
+            raise ValidationError(exc.message) from None
+        return value
+
+
+class IsoMillisField(serializers.DateTimeField):
+    def to_representation(self, value: datetime) -> str:
+        return iso_millis(value)
+
+
+# --- monitors in a maintenance -------------------------------------------------------------------
+
+
+class MonitorImpactSerializer(serializers.Serializer):
+    """One `{monitor_tag, impact}` entry (output, and the shape of the input's items)."""
+
+    monitor_tag = serializers.CharField(source="monitor.tag")
+    impact = ImpactField(default=Impact.MAINTENANCE)
+
+
+@extend_schema_field(MonitorImpactSerializer(many=True))
+class MonitorsField(serializers.Field):
+    """`monitors`: an array of `{monitor_tag, impact?}`; returns `[(tag, impact)]` in order.
+
+    Tags are resolved to monitors by the serializer once every field is valid.
+    """
+
+    def bind(self, field_name, parent):
+        super().bind(field_name, parent)
+        self.error_messages["null"] = f"{field_name} must be an array"
+
+    def to_internal_value(self, data) -> list[tuple[str, str]]:
+        name = self.field_name
+        if not isinstance(data, list):
+            raise ValidationError(f"{name} must be an array of {{monitor_tag, impact}} objects")
+        if len(data) > MAX_MONITORS:
+            raise ValidationError(f"{name} must have at most {MAX_MONITORS} items")
+        errors: list[dict | list] = []
+        seen: set[str] = set()
+        for item in data:
+            if not isinstance(item, dict):
+                errors.append([f"each item of {name} must be an object"])
+                continue
+            problems = {
+                key: [f"Unknown field '{key}' in {name}"]
+                for key in sorted(set(item) - {"monitor_tag", "impact"})
+            }
+            tag = item.get("monitor_tag")
+            if "monitor_tag" not in item:
+                problems["monitor_tag"] = ["monitor_tag is required"]
+            elif not isinstance(tag, str) or not tag.strip():
+                problems["monitor_tag"] = ["monitor_tag must be a non-empty string"]
+            elif tag in seen:
+                problems["monitor_tag"] = [f"Duplicate monitor_tag '{tag}' in {name}"]
+            seen.add(tag if isinstance(tag, str) else "")
+            impact = item.get("impact", Impact.MAINTENANCE)
+            if impact not in Impact.values:
+                allowed = ", ".join(Impact.values)
+                problems["impact"] = [
+                    f"Invalid impact '{_shown(impact)}'. Must be one of: {allowed}"
+                ]
+            errors.append(problems)
+        if any(errors):
+            raise ValidationError(errors)
+        return [(item["monitor_tag"], item.get("impact", Impact.MAINTENANCE)) for item in data]
+
+    def to_representation(self, value):  # pragma: no cover - input only
+        raise NotImplementedError
+
+
+def resolve_monitors(pairs: list[tuple[str, str]], *, field: str = "monitors") -> list[MonitorLink]:
+    """Turn `[(tag, impact)]` into links; an unknown tag is the spec's 400."""
+    by_tag = Monitor.objects.in_bulk([tag for tag, _ in pairs], field_name="tag")
+    for index, (tag, _) in enumerate(pairs):
+        if tag not in by_tag:
+            message = f"Monitor with tag '{tag}' not found"
+            raise InvalidInput(message, details={f"{field}[{index}].monitor_tag": [message]})
+    return [MonitorLink(monitor=by_tag[tag], impact=impact) for tag, impact in pairs]
+
+
+# --- strict request serializers -----------------------------------------------------------------
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects bodies that are not objects and fields it does not declare."""
+
+    ignored_fields: frozenset[str] = frozenset()
+
+    def run_validation(self, data=serializers.empty):
+        if data is None:  # a JSON `null` body
+            raise ValidationError({"non_field_errors": ["Request body must be a JSON object"]})
+        return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, Mapping):
+            raise ValidationError({"non_field_errors": ["Request body must be a JSON object"]})
+        unknown = {
+            name: [f"Unknown field '{name}'"]
+            for name in sorted(set(data) - set(self.fields) - self.ignored_fields)
+        }
+        known = {key: value for key, value in data.items() if key in self.fields}
+        try:
+            value = super().to_internal_value(known)
+        except ValidationError as exc:
+            raise ValidationError({**exc.detail, **unknown}) from None
+        if unknown:
+            raise ValidationError(unknown)
+        return value
+
+
+class MaintenanceWriteSerializer(StrictSerializer):
+    """Body of POST (all required fields) and PATCH (`partial=True`) /api/v4/maintenances."""
+
+    ignored_fields = frozenset({"id", "created_at", "updated_at"})
+
+    title = StrictCharField(max_length=255)
+    description = StrictCharField(
+        allow_null=True, allow_blank=True, trim_whitespace=False, required=False
+    )
+    start_date_time = UnixSecondsField()
+    rrule = StrictCharField(help_text="RFC 5545 RRULE value; a leading 'RRULE:' is stripped.")
+    duration_seconds = DurationSecondsField()
+    timezone = TimezoneField(required=False, help_text="IANA zone; default UTC.")
+    status = MaintenanceStatusField(required=False)
+    monitors = MonitorsField(required=False)
+
+    def validate(self, attrs):
+        if "monitors" in attrs:
+            attrs["monitors"] = resolve_monitors(attrs["monitors"])
+        return attrs
+
+
+class MaintenanceEventUpdateSerializer(StrictSerializer):
+    """Body of PATCH of an event: `{start_date_time, end_date_time}` or `{status}`."""
+
+    start_date_time = UnixSecondsField(required=False)
+    end_date_time = UnixSecondsField(required=False)
+    status = EventTransitionField(
+        required=False,
+        help_text="COMPLETED (an ONGOING event) or CANCELLED (SCHEDULED, READY or ONGOING).",
+    )
+
+    def validate(self, attrs):
+        times = [name for name in ("start_date_time", "end_date_time") if name in attrs]
+        if "status" in attrs and times:
+            raise ValidationError(
+                {"status": ["status cannot be combined with start_date_time and end_date_time"]}
+            )
+        if "status" in attrs:
+            return attrs
+        if not times:
+            raise ValidationError(
+                {
+                    "non_field_errors": [
+                        "Provide either start_date_time and end_date_time, or status"
+                    ]
+                }
+            )
+        for name in ("start_date_time", "end_date_time"):
+            if name not in attrs:
+                other = times[0]
+                raise ValidationError({name: [f"{name} is required with {other}"]})
+        start, end = attrs["start_date_time"], attrs["end_date_time"]
+        if end <= start:
+            raise ValidationError(
+                {"end_date_time": ["end_date_time must be greater than start_date_time"]}
+            )
+        if (end - start).total_seconds() > MAX_DURATION_SECONDS:
+            raise ValidationError(
+                {"end_date_time": ["end_date_time must be at most 366 days after start_date_time"]}
+            )
+        return attrs
+
+
+class MaintenancePreviewSerializer(StrictSerializer):
+    """Body of POST /api/v4/maintenances/preview."""
+
+    start_date_time = UnixSecondsField()
+    rrule = StrictCharField()
+    duration_seconds = DurationSecondsField()
+    timezone = TimezoneField(required=False, default="UTC")
+    limit = StrictIntegerField(required=False, default=10, min_value=1, max_value=100)
+
+
+_SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class TagField(StrictCharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=100, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not _SLUG.match(value):
+            raise ValidationError(
+                f"{self.field_name} must be a slug: letters, digits, '-' and '_' only"
+            )
+        return value
+
+
+class MonitorWriteSerializer(StrictSerializer):
+    """Body of POST (tag required) and PATCH (`partial=True`) /api/v4/monitors."""
+
+    ignored_fields = frozenset({"created_at", "updated_at"})
+
+    tag = TagField()
+    name = StrictCharField(max_length=255, required=False, help_text="Defaults to the tag.")
+    description = StrictCharField(allow_blank=True, trim_whitespace=False, required=False)
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+class UnixSecondsOutputField(serializers.IntegerField):
+    def to_representation(self, value: datetime) -> int:
+        return unix_seconds(value)
+
+
+@_enum("EventStatusEnum", EventStatus.values)
+class LiveStatusField(serializers.ChoiceField):
+    """The event's status at the time of the response (`live_status` when annotated)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=EventStatus.choices, source="*", read_only=True, **kwargs)
+
+    def to_representation(self, event: MaintenanceEvent) -> str:
+        live = getattr(event, "live_status", None)
+        return live if live is not None else event.status_at(self.context["now"])
+
+
+class MaintenanceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    start_date_time = UnixSecondsOutputField()
+    rrule = serializers.CharField()
+    duration_seconds = serializers.IntegerField()
+    timezone = serializers.CharField()
+    status = MaintenanceStatusField()
+    monitors = MonitorImpactSerializer(source="monitor_links.all", many=True)
+    created_at = IsoMillisField()
+    updated_at = IsoMillisField()
+
+
+class MaintenanceEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    maintenance_id = serializers.IntegerField()
+    start_date_time = UnixSecondsOutputField()
+    end_date_time = UnixSecondsOutputField()
+    status = LiveStatusField()
+    created_at = IsoMillisField()
+    updated_at = IsoMillisField()
+
+
+class MaintenanceEventRowSerializer(serializers.Serializer):
+    """A row of the global event list: flat, as Kener sends it."""
+
+    maintenance_id = serializers.IntegerField()
+    event_id = serializers.IntegerField(source="id")
+    event_start_date_time = UnixSecondsOutputField(source="start_date_time")
+    event_end_date_time = UnixSecondsOutputField(source="end_date_time")
+    event_status = LiveStatusField()
+    maintenance_title = serializers.CharField(source="maintenance.title")
+    maintenance_description = serializers.CharField(
+        source="maintenance.description", allow_null=True
+    )
+    maintenance_status = MaintenanceStatusField(source="maintenance.status")
+    maintenance_rrule = serializers.CharField(source="maintenance.rrule")
+    maintenance_duration_seconds = serializers.IntegerField(source="maintenance.duration_seconds")
+    maintenance_timezone = serializers.CharField(source="maintenance.timezone")
+    monitors = MonitorImpactSerializer(source="maintenance.monitor_links.all", many=True)
+
+
+class MonitorSerializer(serializers.Serializer):
+    tag = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    created_at = IsoMillisField()
+    updated_at = IsoMillisField()
+
+
+class MonitorMaintenanceSerializer(serializers.Serializer):
+    monitor_tag = serializers.CharField()
+    under_maintenance = serializers.BooleanField()
+    impact = ImpactField(allow_null=True)
+    events = MaintenanceEventSerializer(many=True)
+
+
+class MaintenanceOccurrenceSerializer(serializers.Serializer):
+    start_date_time = UnixSecondsOutputField()
+    end_date_time = UnixSecondsOutputField()
+
+
+# --- envelopes (documentation of the response bodies) -------------------------------------------
+
+
+class MaintenanceEnvelopeSerializer(serializers.Serializer):
+    maintenance = MaintenanceSerializer()
+
+
+class MaintenanceListEnvelopeSerializer(serializers.Serializer):
+    maintenances = MaintenanceSerializer(many=True)
+
+
+class MaintenanceEventEnvelopeSerializer(serializers.Serializer):
+    event = MaintenanceEventSerializer()
+
+
+class MonitorEnvelopeSerializer(serializers.Serializer):
+    monitor = MonitorSerializer()
+
+
+class MonitorListEnvelopeSerializer(serializers.Serializer):
+    monitors = MonitorSerializer(many=True)
+
+
+class MaintenancePreviewResultSerializer(serializers.Serializer):
+    occurrences = MaintenanceOccurrenceSerializer(many=True)
+    description = serializers.CharField(help_text="The rule in words.")
+
+
+class MessageResponseSerializer(serializers.Serializer):
+    message = serializers.CharField()
+
+
+class V4ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+
+
+class V4ErrorSerializer(serializers.Serializer):
+    error = V4ErrorBodySerializer()

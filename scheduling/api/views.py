@@ -1,0 +1,376 @@
+"""API v4 views: validate, call a service or selector, render the envelope.
+
+Authentication and permissions run first (DRF's `initial`), so a caller without a valid key
+never learns whether an id exists. Path ids arrive as strings: anything that is not a
+positive integer is the spec's 404, not a generic one.
+"""
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from config.api.pagination import PageLimitPagination
+from scheduling import selectors, services
+from scheduling.api.filters import EventFilter, MaintenanceFilter
+from scheduling.api.serializers import (
+    MaintenanceEnvelopeSerializer,
+    MaintenanceEventEnvelopeSerializer,
+    MaintenanceEventRowSerializer,
+    MaintenanceEventSerializer,
+    MaintenanceEventUpdateSerializer,
+    MaintenanceListEnvelopeSerializer,
+    MaintenanceOccurrenceSerializer,
+    MaintenancePreviewResultSerializer,
+    MaintenancePreviewSerializer,
+    MaintenanceSerializer,
+    MaintenanceWriteSerializer,
+    MessageResponseSerializer,
+    MonitorEnvelopeSerializer,
+    MonitorListEnvelopeSerializer,
+    MonitorMaintenanceSerializer,
+    MonitorSerializer,
+    MonitorWriteSerializer,
+    V4ErrorSerializer,
+)
+from scheduling.models import MaintenanceEvent, Monitor
+
+READ_ERRORS = {401: V4ErrorSerializer, 404: V4ErrorSerializer}
+LIST_ERRORS = {400: V4ErrorSerializer, 401: V4ErrorSerializer}
+WRITE_ERRORS = {400: V4ErrorSerializer, 401: V4ErrorSerializer, 403: V4ErrorSerializer}
+DETAIL_WRITE_ERRORS = {**WRITE_ERRORS, 404: V4ErrorSerializer}
+DELETE_ERRORS = {401: V4ErrorSerializer, 403: V4ErrorSerializer, 404: V4ErrorSerializer}
+
+MAINTENANCE_ID = OpenApiParameter("maintenance_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+EVENT_ID = OpenApiParameter("event_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+TAG = OpenApiParameter("tag", OpenApiTypes.STR, OpenApiParameter.PATH)
+MAINTENANCES = ["Maintenances"]
+EVENTS = ["Maintenance Events"]
+MONITORS = ["Monitors"]
+
+
+class V4View(GenericAPIView):
+    """Fixes one `now` per request: every status in a response is true at that instant."""
+
+    pagination_class = None
+    filterset_class = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.now = timezone.now()
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "now": self.now}
+
+    def render(self, serializer_class, instance, *, many: bool = False):
+        return serializer_class(instance, many=many, context=self.get_serializer_context()).data
+
+    def validated(self, serializer_class, *, partial: bool = False) -> dict:
+        serializer = serializer_class(data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+
+def _message(text: str) -> Response:
+    return Response({"message": text})
+
+
+# --- maintenances ------------------------------------------------------------------------------
+
+
+class MaintenanceListView(V4View):
+    filterset_class = MaintenanceFilter
+    serializer_class = MaintenanceSerializer
+
+    def get_queryset(self):
+        return selectors.maintenance_list()
+
+    @extend_schema(
+        operation_id="listMaintenances",
+        summary="List maintenances, newest first",
+        tags=MAINTENANCES,
+        filters=True,
+        responses={200: MaintenanceListEnvelopeSerializer, **LIST_ERRORS},
+    )
+    def get(self, request):
+        maintenances = self.filter_queryset(self.get_queryset())
+        return Response(
+            {"maintenances": self.render(MaintenanceSerializer, maintenances, many=True)}
+        )
+
+    @extend_schema(
+        operation_id="createMaintenance",
+        summary="Create a maintenance and generate its events",
+        tags=MAINTENANCES,
+        request=MaintenanceWriteSerializer,
+        responses={201: MaintenanceEnvelopeSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request):
+        data = self.validated(MaintenanceWriteSerializer)
+        maintenance = services.maintenance_create(**data, now=self.now)
+        maintenance = selectors.maintenance_get(maintenance_id=str(maintenance.pk))
+        return Response(
+            {"maintenance": self.render(MaintenanceSerializer, maintenance)},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class MaintenanceDetailView(V4View):
+    serializer_class = MaintenanceSerializer
+
+    @extend_schema(
+        operation_id="getMaintenance",
+        summary="Get a maintenance",
+        tags=MAINTENANCES,
+        parameters=[MAINTENANCE_ID],
+        responses={200: MaintenanceEnvelopeSerializer, **READ_ERRORS},
+    )
+    def get(self, request, maintenance_id: str):
+        maintenance = selectors.maintenance_get(maintenance_id=maintenance_id)
+        return Response({"maintenance": self.render(MaintenanceSerializer, maintenance)})
+
+    @extend_schema(
+        operation_id="updateMaintenance",
+        summary="Update a maintenance (partial; `monitors` replaces the list)",
+        tags=MAINTENANCES,
+        parameters=[MAINTENANCE_ID],
+        request=MaintenanceWriteSerializer(partial=True),
+        responses={200: MaintenanceEnvelopeSerializer, **DETAIL_WRITE_ERRORS},
+    )
+    def patch(self, request, maintenance_id: str):
+        maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
+        changes = self.validated(MaintenanceWriteSerializer, partial=True)
+        monitors = changes.pop("monitors", None)
+        services.maintenance_update(
+            maintenance=maintenance, changes=changes, monitors=monitors, now=self.now
+        )
+        maintenance = selectors.maintenance_get(maintenance_id=maintenance_id)
+        return Response({"maintenance": self.render(MaintenanceSerializer, maintenance)})
+
+    @extend_schema(
+        operation_id="deleteMaintenance",
+        summary="Delete a maintenance with its events",
+        tags=MAINTENANCES,
+        parameters=[MAINTENANCE_ID],
+        responses={200: MessageResponseSerializer, **DELETE_ERRORS},
+    )
+    def delete(self, request, maintenance_id: str):
+        maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
+        services.maintenance_delete(maintenance=maintenance)
+        return _message(f"Maintenance with id '{maintenance_id}' deleted successfully")
+
+
+class PreviewView(V4View):
+    serializer_class = MaintenancePreviewSerializer
+
+    @extend_schema(
+        operation_id="previewMaintenance",
+        summary="The first occurrences of a schedule, without saving anything",
+        tags=MAINTENANCES,
+        request=MaintenancePreviewSerializer,
+        responses={200: MaintenancePreviewResultSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request):
+        occurrences, description = services.maintenance_preview(
+            **self.validated(MaintenancePreviewSerializer)
+        )
+        return Response(
+            {
+                "occurrences": self.render(MaintenanceOccurrenceSerializer, occurrences, many=True),
+                "description": description,
+            }
+        )
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+class EventListView(V4View):
+    """Every maintenance's events, flat rows; by default those that have not ended yet."""
+
+    filterset_class = EventFilter
+    pagination_class = PageLimitPagination
+    serializer_class = MaintenanceEventRowSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request
+            return MaintenanceEvent.objects.none()
+        return selectors.event_list_detailed(now=self.now)
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if not self.request.query_params.get("event_start_date_time"):
+            queryset = queryset.filter(end_date_time__gt=self.now)
+        return queryset
+
+    @extend_schema(
+        operation_id="listMaintenanceEvents",
+        summary="List events of all maintenances",
+        tags=EVENTS,
+        responses={200: MaintenanceEventRowSerializer(many=True), **LIST_ERRORS},
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(
+            self.render(MaintenanceEventRowSerializer, page, many=True)
+        )
+
+
+class MaintenanceEventListView(V4View):
+    pagination_class = PageLimitPagination
+    serializer_class = MaintenanceEventSerializer
+    queryset = MaintenanceEvent.objects.none()  # for the schema; get() builds the real one
+
+    @extend_schema(
+        operation_id="listMaintenanceEventsByMaintenance",
+        summary="List the events of one maintenance, start ascending",
+        tags=EVENTS,
+        parameters=[MAINTENANCE_ID],
+        responses={
+            200: MaintenanceEventSerializer(many=True),
+            **READ_ERRORS,
+            400: V4ErrorSerializer,
+        },
+    )
+    def get(self, request, maintenance_id: str):
+        maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
+        events = selectors.event_list(now=self.now).filter(maintenance=maintenance)
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(self.render(MaintenanceEventSerializer, page, many=True))
+
+
+class MaintenanceEventDetailView(V4View):
+    serializer_class = MaintenanceEventSerializer
+
+    @extend_schema(
+        operation_id="getMaintenanceEvent",
+        summary="Get one event",
+        tags=EVENTS,
+        parameters=[MAINTENANCE_ID, EVENT_ID],
+        responses={200: MaintenanceEventEnvelopeSerializer, **READ_ERRORS},
+    )
+    def get(self, request, maintenance_id: str, event_id: str):
+        maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
+        event = selectors.event_get(maintenance=maintenance, event_id=event_id)
+        return Response({"event": self.render(MaintenanceEventSerializer, event)})
+
+    @extend_schema(
+        operation_id="updateMaintenanceEvent",
+        summary="Move an event's window, or complete or cancel it",
+        description="Either `{start_date_time, end_date_time}` or `{status}`, not both.",
+        tags=EVENTS,
+        parameters=[MAINTENANCE_ID, EVENT_ID],
+        request=MaintenanceEventUpdateSerializer,
+        responses={200: MaintenanceEventEnvelopeSerializer, **DETAIL_WRITE_ERRORS},
+    )
+    def patch(self, request, maintenance_id: str, event_id: str):
+        maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
+        event = selectors.event_get(maintenance=maintenance, event_id=event_id)
+        data = self.validated(MaintenanceEventUpdateSerializer)
+        if "status" in data:
+            event = services.event_transition(event=event, status=data["status"], now=self.now)
+        else:
+            event = services.event_update_times(event=event, **data, now=self.now)
+        return Response({"event": self.render(MaintenanceEventSerializer, event)})
+
+    @extend_schema(
+        operation_id="deleteMaintenanceEvent",
+        summary="Delete an event (its occurrence is not generated again)",
+        tags=EVENTS,
+        parameters=[MAINTENANCE_ID, EVENT_ID],
+        responses={200: MessageResponseSerializer, **DELETE_ERRORS},
+    )
+    def delete(self, request, maintenance_id: str, event_id: str):
+        maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
+        event = selectors.event_get(maintenance=maintenance, event_id=event_id)
+        services.event_delete(event=event)
+        return _message(f"Event with id '{event_id}' deleted successfully")
+
+
+# --- monitors ----------------------------------------------------------------------------------
+
+
+class MonitorListView(V4View):
+    serializer_class = MonitorSerializer
+
+    @extend_schema(
+        operation_id="listMonitors",
+        summary="List monitors by tag",
+        tags=MONITORS,
+        responses={200: MonitorListEnvelopeSerializer, **LIST_ERRORS},
+    )
+    def get(self, request):
+        monitors = Monitor.objects.order_by("tag")
+        return Response({"monitors": self.render(MonitorSerializer, monitors, many=True)})
+
+    @extend_schema(
+        operation_id="createMonitor",
+        summary="Create a monitor",
+        tags=MONITORS,
+        request=MonitorWriteSerializer,
+        responses={201: MonitorEnvelopeSerializer, **WRITE_ERRORS, 409: V4ErrorSerializer},
+    )
+    def post(self, request):
+        monitor = services.monitor_create(**self.validated(MonitorWriteSerializer))
+        return Response(
+            {"monitor": self.render(MonitorSerializer, monitor)}, status=status.HTTP_201_CREATED
+        )
+
+
+class MonitorDetailView(V4View):
+    serializer_class = MonitorSerializer
+
+    @extend_schema(
+        operation_id="getMonitor",
+        summary="Get a monitor",
+        tags=MONITORS,
+        parameters=[TAG],
+        responses={200: MonitorEnvelopeSerializer, **READ_ERRORS},
+    )
+    def get(self, request, tag: str):
+        monitor = selectors.monitor_get(tag=tag)
+        return Response({"monitor": self.render(MonitorSerializer, monitor)})
+
+    @extend_schema(
+        operation_id="updateMonitor",
+        summary="Update a monitor (partial)",
+        tags=MONITORS,
+        parameters=[TAG],
+        request=MonitorWriteSerializer(partial=True),
+        responses={200: MonitorEnvelopeSerializer, **DETAIL_WRITE_ERRORS, 409: V4ErrorSerializer},
+    )
+    def patch(self, request, tag: str):
+        monitor = selectors.monitor_get(tag=tag)
+        changes = self.validated(MonitorWriteSerializer, partial=True)
+        monitor = services.monitor_update(monitor=monitor, changes=changes)
+        return Response({"monitor": self.render(MonitorSerializer, monitor)})
+
+    @extend_schema(
+        operation_id="deleteMonitor",
+        summary="Delete a monitor that no maintenance names",
+        tags=MONITORS,
+        parameters=[TAG],
+        responses={200: MessageResponseSerializer, **DELETE_ERRORS, 409: V4ErrorSerializer},
+    )
+    def delete(self, request, tag: str):
+        monitor = selectors.monitor_get(tag=tag)
+        services.monitor_delete(monitor=monitor)
+        return _message(f"Monitor with tag '{tag}' deleted successfully")
+
+
+class MonitorMaintenanceView(V4View):
+    serializer_class = MonitorMaintenanceSerializer
+
+    @extend_schema(
+        operation_id="getMonitorMaintenance",
+        summary="Whether a monitor is under maintenance now, with the worst impact",
+        tags=MONITORS,
+        parameters=[TAG],
+        responses={200: MonitorMaintenanceSerializer, **READ_ERRORS},
+    )
+    def get(self, request, tag: str):
+        monitor = selectors.monitor_get(tag=tag)
+        result = selectors.monitor_maintenance_status(monitor=monitor, now=self.now)
+        return Response(self.render(MonitorMaintenanceSerializer, result))
