@@ -1,0 +1,132 @@
+"""The admin calls the same services as the API."""
+
+import pytest
+from django.urls import reverse
+
+from scheduling.models import DeletedOccurrence, Maintenance, MaintenanceEvent, Monitor
+from tests.scheduling.conftest import create, events_of
+
+pytestmark = pytest.mark.usefixtures("frozen")
+
+
+@pytest.fixture
+def admin_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser(username="root", password="root-pass-123")
+    client.force_login(user)
+    return client
+
+
+def _form(**overrides) -> dict:
+    return {
+        "title": "From the admin",
+        "description": "",
+        "status": "ACTIVE",
+        "start_date_time_0": "2026-01-06",
+        "start_date_time_1": "02:00:30",
+        "rrule": "RRULE:freq=daily;count=3",
+        "duration_seconds": "3600",
+        "timezone": "UTC",
+        "monitor_links-TOTAL_FORMS": "1",
+        "monitor_links-INITIAL_FORMS": "0",
+        "monitor_links-MIN_NUM_FORMS": "0",
+        "monitor_links-MAX_NUM_FORMS": "1000",
+        "monitor_links-0-monitor": "",
+        "monitor_links-0-impact": "MAINTENANCE",
+        **overrides,
+    }
+
+
+def test_the_admin_pages_load(admin_client, api_client, monitors):
+    maintenance = create(api_client, monitors=[{"monitor_tag": "api"}])
+    event = events_of(api_client, maintenance["id"])[0]
+    api_client.delete(f"/api/v4/maintenances/{maintenance['id']}/events/{event['id']}")
+    pages = [
+        reverse("admin:scheduling_maintenance_changelist"),
+        reverse("admin:scheduling_maintenance_add"),
+        reverse("admin:scheduling_maintenance_change", args=[maintenance["id"]]),
+        reverse("admin:scheduling_maintenanceevent_changelist"),
+        reverse("admin:scheduling_maintenanceevent_change", args=[event["id"] + 1]),
+        reverse("admin:scheduling_monitor_changelist"),
+        reverse("admin:scheduling_monitor_change", args=[monitors["api"].pk]),
+        reverse("admin:scheduling_deletedoccurrence_changelist"),
+        reverse("admin:scheduling_maintenance_changelist") + "?q=api&status__exact=ACTIVE",
+    ]
+    for page in pages:
+        assert admin_client.get(page).status_code == 200, page
+
+
+def test_adding_a_maintenance_in_the_admin_normalises_it_and_generates_events(
+    admin_client, monitors
+):
+    response = admin_client.post(
+        reverse("admin:scheduling_maintenance_add"),
+        _form(**{"monitor_links-0-monitor": str(monitors["db"].pk)}),
+    )
+
+    assert response.status_code == 302, response.context["adminform"].errors
+    maintenance = Maintenance.objects.get()
+    assert maintenance.rrule == "FREQ=DAILY;COUNT=3"
+    assert maintenance.start_date_time.second == 0
+    assert maintenance.events.count() == 3
+    assert list(maintenance.monitors.all()) == [monitors["db"]]
+
+
+def test_the_admin_refuses_an_invalid_rule_on_the_field(admin_client):
+    response = admin_client.post(
+        reverse("admin:scheduling_maintenance_add"), _form(rrule="FREQ=SECONDLY")
+    )
+
+    assert response.status_code == 200
+    assert "rrule" in response.context["adminform"].form.errors
+    assert not Maintenance.objects.exists()
+
+
+def test_changing_the_schedule_in_the_admin_regenerates_events(admin_client, api_client):
+    maintenance = create(api_client)
+    before = set(MaintenanceEvent.objects.values_list("pk", flat=True))
+
+    response = admin_client.post(
+        reverse("admin:scheduling_maintenance_change", args=[maintenance["id"]]),
+        _form(rrule="FREQ=DAILY;COUNT=5"),
+    )
+
+    assert response.status_code == 302
+    after = set(MaintenanceEvent.objects.values_list("pk", flat=True))
+    assert len(after) == 5
+    assert not before & after
+
+
+def test_deleting_events_in_the_admin_remembers_their_occurrences(admin_client, api_client):
+    maintenance = create(api_client)
+    event_ids = [e["id"] for e in events_of(api_client, maintenance["id"])]
+
+    response = admin_client.post(
+        reverse("admin:scheduling_maintenanceevent_changelist"),
+        {"action": "delete_events", "_selected_action": event_ids[:2]},
+    )
+
+    assert response.status_code == 302
+    assert DeletedOccurrence.objects.count() == 2
+    assert MaintenanceEvent.objects.count() == 1
+
+
+def test_cancelling_events_in_the_admin_uses_the_transition_rules(admin_client, api_client):
+    maintenance = create(api_client)
+    event_ids = [e["id"] for e in events_of(api_client, maintenance["id"])]
+
+    admin_client.post(
+        reverse("admin:scheduling_maintenanceevent_changelist"),
+        {"action": "cancel_events", "_selected_action": event_ids},
+    )
+
+    assert set(MaintenanceEvent.objects.values_list("status", flat=True)) == {"CANCELLED"}
+
+
+def test_a_monitor_in_use_cannot_be_deleted_in_the_admin(admin_client, api_client, monitors):
+    create(api_client, monitors=[{"monitor_tag": "api"}])
+
+    admin_client.post(
+        reverse("admin:scheduling_monitor_delete", args=[monitors["api"].pk]), {"post": "yes"}
+    )
+
+    assert Monitor.objects.filter(tag="api").exists()
