@@ -30,10 +30,10 @@ def parse_id(raw: str) -> int | None:
     return value if 0 < value <= MAX_ID else None
 
 
-def _monitor_links() -> Prefetch:
+def _monitor_links(path: str = "monitor_links") -> Prefetch:
+    """Prefetch a maintenance's monitor links with their monitors, in the client's order."""
     return Prefetch(
-        "monitor_links",
-        queryset=MaintenanceMonitor.objects.select_related("monitor").order_by("id"),
+        path, queryset=MaintenanceMonitor.objects.select_related("monitor").order_by("id")
     )
 
 
@@ -63,9 +63,7 @@ def event_list_detailed(*, now: datetime) -> QuerySet[MaintenanceEvent]:
     return (
         event_list(now=now)
         .select_related("maintenance")
-        .prefetch_related(
-            Prefetch("maintenance__monitor_links", queryset=_monitor_links().queryset)
-        )
+        .prefetch_related(_monitor_links("maintenance__monitor_links"))
     )
 
 

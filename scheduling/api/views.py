@@ -110,7 +110,7 @@ class MaintenanceListView(V4View):
     def post(self, request):
         data = self.validated(MaintenanceWriteSerializer)
         maintenance = services.maintenance_create(**data, now=self.now)
-        maintenance = selectors.maintenance_get(maintenance_id=str(maintenance.pk))
+        maintenance = selectors.maintenance_list().get(pk=maintenance.pk)
         return Response(
             {"maintenance": self.render(MaintenanceSerializer, maintenance)},
             status=status.HTTP_201_CREATED,
