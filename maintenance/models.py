@@ -1,1 +1,468 @@
+"""API v1 data: assets, technicians, preventive-maintenance plans and what they generate.
 
+History outlives plans: executions, tasks, counter readings and pause spans point at their
+plan through a *soft* foreign key (no database constraint, ``DO_NOTHING`` on delete), so
+deleting a plan leaves them in place with the plan's id still in ``plan_id``.
+"""
+
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone as dj_timezone
+
+from scheduling.recurrence import Recurrence, build_recurrence
+
+
+def new_id(prefix: str) -> str:
+    """An opaque, URL-safe, unguessable id such as ``plan_Xa3…``."""
+    return f"{prefix}_{secrets.token_urlsafe(16)}"
+
+
+# Module-level functions so migrations can reference them as field defaults.
+def new_asset_id() -> str:
+    return new_id("asset")
+
+
+def new_technician_id() -> str:
+    return new_id("tech")
+
+
+def new_plan_id() -> str:
+    return new_id("plan")
+
+
+def new_execution_id() -> str:
+    return new_id("exec")
+
+
+def new_task_id() -> str:
+    return new_id("task")
+
+
+def new_reading_id() -> str:
+    return new_id("reading")
+
+
+def _id_field(default) -> models.CharField:
+    return models.CharField(primary_key=True, max_length=40, editable=False, default=default)
+
+
+def _soft_plan_fk(related_name: str) -> models.ForeignKey:
+    # No constraint and DO_NOTHING: the row keeps `plan_id` after the plan is deleted
+    # (the spec wants history "marked with the plan's id"); `plan` is then None when
+    # joined with select_related (LEFT OUTER JOIN because null=True).
+    return models.ForeignKey(
+        "Plan",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name=related_name,
+    )
+
+
+class Priority(models.TextChoices):
+    URGENT = "urgent"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Asset(models.Model):
+    """A piece of equipment or a place that plans maintain."""
+
+    id = _id_field(new_asset_id)
+    code = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=255)
+    location = models.CharField(max_length=255, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    installed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("code",)
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class Technician(models.Model):
+    """Someone who can be assigned tasks; `daily_capacity_minutes` feeds workload planning."""
+
+    id = _id_field(new_technician_id)
+    name = models.CharField(max_length=255)
+    email = models.EmailField(blank=True)
+    skills = models.JSONField(default=list, blank=True)
+    daily_capacity_minutes = models.PositiveIntegerField(default=480)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name", "id")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Plan(models.Model):
+    """A preventive-maintenance plan: a task template and a calendar or counter trigger.
+
+    Calendar plans store their rule as an RRULE (``every`` + ``unit`` is kept only to echo
+    the shorthand back) and the next occurrence in ``next_due_at``; ``next_run_at`` is the
+    same instant minus the lead time, indexed, and is what the scheduler polls.
+    Counter plans track the last reading and the next threshold.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        PAUSED = "paused"
+
+    class Trigger(models.TextChoices):
+        CALENDAR = "calendar"
+        COUNTER = "counter"
+
+    class Anchor(models.TextChoices):
+        FIXED = "fixed"
+        FLOATING = "floating"
+
+    class Unit(models.TextChoices):
+        DAY = "day"
+        WEEK = "week"
+        MONTH = "month"
+        YEAR = "year"
+
+    id = _id_field(new_plan_id)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
+    assets = models.ManyToManyField(Asset, through="PlanAsset", related_name="plans", blank=True)
+    assignee = models.ForeignKey(
+        Technician, on_delete=models.PROTECT, null=True, blank=True, related_name="plans"
+    )
+    department = models.CharField(max_length=255, blank=True)
+
+    # The template every generated task copies.
+    task_title = models.CharField(max_length=255)
+    task_description = models.TextField(blank=True)
+    task_checklist = models.JSONField(default=list, blank=True)
+    task_estimated_duration_minutes = models.PositiveIntegerField(null=True, blank=True)
+    task_code_prefix = models.CharField(max_length=10, default="MAN")
+
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    # Shared by both trigger kinds: only one block is ever set.
+    anchor = models.CharField(max_length=10, choices=Anchor.choices, default=Anchor.FIXED)
+
+    # Calendar trigger.
+    rrule = models.CharField(max_length=1000, blank=True)
+    every = models.PositiveIntegerField(null=True, blank=True)
+    unit = models.CharField(max_length=10, choices=Unit.choices, blank=True)
+    start_at = models.DateTimeField(null=True, blank=True)
+    end_at = models.DateTimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    lead_time_hours = models.FloatField(default=0)
+    tolerance_hours = models.FloatField(default=24)
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Counter trigger.
+    counter_unit = models.CharField(max_length=32, blank=True)
+    counter_interval = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    counter_start_value = models.DecimalField(
+        max_digits=20, decimal_places=4, null=True, blank=True
+    )
+    counter_tolerance_units = models.DecimalField(
+        max_digits=20, decimal_places=4, null=True, blank=True
+    )
+    # Origin of the fixed grid: the start value, moved to the new value on a meter reset.
+    counter_base = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    counter_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    counter_recorded_at = models.DateTimeField(null=True, blank=True)
+    next_counter_threshold = models.DecimalField(
+        max_digits=20, decimal_places=4, null=True, blank=True
+    )
+
+    notification_channel_ids = models.JSONField(default=list, blank=True)
+    preventive_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    failure_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    last_executed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "id")
+        indexes = [
+            # The scheduler's poll: active calendar plans whose run time has come.
+            models.Index(
+                fields=["next_run_at"],
+                name="plan_due_idx",
+                condition=Q(status="active", trigger="calendar"),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(lead_time_hours__gte=0) & Q(tolerance_hours__gte=0),
+                name="plan_hours_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(counter_interval__isnull=True) | Q(counter_interval__gt=0),
+                name="plan_counter_interval_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.next_run_at = self.compute_next_run_at()
+        update_fields = kwargs.get("update_fields")
+        if (
+            update_fields is not None
+            and "next_run_at" not in update_fields
+            and {"next_due_at", "lead_time_hours"} & set(update_fields)
+        ):
+            kwargs["update_fields"] = [*update_fields, "next_run_at"]
+        super().save(*args, **kwargs)
+
+    # --- calendar math (pure, on this row's fields) ----------------------------------------
+
+    @property
+    def is_calendar(self) -> bool:
+        return self.trigger == self.Trigger.CALENDAR
+
+    @property
+    def is_floating(self) -> bool:
+        return self.anchor == self.Anchor.FLOATING
+
+    @property
+    def lead_time(self) -> timedelta:
+        return timedelta(hours=self.lead_time_hours or 0)
+
+    @property
+    def tolerance(self) -> timedelta:
+        return timedelta(hours=self.tolerance_hours or 0)
+
+    def compute_next_run_at(self) -> datetime | None:
+        """When the scheduler generates the next task: the occurrence minus the lead time."""
+        if not self.is_calendar or self.next_due_at is None:
+            return None
+        return self.next_due_at - self.lead_time
+
+    def recurrence(self, *, start: datetime | None = None) -> Recurrence:
+        """The plan's rule expanded from `start` (default `start_at`) in its timezone."""
+        return build_recurrence(self.rrule, start=start or self.start_at, timezone=self.timezone)
+
+    def clip_to_end(self, instant: datetime | None) -> datetime | None:
+        """`instant`, or None when it falls after the plan's `end_at`."""
+        if instant is None or (self.end_at is not None and instant > self.end_at):
+            return None
+        return instant
+
+    def next_occurrence_after(self, instant: datetime) -> datetime | None:
+        """The next occurrence on the fixed grid strictly after `instant` (None past `end_at`)."""
+        return self.clip_to_end(self.recurrence().next_after(instant))
+
+    def first_occurrence_from(self, instant: datetime) -> datetime | None:
+        """The first occurrence on the fixed grid at or after `instant`."""
+        return self.clip_to_end(self.recurrence().next_after(instant - timedelta(microseconds=1)))
+
+    def one_interval_after(self, instant: datetime) -> datetime | None:
+        """Floating anchor: the rule re-anchored at `instant`, then its next occurrence."""
+        return self.clip_to_end(self.recurrence(start=instant).next_after(instant))
+
+    def deadline_for(self, due_at: datetime) -> datetime:
+        return due_at + self.tolerance
+
+    # --- counter math ------------------------------------------------------------------------
+
+    def threshold_after(self, value: Decimal) -> Decimal:
+        """The threshold after a reading of `value`: the next grid point above it (fixed) or
+        value + interval (floating)."""
+        interval = self.counter_interval
+        if self.is_floating:
+            return value + interval
+        base = self.counter_base if self.counter_base is not None else Decimal(0)
+        if value < base:
+            return base + interval
+        steps = (value - base) // interval + 1
+        return base + steps * interval
+
+
+class PlanAsset(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="plan_assets")
+    # An asset some plan maintains cannot be deleted (409): take it off the plan first.
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="plan_links")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "asset"], name="plan_asset_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} · {self.asset_id}"
+
+
+class PlanPause(models.Model):
+    """A span during which a plan was paused; tasks due inside it are left out of compliance."""
+
+    plan = _soft_plan_fk("pauses")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("started_at",)
+        constraints = [
+            # At most one open span per plan.
+            models.UniqueConstraint(
+                fields=["plan"], condition=Q(ended_at__isnull=True), name="plan_pause_one_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} paused {self.started_at:%Y-%m-%d %H:%M}..{self.ended_at or 'now'}"
+
+
+class Execution(models.Model):
+    """One run of a plan: an occurrence that produced a task, or a missed one that did not.
+
+    ``(plan, due_at)`` is unique among calendar executions: that constraint, not a lock in
+    a cache, is what makes each scheduled occurrence produce exactly one task.
+    """
+
+    class Trigger(models.TextChoices):
+        CALENDAR = "calendar"
+        COUNTER = "counter"
+        MANUAL = "manual"
+
+    id = _id_field(new_execution_id)
+    plan = _soft_plan_fk("executions")
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    due_at = models.DateTimeField()
+    counter_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    counter_threshold = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    executed_at = models.DateTimeField()
+    executed_by = models.CharField(max_length=200)
+    missed = models.BooleanField(
+        default=False, help_text="An occurrence the scheduler missed: recorded, no task."
+    )
+
+    class Meta:
+        ordering = ("-executed_at", "-due_at", "-id")
+        indexes = [models.Index(fields=["plan", "-executed_at"], name="execution_plan_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "due_at"],
+                condition=Q(trigger="calendar"),
+                name="execution_calendar_occurrence_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class TaskCodeSequence(models.Model):
+    """The last number handed out for a task-code prefix; incremented under a row lock."""
+
+    prefix = models.CharField(max_length=10, primary_key=True)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.last_value:03d}"
+
+
+class Task(models.Model):
+    """A work order a plan generated (`code` like ``MAN-042``)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        IN_PROGRESS = "in_progress"
+        DONE = "done"
+        CANCELLED = "cancelled"
+
+    OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
+    CLOSED_STATUSES = (Status.DONE, Status.CANCELLED)
+
+    id = _id_field(new_task_id)
+    code = models.CharField(max_length=32, unique=True)
+    plan = _soft_plan_fk("tasks")
+    execution = models.OneToOneField(Execution, on_delete=models.PROTECT, related_name="task")
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    checklist = models.JSONField(default=list, blank=True)
+    priority = models.CharField(max_length=10, choices=Priority.choices)
+    assets = models.ManyToManyField(Asset, through="TaskAsset", related_name="tasks", blank=True)
+    assignee = models.ForeignKey(
+        Technician, on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
+    )
+    estimated_duration_minutes = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    due_at = models.DateTimeField()
+    # Calendar and manual tasks: due_at + tolerance. Counter tasks: set when a reading passes
+    # the crossed threshold + tolerance_units while the task is still open (see
+    # `deadline_counter_value`); until then they cannot be late.
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    deadline_counter_value = models.DecimalField(
+        max_digits=20, decimal_places=4, null=True, blank=True, editable=False
+    )
+    # Not auto_now_add: generation stamps it with the scheduler's `now`, like executed_at.
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.CharField(max_length=200, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ("due_at", "code")
+        indexes = [
+            models.Index(fields=["plan", "due_at"], name="task_plan_due_idx"),
+            models.Index(fields=["status", "due_at"], name="task_status_due_idx"),
+            models.Index(fields=["due_at"], name="task_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class TaskAsset(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="task_assets")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="task_links")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "asset"], name="task_asset_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} · {self.asset_id}"
+
+
+class CounterReading(models.Model):
+    """A meter reading sent for a counter plan; every reading is kept, even on a paused plan."""
+
+    id = _id_field(new_reading_id)
+    plan = _soft_plan_fk("readings")
+    value = models.DecimalField(max_digits=20, decimal_places=4)
+    source = models.CharField(max_length=200)
+    recorded_at = models.DateTimeField()
+    reset = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-recorded_at", "-created_at", "-id")
+        indexes = [models.Index(fields=["plan", "-recorded_at"], name="reading_plan_idx")]
+
+    def __str__(self) -> str:
+        return self.id
