@@ -1,0 +1,630 @@
+"""v1 request and response shapes.
+
+Input is strict: JSON types are not coerced (a string where a number is expected is a 400
+naming the field), unknown keys are refused, and every message names its field. Output
+times are ISO 8601 UTC with ``Z`` (``REST_FRAMEWORK["DATETIME_FORMAT"]``).
+"""
+
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.validators import RegexValidator
+from django.db import IntegrityError, transaction
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import ResolvedComponent
+from rest_framework import serializers
+from rest_framework.settings import api_settings
+
+from maintenance.models import Asset, CounterReading, Execution, Plan, Priority, Task, Technician
+from scheduling.recurrence import RecurrenceError, every_to_rrule
+
+# --- strict fields ---------------------------------------------------------------------------
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only (DRF would turn 5 into "5")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(serializers.EmailField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only (DRF would accept "5" and 5.0)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    """A JSON number only."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictDecimalField(serializers.DecimalField):
+    """A JSON number, kept exact as a Decimal (rounded half up to the field's places).
+
+    Rendered as a JSON number, not a string.
+    """
+
+    def __init__(self, *, max_digits: int = 20, decimal_places: int = 4, **kwargs):
+        kwargs.setdefault("coerce_to_string", False)
+        super().__init__(
+            max_digits=max_digits,
+            decimal_places=decimal_places,
+            rounding=ROUND_HALF_UP,
+            **kwargs,
+        )
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail("invalid")
+        # str() first: Decimal(0.1) would carry the binary float's error.
+        return super().to_internal_value(str(data))
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false only (DRF would accept "yes", 1, "on")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class StrictDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 string with any offset (none means UTC), between 1970 and 2200."""
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("invalid", format="ISO 8601, e.g. 2026-04-24T10:00:00Z")
+        parsed = super().to_internal_value(value)
+        if not 1970 <= parsed.year < 2200:
+            raise serializers.ValidationError("Must be between 1970 and 2200.")
+        return parsed
+
+
+class NamedChoiceField(serializers.ChoiceField):
+    """A choice field whose OpenAPI enum is its own named component (`PlanStatus`, ...).
+
+    `status` and `trigger` name different sets on plans, tasks, executions (and v4 windows);
+    left to drf-spectacular, one enum name per field name would make them collide.
+    """
+
+    def __init__(self, *, enum_name: str, **kwargs):
+        super().__init__(**kwargs)
+        self.enum_name = enum_name
+
+
+class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = NamedChoiceField
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        component = ResolvedComponent(
+            name=field.enum_name,
+            type=ResolvedComponent.SCHEMA,
+            object=field.enum_name,
+            schema={"type": "string", "enum": list(field.choices)},
+        )
+        auto_schema.registry.register_on_missing(component)
+        return component.ref
+
+
+def _positive(value: Decimal) -> None:
+    if value <= 0:
+        raise serializers.ValidationError("Must be greater than 0.")
+
+
+def _unique_items(value: list) -> None:
+    if len(set(value)) != len(value):
+        raise serializers.ValidationError("Must not contain duplicates.")
+
+
+def _listed_errors(detail):
+    """DRF reports list items' errors as {index: ...} and a non-list as {"non_field_errors":
+    [...]}; the envelope names fields `checklist[0].item` and `checklist`, so reshape them."""
+    if isinstance(detail, Mapping):
+        if detail and all(isinstance(key, int) for key in detail):
+            items = [{} for _ in range(max(detail) + 1)]
+            for index, value in detail.items():
+                items[index] = _listed_errors(value)
+            return items
+        if set(detail) == {api_settings.NON_FIELD_ERRORS_KEY}:
+            return detail[api_settings.NON_FIELD_ERRORS_KEY]
+        return {key: _listed_errors(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_listed_errors(item) for item in detail]
+    return detail
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses keys it does not know; `ignored_fields` are accepted and dropped (the
+    read-only fields of a resource, so a GET body can be sent back as a PUT)."""
+
+    ignored_fields: tuple[str, ...] = ()
+
+    def to_internal_value(self, data):
+        unknown = []
+        if isinstance(data, Mapping):
+            known = set(self.fields) | set(self.ignored_fields)
+            unknown = [key for key in data if key not in known]
+        errors = {}
+        value = None
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            errors = dict(exc.detail) if isinstance(exc.detail, Mapping) else {}
+            if not errors:
+                raise
+        for key in unknown:
+            errors[key] = ["Unknown field."]
+        if errors:
+            raise serializers.ValidationError(
+                {key: _listed_errors(value) for key, value in errors.items()}
+            )
+        return value
+
+
+# --- assets and technicians --------------------------------------------------------------------
+
+
+class AssetSerializer(StrictSerializer):
+    ignored_fields = ("id", "created_at", "updated_at")
+
+    id = serializers.CharField(read_only=True)
+    code = StrictCharField(max_length=64)
+    name = StrictCharField(max_length=255)
+    location = StrictCharField(max_length=255, allow_blank=True, required=False, default="")
+    latitude = StrictFloatField(min_value=-90, max_value=90, allow_null=True, default=None)
+    longitude = StrictFloatField(min_value=-180, max_value=180, allow_null=True, default=None)
+    installed_at = StrictDateTimeField(allow_null=True, default=None)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def validate_code(self, value: str) -> str:
+        others = Asset.objects.filter(code=value)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError(f"An asset with code '{value}' already exists.")
+        return value
+
+    def validate(self, attrs):
+        def final(name):
+            if name in attrs or self.instance is None:
+                return attrs.get(name)
+            return getattr(self.instance, name)
+
+        if (final("latitude") is None) != (final("longitude") is None):
+            raise serializers.ValidationError(
+                {"latitude": ["latitude and longitude must be given together."]}
+            )
+        return attrs
+
+    def create(self, validated_data):
+        return self._saved(Asset(**validated_data))
+
+    def update(self, instance, validated_data):
+        for key, value in validated_data.items():
+            setattr(instance, key, value)
+        return self._saved(instance)
+
+    def _saved(self, asset: Asset) -> Asset:
+        try:
+            with transaction.atomic():
+                asset.save()
+        except IntegrityError:  # a concurrent request took the code after validate_code
+            raise serializers.ValidationError(
+                {"code": [f"An asset with code '{asset.code}' already exists."]}
+            ) from None
+        return asset
+
+
+class TechnicianSerializer(StrictSerializer):
+    ignored_fields = ("id", "created_at", "updated_at")
+
+    id = serializers.CharField(read_only=True)
+    name = StrictCharField(max_length=255)
+    email = StrictEmailField(allow_blank=True, default="")
+    skills = serializers.ListField(
+        child=StrictCharField(max_length=100), default=list, max_length=100
+    )
+    daily_capacity_minutes = StrictIntegerField(min_value=0, max_value=1440, default=480)
+    active = StrictBooleanField(default=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def validate_skills(self, value):
+        _unique_items(value)
+        return value
+
+    def create(self, validated_data):
+        return Technician.objects.create(**validated_data)
+
+    def update(self, instance, validated_data):
+        for key, value in validated_data.items():
+            setattr(instance, key, value)
+        instance.save()
+        return instance
+
+
+# --- plans: input ----------------------------------------------------------------------------
+
+
+class TaskTemplateInput(StrictSerializer):
+    title = StrictCharField(max_length=255, required=False)
+    description = StrictCharField(allow_blank=True, default="")
+    checklist = serializers.ListField(
+        child=StrictCharField(max_length=500), default=list, max_length=100
+    )
+    estimated_duration_minutes = StrictIntegerField(
+        min_value=1, max_value=100_000, allow_null=True, default=None
+    )
+
+
+class CalendarInput(StrictSerializer):
+    rrule = StrictCharField(max_length=1000, required=False, allow_null=True)
+    every = StrictIntegerField(min_value=1, max_value=1000, required=False, allow_null=True)
+    unit = serializers.ChoiceField(choices=Plan.Unit.choices, required=False, allow_null=True)
+    start_at = StrictDateTimeField()
+    end_at = StrictDateTimeField(allow_null=True, default=None)
+    timezone = StrictCharField(max_length=64, default="UTC")
+    anchor = serializers.ChoiceField(choices=Plan.Anchor.choices, default=Plan.Anchor.FIXED)
+    # Up to 366 days either way.
+    lead_time_hours = StrictFloatField(min_value=0, max_value=8784, default=0)
+    tolerance_hours = StrictFloatField(min_value=0, max_value=8784, default=24)
+
+    def validate(self, attrs):
+        rrule, every, unit = attrs.get("rrule"), attrs.get("every"), attrs.get("unit")
+        if rrule is not None and (every is not None or unit is not None):
+            if not self._same_rule(rrule, every, unit):
+                raise serializers.ValidationError(
+                    {"rrule": ["Give either rrule or every + unit, not both."]}
+                )
+            # A plan's own output (the shorthand and its RRULE) sent back: keep the shorthand.
+            attrs["rrule"] = rrule = None
+        if rrule is None and every is None:
+            raise serializers.ValidationError({"rrule": ["Give rrule, or every + unit."]})
+        if every is not None and unit is None:
+            raise serializers.ValidationError({"unit": ["unit is required with every."]})
+        return attrs
+
+    @staticmethod
+    def _same_rule(rrule: str, every: int | None, unit: str | None) -> bool:
+        if every is None or unit is None:
+            return False
+        try:
+            shorthand = every_to_rrule(every, unit)
+        except RecurrenceError:
+            return False
+        return rrule.strip().upper().removeprefix("RRULE:") == shorthand
+
+
+class CounterInput(StrictSerializer):
+    unit = StrictCharField(max_length=32)
+    interval = StrictDecimalField(validators=[_positive])
+    anchor = serializers.ChoiceField(choices=Plan.Anchor.choices, default=Plan.Anchor.FIXED)
+    start_value = StrictDecimalField(min_value=Decimal(0), default=Decimal(0))
+    tolerance_units = StrictDecimalField(min_value=Decimal(0), allow_null=True, default=None)
+
+
+TASK_CODE_PREFIX = RegexValidator(
+    r"^[A-Z][A-Z0-9]{0,9}\Z",
+    "Must be 1 to 10 uppercase letters or digits, starting with a letter (e.g. MAN).",
+)
+
+
+class PlanInput(StrictSerializer):
+    """POST and PUT body of a plan."""
+
+    ignored_fields = (
+        "id",
+        "status",
+        "next_due_at",
+        "counter_value",
+        "next_counter_threshold",
+        "last_executed_at",
+        "created_at",
+        "updated_at",
+    )
+
+    name = StrictCharField(max_length=255)
+    description = StrictCharField(allow_blank=True, default="")
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.MEDIUM)
+    asset_ids = serializers.ListField(
+        child=StrictCharField(max_length=40), default=list, max_length=100
+    )
+    assignee_id = StrictCharField(max_length=40, allow_null=True, default=None)
+    department = StrictCharField(max_length=255, allow_blank=True, default="")
+    task = TaskTemplateInput(required=False)
+    task_code_prefix = StrictCharField(default="MAN", validators=[TASK_CODE_PREFIX])
+    trigger = NamedChoiceField(enum_name="PlanTrigger", choices=Plan.Trigger.choices)
+    calendar = CalendarInput(required=False, allow_null=True)
+    counter = CounterInput(required=False, allow_null=True)
+    notification_channel_ids = serializers.ListField(
+        child=StrictCharField(max_length=64), default=list, max_length=50
+    )
+    preventive_cost = StrictDecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal(0), allow_null=True, default=None
+    )
+    failure_cost = StrictDecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal(0), allow_null=True, default=None
+    )
+
+    def validate_asset_ids(self, value):
+        _unique_items(value)
+        return value
+
+    def validate_notification_channel_ids(self, value):
+        _unique_items(value)
+        return value
+
+    def validate(self, attrs):
+        trigger = attrs["trigger"]
+        other = "counter" if trigger == Plan.Trigger.CALENDAR else "calendar"
+        if attrs.get(trigger) is None:
+            raise serializers.ValidationError(
+                {trigger: [f"A {trigger} plan needs a {trigger} block."]}
+            )
+        if attrs.get(other) is not None:
+            raise serializers.ValidationError({other: [f"Must be null for a {trigger} plan."]})
+        return attrs
+
+
+# --- plans: output ---------------------------------------------------------------------------
+
+
+class _BlankAsNullCharField(serializers.CharField):
+    def to_representation(self, value):
+        return value or None
+
+
+class CalendarOutput(serializers.Serializer):
+    rrule = serializers.CharField()
+    every = serializers.IntegerField(allow_null=True)
+    unit = _BlankAsNullCharField(allow_null=True)
+    start_at = serializers.DateTimeField()
+    end_at = serializers.DateTimeField(allow_null=True)
+    timezone = serializers.CharField()
+    anchor = serializers.ChoiceField(choices=Plan.Anchor.choices)
+    lead_time_hours = serializers.FloatField()
+    tolerance_hours = serializers.FloatField()
+
+
+class CounterOutput(serializers.Serializer):
+    unit = serializers.CharField(source="counter_unit")
+    interval = StrictDecimalField(source="counter_interval")
+    anchor = serializers.ChoiceField(choices=Plan.Anchor.choices)
+    start_value = StrictDecimalField(source="counter_start_value")
+    tolerance_units = StrictDecimalField(source="counter_tolerance_units", allow_null=True)
+
+
+class TaskTemplateOutput(serializers.Serializer):
+    title = serializers.CharField(source="task_title")
+    description = serializers.CharField(source="task_description")
+    checklist = serializers.ListField(child=serializers.CharField(), source="task_checklist")
+    estimated_duration_minutes = serializers.IntegerField(
+        source="task_estimated_duration_minutes", allow_null=True
+    )
+
+
+class _AssetIdsField(serializers.ListField):
+    """Asset ids from a prefetched link relation (`plan_assets` / `task_assets`)."""
+
+    child = serializers.CharField()
+
+    def __init__(self, relation: str, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+        self.relation = relation
+
+    def to_representation(self, obj):
+        return [link.asset_id for link in getattr(obj, self.relation).all()]
+
+
+class PlanSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    status = NamedChoiceField(enum_name="PlanStatus", choices=Plan.Status.choices)
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    asset_ids = _AssetIdsField("plan_assets")
+    assignee_id = serializers.CharField(allow_null=True)
+    department = serializers.CharField()
+    task = TaskTemplateOutput(source="*")
+    task_code_prefix = serializers.CharField()
+    trigger = NamedChoiceField(enum_name="PlanTrigger", choices=Plan.Trigger.choices)
+    calendar = CalendarOutput(source="*", allow_null=True)
+    counter = CounterOutput(source="*", allow_null=True)
+    notification_channel_ids = serializers.ListField(child=serializers.CharField())
+    preventive_cost = StrictDecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    failure_cost = StrictDecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    next_due_at = serializers.DateTimeField(allow_null=True)
+    counter_value = StrictDecimalField(allow_null=True)
+    next_counter_threshold = StrictDecimalField(allow_null=True)
+    last_executed_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if instance.trigger == Plan.Trigger.CALENDAR:
+            data["counter"] = None
+        else:
+            data["calendar"] = None
+        return data
+
+
+# --- tasks and executions ----------------------------------------------------------------------
+
+
+class ChecklistItem(StrictSerializer):
+    item = StrictCharField(max_length=500)
+    done = StrictBooleanField()
+
+
+class TaskSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    code = serializers.CharField()
+    plan_id = serializers.CharField(allow_null=True)
+    execution_id = serializers.CharField()
+    trigger = NamedChoiceField(enum_name="ExecutionTrigger", choices=Execution.Trigger.choices)
+    title = serializers.CharField()
+    description = serializers.CharField()
+    checklist = ChecklistItem(many=True)
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    asset_ids = _AssetIdsField("task_assets")
+    assignee_id = serializers.CharField(allow_null=True)
+    estimated_duration_minutes = serializers.IntegerField(allow_null=True)
+    status = NamedChoiceField(enum_name="TaskStatus", choices=Task.Status.choices)
+    due_at = serializers.DateTimeField()
+    deadline_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    completed_by = _BlankAsNullCharField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    notes = serializers.CharField()
+
+    def to_representation(self, instance):
+        # Querysets annotate `trigger`; a task fresh from a service reads its execution.
+        if not hasattr(instance, "trigger"):
+            instance.trigger = instance.execution.trigger
+        return super().to_representation(instance)
+
+
+class TaskPatchInput(StrictSerializer):
+    status = NamedChoiceField(enum_name="TaskStatus", choices=Task.Status.choices, required=False)
+    assignee_id = StrictCharField(max_length=40, allow_null=True, required=False)
+    checklist = ChecklistItem(many=True, required=False)
+    notes = StrictCharField(allow_blank=True, required=False)
+
+
+class TaskCompleteInput(StrictSerializer):
+    completed_at = StrictDateTimeField(required=False, allow_null=True, default=None)
+    notes = StrictCharField(allow_blank=True, required=False, allow_null=True, default=None)
+
+
+class TaskCancelInput(StrictSerializer):
+    notes = StrictCharField(allow_blank=True, required=False, allow_null=True, default=None)
+
+
+class ExecutionSerializer(serializers.Serializer):
+    execution_id = serializers.CharField(source="id")
+    plan_id = serializers.CharField(allow_null=True)
+    task_id = serializers.CharField(source="task_pk", allow_null=True)
+    trigger = NamedChoiceField(enum_name="ExecutionTrigger", choices=Execution.Trigger.choices)
+    due_at = serializers.DateTimeField()
+    counter_value = StrictDecimalField(allow_null=True)
+    counter_threshold = StrictDecimalField(allow_null=True)
+    executed_at = serializers.DateTimeField()
+    executed_by = serializers.CharField()
+    missed = serializers.BooleanField()
+
+
+class ExecuteOutput(serializers.Serializer):
+    task_id = serializers.CharField()
+    task_code = serializers.CharField()
+    execution_id = serializers.CharField()
+    next_due_at = serializers.DateTimeField(allow_null=True)
+    next_counter_threshold = StrictDecimalField(allow_null=True)
+
+
+class PreviewTask(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    checklist = ChecklistItem(many=True)
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    asset_ids = serializers.ListField(child=serializers.CharField())
+    assignee_id = serializers.CharField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    deadline_at = serializers.DateTimeField(allow_null=True)
+    estimated_duration_minutes = serializers.IntegerField(allow_null=True)
+
+
+class PreviewOutput(serializers.Serializer):
+    task = PreviewTask()
+    next_due_at = serializers.DateTimeField(allow_null=True)
+    next_counter_threshold = StrictDecimalField(allow_null=True)
+    trigger = NamedChoiceField(enum_name="PlanTrigger", choices=Plan.Trigger.choices)
+
+
+# --- counters --------------------------------------------------------------------------------
+
+
+class CounterReadingInput(StrictSerializer):
+    value = StrictDecimalField(min_value=Decimal(0))
+    source = StrictCharField(max_length=200)
+    recorded_at = StrictDateTimeField(required=False, allow_null=True, default=None)
+    reset = StrictBooleanField(default=False)
+
+
+class CounterReadingSerializer(serializers.ModelSerializer):
+    plan_id = serializers.CharField(allow_null=True)
+    value = StrictDecimalField()
+
+    class Meta:
+        model = CounterReading
+        fields = ("id", "plan_id", "value", "source", "recorded_at", "reset", "created_at")
+
+
+class CounterResultOutput(serializers.Serializer):
+    reading = CounterReadingSerializer()
+    executed = serializers.BooleanField()
+    execution = ExecutionSerializer(allow_null=True)
+    task = TaskSerializer(allow_null=True)
+    next_counter_threshold = StrictDecimalField(allow_null=True)
+
+
+# --- compliance ------------------------------------------------------------------------------
+
+
+class ComplianceQuery(serializers.Serializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    plan_id = serializers.CharField(required=False, max_length=40)
+    asset_id = serializers.CharField(required=False, max_length=40)
+
+    def validate(self, attrs):
+        if attrs["end_date"] < attrs["start_date"]:
+            raise serializers.ValidationError(
+                {"end_date": ["end_date must not be before start_date."]}
+            )
+        return attrs
+
+
+class ComplianceMetrics(serializers.Serializer):
+    due_count = serializers.IntegerField()
+    on_time_count = serializers.IntegerField()
+    overdue_count = serializers.IntegerField()
+    pending_count = serializers.IntegerField()
+    missed_count = serializers.IntegerField(help_text="Missed occurrences (included in overdue).")
+    cancelled_count = serializers.IntegerField(help_text="Cancelled tasks (counted nowhere else).")
+    compliance_rate = serializers.FloatField(allow_null=True)
+    average_delay_hours = serializers.FloatField()
+
+
+class CompliancePlanMetrics(ComplianceMetrics):
+    plan_id = serializers.CharField(allow_null=True)
+
+
+class ComplianceOutput(ComplianceMetrics):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    by_plan = CompliancePlanMetrics(many=True)

@@ -1,0 +1,323 @@
+"""v1 endpoints: thin viewsets that validate input, call a service or selector, render output."""
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api.pagination import SkipLimitPagination
+from config.api.permissions import actor_of
+from config.errors import NotFound
+from maintenance import selectors, services
+from maintenance.api import serializers as s
+from maintenance.api.filters import PlanFilter, TaskFilter
+from maintenance.models import Asset, CounterReading, Plan, Technician
+
+ERROR = inline_serializer(
+    name="ErrorEnvelope",
+    fields={
+        "error": inline_serializer(
+            name="Error",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "details": serializers.DictField(
+                    child=serializers.ListField(child=serializers.CharField()), required=False
+                ),
+            },
+        )
+    },
+)
+
+
+def _errors(*codes: int) -> dict:
+    return {code: OpenApiResponse(ERROR) for code in codes}
+
+
+def _page_of(serializer_class, name: str):
+    return inline_serializer(
+        name=name,
+        fields={
+            "items": serializer_class(many=True),
+            "total": serializers.IntegerField(),
+            "skip": serializers.IntegerField(),
+            "limit": serializers.IntegerField(),
+        },
+    )
+
+
+PAGING = [
+    OpenApiParameter("skip", OpenApiTypes.INT, description="rows to skip", default=0),
+    OpenApiParameter("limit", OpenApiTypes.INT, description="page size (max 100)", default=20),
+]
+
+
+class _V1ViewSet(viewsets.GenericViewSet):
+    """Shared base: skip/limit paging and a 404 that names the resource and id."""
+
+    pagination_class = SkipLimitPagination
+    label = ""
+
+    def get_object(self):
+        pk = self.kwargs["pk"]
+        obj = self.get_queryset().filter(pk=pk).first()
+        if obj is None:
+            raise NotFound(f"{self.label} with id '{pk}' not found")
+        return obj
+
+    def _page(self, queryset, serializer_class):
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class _CrudViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    _V1ViewSet,
+):
+    """Assets and technicians: plain CRUD; deletion goes through a service (409 when in use)."""
+
+    def delete_object(self, pk: str) -> None:
+        raise NotImplementedError
+
+    def destroy(self, request, pk=None):
+        self.get_object()
+        self.delete_object(pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    destroy=extend_schema(responses={204: None, **_errors(404, 409)}),
+)
+class AssetViewSet(_CrudViewSet):
+    """Assets: equipment and places that plans maintain."""
+
+    queryset = Asset.objects.order_by("code")
+    serializer_class = s.AssetSerializer
+    label = "Asset"
+
+    def delete_object(self, pk: str) -> None:
+        services.asset_delete(asset_id=pk)
+
+
+@extend_schema_view(
+    destroy=extend_schema(responses={204: None, **_errors(404, 409)}),
+)
+class TechnicianViewSet(_CrudViewSet):
+    """Technicians who can be assigned plans and tasks."""
+
+    queryset = Technician.objects.order_by("name", "id")
+    serializer_class = s.TechnicianSerializer
+    label = "Technician"
+
+    def delete_object(self, pk: str) -> None:
+        services.technician_delete(technician_id=pk)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List plans"),
+    create=extend_schema(request=s.PlanInput, responses={201: s.PlanSerializer, **_errors(400)}),
+    retrieve=extend_schema(responses={200: s.PlanSerializer, **_errors(404)}),
+    update=extend_schema(
+        request=s.PlanInput, responses={200: s.PlanSerializer, **_errors(400, 404)}
+    ),
+    destroy=extend_schema(responses={204: None, **_errors(404)}),
+)
+class PlanViewSet(_V1ViewSet):
+    """Preventive-maintenance plans and what they generate."""
+
+    serializer_class = s.PlanSerializer
+    filterset_class = PlanFilter
+    label = "Plan"
+
+    def get_queryset(self):
+        return selectors.plan_queryset().order_by("-created_at", "id")
+
+    def _render(self, plan_id: str, *, status_code: int = 200) -> Response:
+        plan = selectors.plan_queryset().get(pk=plan_id)
+        return Response(s.PlanSerializer(plan).data, status=status_code)
+
+    def list(self, request):
+        return self._page(self.filter_queryset(self.get_queryset()), s.PlanSerializer)
+
+    def retrieve(self, request, pk=None):
+        return Response(s.PlanSerializer(self.get_object()).data)
+
+    def create(self, request):
+        body = s.PlanInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        plan = services.plan_create(data=body.validated_data, now=timezone.now())
+        return self._render(plan.pk, status_code=status.HTTP_201_CREATED)
+
+    def update(self, request, pk=None):
+        self.get_object()
+        body = s.PlanInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.plan_update(plan_id=pk, data=body.validated_data, now=timezone.now())
+        return self._render(pk)
+
+    def destroy(self, request, pk=None):
+        services.plan_delete(plan_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: s.ExecuteOutput, **_errors(404, 409)})
+    @action(detail=True, methods=["post"])
+    def execute(self, request, pk=None):
+        """Generate a task now (`trigger: "manual"`), and move the schedule on."""
+        task = services.plan_execute(plan_id=pk, by=actor_of(request), now=timezone.now())
+        body = {
+            "task_id": task.pk,
+            "task_code": task.code,
+            "execution_id": task.execution_id,
+            "next_due_at": task.plan.next_due_at,
+            "next_counter_threshold": task.plan.next_counter_threshold,
+        }
+        return Response(s.ExecuteOutput(body).data)
+
+    @extend_schema(responses={200: s.PreviewOutput, **_errors(404)})
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk=None):
+        """The next task the plan will generate; changes nothing and reserves no code."""
+        return Response(s.PreviewOutput(selectors.plan_preview(plan=self.get_object())).data)
+
+    @extend_schema(request=None, responses={200: s.PlanSerializer, **_errors(404, 409)})
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        services.plan_pause(plan_id=pk, now=timezone.now())
+        return self._render(pk)
+
+    @extend_schema(request=None, responses={200: s.PlanSerializer, **_errors(404, 409)})
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        services.plan_resume(plan_id=pk, now=timezone.now())
+        return self._render(pk)
+
+    @extend_schema(
+        request=s.CounterReadingInput,
+        responses={201: s.CounterResultOutput, **_errors(400, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def counter(self, request, pk=None):
+        """Record a meter reading; executes the plan once when it reaches the threshold."""
+        body = s.CounterReadingInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = services.counter_record(plan_id=pk, now=timezone.now(), **body.validated_data)
+        execution = None
+        if result.task is not None:
+            execution = result.task.execution
+            execution.task_pk = result.task.pk
+        body = {
+            "reading": result.reading,
+            "executed": result.executed,
+            "execution": execution,
+            "task": result.task,
+            "next_counter_threshold": result.plan.next_counter_threshold,
+        }
+        return Response(s.CounterResultOutput(body).data, status=status.HTTP_201_CREATED)
+
+    def _history_of(self, pk: str, queryset):
+        # A deleted plan's history stays readable under its id.
+        if not Plan.objects.filter(pk=pk).exists() and not queryset.exists():
+            raise NotFound(f"Plan with id '{pk}' not found")
+        return queryset
+
+    @extend_schema(
+        parameters=PAGING,
+        responses={200: _page_of(s.CounterReadingSerializer, "CounterReadingPage"), **_errors(404)},
+    )
+    @action(detail=True, methods=["get"], url_path="counter/history")
+    def counter_history(self, request, pk=None):
+        """Counter readings, newest first."""
+        readings = self._history_of(pk, CounterReading.objects.filter(plan_id=pk))
+        return self._page(readings, s.CounterReadingSerializer)
+
+    @extend_schema(
+        parameters=PAGING,
+        responses={200: _page_of(s.ExecutionSerializer, "ExecutionPage"), **_errors(404)},
+    )
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        """Executions, newest first; missed occurrences have no task."""
+        executions = self._history_of(pk, selectors.execution_queryset().filter(plan_id=pk))
+        return self._page(executions, s.ExecutionSerializer)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List tasks"),
+    retrieve=extend_schema(responses={200: s.TaskSerializer, **_errors(404)}),
+    partial_update=extend_schema(
+        request=s.TaskPatchInput, responses={200: s.TaskSerializer, **_errors(400, 404, 409)}
+    ),
+)
+class TaskViewSet(_V1ViewSet):
+    """Tasks (work orders) the plans generated."""
+
+    serializer_class = s.TaskSerializer
+    filterset_class = TaskFilter
+    label = "Task"
+
+    def get_queryset(self):
+        return selectors.task_queryset().order_by("due_at", "code")
+
+    def _render(self, task_id: str) -> Response:
+        return Response(s.TaskSerializer(selectors.task_queryset().get(pk=task_id)).data)
+
+    def list(self, request):
+        return self._page(self.filter_queryset(self.get_queryset()), s.TaskSerializer)
+
+    def retrieve(self, request, pk=None):
+        return Response(s.TaskSerializer(self.get_object()).data)
+
+    def partial_update(self, request, pk=None):
+        body = s.TaskPatchInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.task_update(
+            task_id=pk, changes=body.validated_data, by=actor_of(request), now=timezone.now()
+        )
+        return self._render(pk)
+
+    @extend_schema(
+        request=s.TaskCompleteInput, responses={200: s.TaskSerializer, **_errors(400, 404, 409)}
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        body = s.TaskCompleteInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.task_complete(
+            task_id=pk, by=actor_of(request), now=timezone.now(), **body.validated_data
+        )
+        return self._render(pk)
+
+    @extend_schema(
+        request=s.TaskCancelInput, responses={200: s.TaskSerializer, **_errors(400, 404, 409)}
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        body = s.TaskCancelInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.task_cancel(task_id=pk, now=timezone.now(), **body.validated_data)
+        return self._render(pk)
+
+
+class ComplianceView(APIView):
+    """Compliance metrics over the tasks and occurrences due between two dates."""
+
+    @extend_schema(
+        parameters=[s.ComplianceQuery], responses={200: s.ComplianceOutput, **_errors(400)}
+    )
+    def get(self, request):
+        query = s.ComplianceQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = selectors.compliance_report(now=timezone.now(), **query.validated_data)
+        return Response(s.ComplianceOutput(report).data)
