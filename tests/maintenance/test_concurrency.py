@@ -1,0 +1,85 @@
+"""Exactly once under real concurrency (PostgreSQL: row locks, skip_locked, one connection per
+thread). SQLite serialises writers, so there is nothing to race there: these tests skip."""
+
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from maintenance import services
+from maintenance.models import CounterReading, Execution, Plan, Task
+from tests.maintenance.conftest import CALENDAR_PLAN, COUNTER_PLAN, T0
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (row locks and concurrent writers)")
+
+
+def run_in_threads(count: int, work: Callable[[int], object]) -> list:
+    """Start `count` threads together; each runs `work(i)` and closes its own connection."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list[BaseException] = []
+
+    def target(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = work(index)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    return results
+
+
+def test_it_generates_each_of_200_due_plans_once_with_8_concurrent_schedulers():
+    data = {**CALENDAR_PLAN, "calendar": {**CALENDAR_PLAN["calendar"], "start_at": T0}}
+    for _ in range(200):
+        services.plan_create(data=data, now=T0)
+    due = T0  # every plan's first occurrence is its start, T0
+    assert Plan.objects.filter(next_due_at=T0).count() == 200
+
+    created = run_in_threads(8, lambda _: services.plans_execute_due(now=due))
+
+    assert sum(created) == 200
+    assert Task.objects.count() == 200
+    codes = set(Task.objects.values_list("code", flat=True))
+    assert len(codes) == 200
+    assert codes == {f"MAN-{n:03d}" for n in range(1, 201)}
+    assert Execution.objects.count() == 200
+    assert not Plan.objects.filter(next_due_at__lte=due).exists()
+
+
+def test_it_executes_once_for_20_concurrent_readings_crossing_one_threshold():
+    plan = services.plan_create(data=COUNTER_PLAN, now=T0)  # threshold 500
+
+    results = run_in_threads(
+        20,
+        lambda i: services.counter_record(
+            plan_id=plan.pk,
+            value=Decimal(600),
+            source=f"sensor-{i}",
+            recorded_at=None,
+            reset=False,
+            now=T0,
+        ),
+    )
+
+    assert sum(result.executed for result in results) == 1
+    assert CounterReading.objects.filter(plan_id=plan.pk).count() == 20
+    assert Execution.objects.filter(plan_id=plan.pk).count() == 1
+    assert Task.objects.filter(plan_id=plan.pk).count() == 1
+    assert Plan.objects.get(pk=plan.pk).next_counter_threshold == 1000
