@@ -6,3 +6,7 @@ class ConfigConfig(AppConfig):
 
     name = "config"
     verbose_name = "API access"
+
+    def ready(self) -> None:
+        # Registers the OpenAPI descriptions of our authentication classes.
+        from config.api import schema  # noqa: F401
