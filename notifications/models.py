@@ -1,1 +1,176 @@
+"""Channels (where messages go) and deliveries (one message to one channel, an outbox row).
 
+Nothing here knows plans or windows: a delivery names its cause by an opaque ``object_key``
+("task:task_abc", "event:42:READY") that the domain app chose.
+"""
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from notifications.events import EVENT_CHOICES, SUBSCRIBABLE_EVENTS
+
+
+def new_id(prefix: str) -> str:
+    """An opaque, URL-safe, unguessable id such as ``chan_Xa3…``."""
+    return f"{prefix}_{secrets.token_urlsafe(16)}"
+
+
+# Module-level functions so migrations can reference them as field defaults.
+def new_channel_id() -> str:
+    return new_id("chan")
+
+
+def new_delivery_id() -> str:
+    return new_id("dlv")
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Channel(models.Model):
+    """A destination: an email address, a webhook URL or an Apprise URL.
+
+    ``events`` and ``monitor_tags`` are subscriptions: an empty list means "all". A webhook's
+    ``secret`` signs every body; it is shown once, in the response that created the channel,
+    and kept here only so the worker can sign (never rendered by the API or the admin).
+    """
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+        APPRISE = "apprise", "Apprise"
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_channel_id, editable=False)
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    target = models.CharField(
+        max_length=2048,
+        help_text="Email address, http(s) URL for a webhook, or an Apprise URL "
+        "(slack://…, msteams://…, discord://…, tgram://…, ntfy://…).",
+    )
+    secret = models.CharField(max_length=128, blank=True, editable=False)
+    events = models.JSONField(
+        default=list, blank=True, help_text="Event names to send; empty means every event."
+    )
+    monitor_tags = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Monitor tags whose maintenance windows to send; empty means every window.",
+    )
+    active = models.BooleanField(default=True, help_text="An inactive channel sends nothing.")
+    last_error = models.TextField(blank=True, help_text="The latest delivery's error, if any.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    def clean(self) -> None:
+        # The admin's forms come through here; the API validates with the same functions.
+        from notifications.transports import validate_target
+
+        errors = {}
+        try:
+            self.target = validate_target(self.kind, self.target)
+        except ValidationError as exc:
+            errors["target"] = exc.messages
+        try:
+            self.events = validate_events(self.events)
+        except ValidationError as exc:
+            errors["events"] = exc.messages
+        try:
+            self.monitor_tags = validate_monitor_tags(self.monitor_tags)
+        except ValidationError as exc:
+            errors["monitor_tags"] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
+    def wants(self, event: str) -> bool:
+        return not self.events or event in self.events
+
+    def hears_window(self, monitor_tags: list[str]) -> bool:
+        return not self.monitor_tags or bool(set(self.monitor_tags) & set(monitor_tags))
+
+
+def validate_events(value) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError("Must be a list of event names.")
+    unknown = [v for v in value if v not in SUBSCRIBABLE_EVENTS]
+    if unknown:
+        raise ValidationError(
+            f"Unknown event '{unknown[0]}'. Must be one of: {', '.join(SUBSCRIBABLE_EVENTS)}"
+        )
+    return list(dict.fromkeys(value))
+
+
+def validate_monitor_tags(value) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValidationError("Must be a list of monitor tags.")
+    if any(len(v) > 100 for v in value):
+        raise ValidationError("A monitor tag is at most 100 characters.")
+    return list(dict.fromkeys(v.strip() for v in value))
+
+
+class Delivery(models.Model):
+    """One event sent (or to be sent) to one channel: the outbox row.
+
+    Created in the transaction of the change that caused it, sent by a worker after commit.
+    ``(event, object_key, channel)`` is unique, so a cause processed twice delivers once.
+    ``next_attempt_at`` is when a pending delivery is due, and for one being sent when its
+    worker's claim runs out (a worker that died mid-send is retried after that).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"  # recorded but never sent: stale when it was due
+        CANCELLED = "cancelled", "Cancelled"  # the channel was disabled before it was sent
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_delivery_id, editable=False)
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40, choices=EVENT_CHOICES)
+    object_key = models.CharField(max_length=200)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    relevant_until = models.DateTimeField(
+        null=True, blank=True, help_text="Not sent after this instant (recorded as skipped)."
+    )
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "id")
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=("event", "object_key", "channel"), name="notifications_delivery_once"
+            ),
+        ]
+        indexes = [
+            # The sweep of due retries and of lost claims.
+            models.Index(fields=("status", "next_attempt_at"), name="notif_delivery_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.channel_id} ({self.status})"
+
+    def is_stale(self, now: datetime) -> bool:
+        return self.relevant_until is not None and self.relevant_until < now
+
+
+# How long a worker may hold a claimed delivery before the sweep gives it to another: far
+# longer than a send can take (every transport has a timeout of NOTIFICATIONS_HTTP_TIMEOUT).
+SENDING_LEASE = timedelta(minutes=5)
