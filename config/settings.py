@@ -313,3 +313,28 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 HEALTHZ_BROKER_TIMEOUT = timedelta(seconds=2)
+
+# --- Notifications ---------------------------------------------------------------------------
+
+# Where email goes: smtp://user:pass@host:587 (smtps:// or smtp+tls:// for STARTTLS,
+# smtp+ssl:// for implicit TLS) in production; the default prints mails to the console.
+try:
+    _email = env.email_url("EMAIL_URL", default="consolemail://")
+except Exception as exc:
+    raise ImproperlyConfigured(f"EMAIL_URL is not a valid email URL: {exc}") from exc
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="maintenance@localhost")
+# Seconds one attempt may take (webhook, Apprise, SMTP) before it counts as a temporary failure.
+NOTIFICATIONS_HTTP_TIMEOUT = _strict_int("NOTIFICATIONS_HTTP_TIMEOUT", 10, minimum=1)
+EMAIL_TIMEOUT = NOTIFICATIONS_HTTP_TIMEOUT
+# Temporary failures are retried after base·2^(n-1) seconds (capped, with jitter) until a
+# delivery has had this many attempts; then it is failed. The defaults give up within an hour.
+NOTIFICATIONS_MAX_ATTEMPTS = _strict_int("NOTIFICATIONS_MAX_ATTEMPTS", 8, minimum=1)
+NOTIFICATIONS_RETRY_BASE_SECONDS = _strict_int("NOTIFICATIONS_RETRY_BASE_SECONDS", 30, minimum=0)
+NOTIFICATIONS_RETRY_MAX_SECONDS = _strict_int("NOTIFICATIONS_RETRY_MAX_SECONDS", 3600, minimum=0)
