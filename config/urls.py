@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v4/", include("scheduling.api.urls")),
     path("api/v1/maintenance/", include("maintenance.api.urls")),
+    path("api/v1/notifications/", include("notifications.api.urls")),
 ]
 
 handler404 = "config.api.exceptions.json_not_found"

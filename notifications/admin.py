@@ -1,0 +1,73 @@
+"""Admin for channels and deliveries; it calls the same services as the API."""
+
+from django.contrib import admin, messages
+from django.db import transaction
+
+from notifications import services
+from notifications.models import Channel, Delivery
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "target", "active", "last_error", "created_at")
+    list_filter = ("kind", "active")
+    search_fields = ("id", "name", "target")
+    # `secret` is not editable, so no form shows it; it is displayed once, on creation.
+    fields = ("id", "name", "kind", "target", "events", "monitor_tags", "active", "last_error")
+    readonly_fields = ("id", "last_error")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The kind is fixed once created: a webhook's secret belongs to it.
+        return (*self.readonly_fields, "kind") if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.channel_update(channel=obj, data=form.cleaned_data)
+            return
+        created = services.channel_create(
+            **{
+                name: form.cleaned_data[name]
+                for name in ("name", "kind", "target", "events", "monitor_tags", "active")
+            }
+        )
+        obj.pk = created.pk  # the admin redirects to the object it saved
+        if created.secret:
+            messages.warning(
+                request,
+                f"Signing secret of {created.name}: {created.secret} — copy it now, "
+                "it is not shown again.",
+            )
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "event",
+        "channel",
+        "object_key",
+        "status",
+        "attempts",
+        "created_at",
+        "sent_at",
+    )
+    list_select_related = ("channel",)
+    list_filter = ("status", "event", "channel__kind")
+    search_fields = ("id", "object_key", "channel__name")
+    date_hierarchy = "created_at"
+    actions = ("send_again",)
+    readonly_fields = [field.name for field in Delivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Send again (now, with a fresh set of attempts)")
+    def send_again(self, request, queryset):
+        resent = 0
+        with transaction.atomic():
+            for delivery in queryset:
+                resent += services.delivery_resend(delivery=delivery)
+        skipped = queryset.count() - resent
+        messages.success(request, f"{resent} deliveries queued to be sent again.")
+        if skipped:
+            messages.warning(request, f"{skipped} being sent right now were left alone.")
