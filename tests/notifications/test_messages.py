@@ -1,0 +1,75 @@
+"""Message templates: every event renders, times in the object's zone with the zone named."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.utils import timezone
+
+from notifications.events import EVENT_TYPES
+from notifications.messages import Message
+from notifications.models import Delivery
+from notifications.services import _checked_payload
+from notifications.templatetags.notification_tags import in_zone
+from tests.notifications.conftest import task_payload, window_payload
+
+PAYLOADS = {
+    "task.created": task_payload(),
+    "task.overdue": task_payload(assignee=None),
+    "maintenance.ready": window_payload("READY"),
+    "maintenance.started": window_payload("ONGOING"),
+    "maintenance.completed": window_payload("COMPLETED", monitors=[]),
+    "maintenance.cancelled": window_payload("CANCELLED"),
+    "test": {"timezone": "UTC", "message": "hello", "requested_at": "2026-07-01T08:00:00Z"},
+}
+
+
+def message(event: str) -> Message:
+    delivery = Delivery(
+        id="dlv_x",
+        event=event,
+        payload=_checked_payload(event, PAYLOADS[event]),
+        created_at=timezone.now(),
+    )
+    return Message(delivery)
+
+
+@pytest.mark.parametrize("event", list(EVENT_TYPES))
+def test_every_event_has_a_subject_a_text_and_an_html_body(event):
+    rendered = message(event)
+
+    assert rendered.subject and "\n" not in rendered.subject
+    assert "{" not in rendered.subject + rendered.text
+    assert rendered.html.lstrip().startswith("<!doctype html>")
+    if event != "test":
+        zone = PAYLOADS[event]["timezone"]
+        assert f"({zone})" in rendered.text
+        assert f"({zone})" in rendered.html
+
+
+def test_window_times_are_shown_in_the_windows_zone():
+    text = message("maintenance.ready").text
+
+    assert "Starts:      Wed 01 Jul 2026, 04:05 EDT (America/New_York)" in text
+    assert "Ends:        Wed 01 Jul 2026, 05:05 EDT (America/New_York)" in text
+
+
+@pytest.mark.parametrize(
+    ("instant", "zone", "shown"),
+    [
+        ("2026-07-01T08:00:00Z", "Europe/Berlin", "Wed 01 Jul 2026, 10:00 CEST (Europe/Berlin)"),
+        ("2026-01-01T08:00:00Z", "Europe/Berlin", "Thu 01 Jan 2026, 09:00 CET (Europe/Berlin)"),
+        # The night the clocks go back: the same wall time twice, told apart by the zone.
+        ("2026-10-25T00:30:00Z", "Europe/Berlin", "Sun 25 Oct 2026, 02:30 CEST (Europe/Berlin)"),
+        ("2026-10-25T01:30:00Z", "Europe/Berlin", "Sun 25 Oct 2026, 02:30 CET (Europe/Berlin)"),
+        ("2026-07-01T08:00:00Z", "UTC", "Wed 01 Jul 2026, 08:00 UTC"),
+        ("2026-07-01T08:00:00Z", "Asia/Kolkata", "Wed 01 Jul 2026, 13:30 IST (Asia/Kolkata)"),
+        (
+            datetime(2026, 7, 1, 8, tzinfo=UTC),
+            "America/Sao_Paulo",
+            "Wed 01 Jul 2026, 05:00 -03 (America/Sao_Paulo)",
+        ),
+        (None, "UTC", ""),
+    ],
+)
+def test_in_zone_names_the_zone(instant, zone, shown):
+    assert in_zone(instant, zone) == shown
