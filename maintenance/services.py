@@ -373,15 +373,8 @@ def _due_occurrences(plan: Plan, *, now: datetime) -> tuple[list[datetime], bool
     return sorted({plan.next_due_at, *found}), False
 
 
-def plan_execute_if_due(*, plan_id: str, now: datetime) -> Task | None:
-    """Generate the task of a calendar plan whose run time has come; None if not (or no longer) due.
-
-    Locks the plan (skipping it on PostgreSQL when another worker holds it), re-checks that it
-    is active and due, then applies the catch-up rule: of the occurrences whose run time has
-    passed, the latest gets a task; the earlier ones are recorded as missed executions without
-    a task. The plan then moves to its next occurrence (fixed) or waits for the task's
-    completion (floating).
-    """
+def _execute_due(plan_id: str, *, now: datetime) -> list[Task]:
+    """The tasks `plan_execute_if_due` creates, oldest first (see there)."""
     skip_locked = connection.features.has_select_for_update_skip_locked
     with transaction.atomic():
         plan = (
@@ -395,7 +388,7 @@ def plan_execute_if_due(*, plan_id: str, now: datetime) -> Task | None:
             .first()
         )
         if plan is None:
-            return None
+            return []
         occurrences, complete = _due_occurrences(plan, now=now)
         # Occurrences that somehow already have an execution are never generated twice.
         done = set(
@@ -403,12 +396,15 @@ def plan_execute_if_due(*, plan_id: str, now: datetime) -> Task | None:
                 plan=plan, trigger=Execution.Trigger.CALENDAR, due_at__in=occurrences
             ).values_list("due_at", flat=True)
         )
-        pending = [t for t in occurrences if t not in done]
-        latest = occurrences[-1]
-        # The latest due occurrence gets the task; when the batch bound cut the list short,
-        # the latest is still ahead, so everything here is missed and the next call goes on.
-        generate = complete and latest not in done
-        missed = pending[:-1] if generate else pending
+        past = [t for t in occurrences if t <= now]
+        # Still ahead but within the lead time: generated as usual, one task each (more than
+        # one only when the lead time is longer than the interval). Not missed, not late.
+        upcoming = [t for t in occurrences if t > now and t not in done]
+        # Of those already due, the latest gets the catch-up task and the earlier ones are
+        # missed. When the batch bound cut the list short, the latest due is still beyond it,
+        # so all of these are missed and the next call goes on from there.
+        catch_up = past[-1] if complete and past and past[-1] not in done else None
+        missed = [t for t in past if t not in done and t != catch_up]
         Execution.objects.bulk_create(
             Execution(
                 plan=plan,
@@ -420,29 +416,40 @@ def plan_execute_if_due(*, plan_id: str, now: datetime) -> Task | None:
             )
             for due_at in missed
         )
-        task = None
-        if generate:
-            task = _generate(
-                plan, trigger=Execution.Trigger.CALENDAR, due_at=latest, now=now, by=SYSTEM_ACTOR
-            )
         if missed:
             logger.info("Plan %s: %d missed occurrence(s) recorded", plan.pk, len(missed))
-        plan.next_due_at = None if plan.is_floating else plan.next_occurrence_after(latest)
+        tasks = [
+            _generate(plan, trigger=Execution.Trigger.CALENDAR, due_at=t, now=now, by=SYSTEM_ACTOR)
+            for t in ([catch_up] if catch_up else []) + upcoming
+        ]
+        plan.next_due_at = None if plan.is_floating else plan.next_occurrence_after(occurrences[-1])
         plan.save(update_fields=["next_due_at", "last_executed_at"])
-        return task
+        return tasks
+
+
+def plan_execute_if_due(*, plan_id: str, now: datetime) -> Task | None:
+    """Generate what a calendar plan owes at `now`; None if it is not (or no longer) due.
+
+    Locks the plan (skipping it on PostgreSQL when another worker holds it) and re-checks
+    that it is active and its run time (`next_due_at - lead_time`) has come. Each occurrence
+    from `next_due_at` whose run time has passed is then handled once: after downtime, the
+    latest one already due gets a catch-up task and the earlier ones are recorded as missed
+    executions without a task; occurrences not yet due (inside the lead time) get their
+    task. A fixed plan then moves to its next occurrence; a floating plan waits for the
+    completion of its task. Returns the latest task created.
+    """
+    tasks = _execute_due(plan_id, now=now)
+    return tasks[-1] if tasks else None
 
 
 def plans_execute_due(*, now: datetime) -> int:
     """Generate the tasks of every calendar plan due at `now`; returns how many were created.
 
     Safe to run from several workers at once: each plan is generated under its own lock
-    and re-checked, so overlapping calls share the work instead of repeating it.
+    and re-checked (`plan_execute_if_due`), so overlapping calls share the work instead of
+    repeating it.
     """
-    created = 0
-    for plan_id in due_plan_ids(now=now):
-        if plan_execute_if_due(plan_id=plan_id, now=now) is not None:
-            created += 1
-    return created
+    return sum(len(_execute_due(plan_id, now=now)) for plan_id in due_plan_ids(now=now))
 
 
 def plan_execute(*, plan_id: str, by: str, now: datetime) -> Task:

@@ -361,8 +361,9 @@ def test_it_does_not_regenerate_an_occurrence_generated_ahead_by_lead_time(
 ):
     plan = make_plan(calendar={"lead_time_hours": 48})
     clock.move_to(at("2026-03-01 09:00"))
-    run_scheduler()  # 2026-03-02 and 2026-03-03 08:00 (both within 48 h): one catch-up task
+    assert run_scheduler() == 2  # 2026-03-02 and 03-03 08:00: both within the 48 h
     next_due = get_plan(api_client, plan["id"])["next_due_at"]
+    assert next_due == "2026-03-04T08:00:00Z"
     # A manual execution must not move the plan back onto an occurrence already generated.
     body = api_client.post(f"{BASE}/plans/{plan['id']}/execute").json()
     assert body["next_due_at"] == next_due
@@ -375,6 +376,39 @@ def test_it_refuses_to_execute_a_paused_plan(api_client, make_plan):
     response = api_client.post(f"{BASE}/plans/{plan['id']}/execute")
     assert response.status_code == 409
     assert Task.objects.count() == 0
+
+
+def test_it_gives_each_occurrence_inside_the_lead_time_its_own_task(api_client, make_plan, clock):
+    # Lead time (3 days) longer than the interval (1 day): three tasks are always out ahead.
+    plan = make_plan(calendar={"lead_time_hours": 72})
+    clock.move_to(at("2026-03-01 08:00"))
+    assert run_scheduler() == 3
+    clock.move_to(at("2026-03-02 08:00"))
+    assert run_scheduler() == 1
+    # Down for two days: 03-06 and 03-07 have come within the lead time meanwhile. Every
+    # occurrence already due had its task generated ahead, so nothing was missed.
+    clock.move_to(at("2026-03-04 08:00"))
+    assert run_scheduler() == 2
+    due = [t["due_at"][:10] for t in tasks_of(api_client, plan["id"])]
+    assert due == [f"2026-03-0{day}" for day in range(2, 8)]
+    assert not Execution.objects.filter(missed=True).exists()
+
+
+def test_it_does_not_count_occurrences_not_yet_due_as_missed_after_downtime(
+    api_client, make_plan, clock
+):
+    plan = make_plan(calendar={"lead_time_hours": 24})
+    # Down until 03-04 12:00: 03-02..03-04 08:00 are due (one catch-up task for 03-04, two
+    # missed) and 03-05 08:00 is inside the lead time (its task, on time).
+    clock.move_to(at("2026-03-04 12:00"))
+    assert run_scheduler() == 2
+    history = api_client.get(f"{BASE}/plans/{plan['id']}/history").json()["items"]
+    assert sorted((h["due_at"][:10], h["missed"]) for h in history) == [
+        ("2026-03-02", True),
+        ("2026-03-03", True),
+        ("2026-03-04", False),
+        ("2026-03-05", False),
+    ]
 
 
 def test_it_answers_404_for_an_unknown_plan(api_client):
