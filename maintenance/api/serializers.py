@@ -21,38 +21,40 @@ from scheduling.recurrence import RecurrenceError, every_to_rrule
 # --- strict fields ---------------------------------------------------------------------------
 
 
-class StrictCharField(serializers.CharField):
-    """A JSON string only (DRF would turn 5 into "5")."""
+def _is_json_type(value, types: tuple[type, ...]) -> bool:
+    # bool is an int in Python, never a number in a strict JSON API.
+    return (bool in types) if isinstance(value, bool) else isinstance(value, types)
+
+
+class _StrictType:
+    """Refuses a JSON value of the wrong type instead of coercing it ("5" is not 5)."""
+
+    json_types: tuple[type, ...] = ()
 
     def to_internal_value(self, data):
-        if not isinstance(data, str):
+        if not _is_json_type(data, self.json_types):
             self.fail("invalid")
         return super().to_internal_value(data)
 
 
-class StrictEmailField(serializers.EmailField):
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+class StrictCharField(_StrictType, serializers.CharField):
+    json_types = (str,)
 
 
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only (DRF would accept "5" and 5.0)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+class StrictEmailField(_StrictType, serializers.EmailField):
+    json_types = (str,)
 
 
-class StrictFloatField(serializers.FloatField):
-    """A JSON number only."""
+class StrictIntegerField(_StrictType, serializers.IntegerField):
+    json_types = (int,)
 
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, (int, float)):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+
+class StrictFloatField(_StrictType, serializers.FloatField):
+    json_types = (int, float)
+
+
+class StrictBooleanField(_StrictType, serializers.BooleanField):
+    json_types = (bool,)
 
 
 class StrictDecimalField(serializers.DecimalField):
@@ -71,19 +73,10 @@ class StrictDecimalField(serializers.DecimalField):
         )
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, (int, float)):
+        if not _is_json_type(data, (int, float)):
             self.fail("invalid")
         # str() first: Decimal(0.1) would carry the binary float's error.
         return super().to_internal_value(str(data))
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """true or false only (DRF would accept "yes", 1, "on")."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
 
 
 class StrictDateTimeField(serializers.DateTimeField):
@@ -152,9 +145,9 @@ def _listed_errors(detail):
     return detail
 
 
-class StrictSerializer(serializers.Serializer):
-    """Refuses keys it does not know; `ignored_fields` are accepted and dropped (the
-    read-only fields of a resource, so a GET body can be sent back as a PUT)."""
+class _RefusesUnknownKeys:
+    """Refuses keys the serializer does not know; `ignored_fields` are accepted and dropped
+    (the read-only fields of a resource, so a GET body can be sent back as a PUT)."""
 
     ignored_fields: tuple[str, ...] = ()
 
@@ -180,28 +173,49 @@ class StrictSerializer(serializers.Serializer):
         return value
 
 
+class StrictSerializer(_RefusesUnknownKeys, serializers.Serializer):
+    pass
+
+
+class StrictModelSerializer(_RefusesUnknownKeys, serializers.ModelSerializer):
+    ignored_fields = ("id", "created_at", "updated_at")
+
+
 # --- assets and technicians --------------------------------------------------------------------
 
 
-class AssetSerializer(StrictSerializer):
-    ignored_fields = ("id", "created_at", "updated_at")
+def _duplicate_code(code: str) -> str:
+    return f"An asset with code '{code}' already exists."
 
-    id = serializers.CharField(read_only=True)
+
+class AssetSerializer(StrictModelSerializer):
     code = StrictCharField(max_length=64)
     name = StrictCharField(max_length=255)
-    location = StrictCharField(max_length=255, allow_blank=True, required=False, default="")
+    location = StrictCharField(max_length=255, allow_blank=True, default="")
     latitude = StrictFloatField(min_value=-90, max_value=90, allow_null=True, default=None)
     longitude = StrictFloatField(min_value=-180, max_value=180, allow_null=True, default=None)
     installed_at = StrictDateTimeField(allow_null=True, default=None)
-    created_at = serializers.DateTimeField(read_only=True)
-    updated_at = serializers.DateTimeField(read_only=True)
+
+    class Meta:
+        model = Asset
+        fields = (
+            "id",
+            "code",
+            "name",
+            "location",
+            "latitude",
+            "longitude",
+            "installed_at",
+            "created_at",
+            "updated_at",
+        )
 
     def validate_code(self, value: str) -> str:
         others = Asset.objects.filter(code=value)
         if self.instance is not None:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            raise serializers.ValidationError(f"An asset with code '{value}' already exists.")
+            raise serializers.ValidationError(_duplicate_code(value))
         return value
 
     def validate(self, attrs):
@@ -216,29 +230,16 @@ class AssetSerializer(StrictSerializer):
             )
         return attrs
 
-    def create(self, validated_data):
-        return self._saved(Asset(**validated_data))
-
-    def update(self, instance, validated_data):
-        for key, value in validated_data.items():
-            setattr(instance, key, value)
-        return self._saved(instance)
-
-    def _saved(self, asset: Asset) -> Asset:
+    def save(self, **kwargs):
         try:
             with transaction.atomic():
-                asset.save()
+                return super().save(**kwargs)
         except IntegrityError:  # a concurrent request took the code after validate_code
-            raise serializers.ValidationError(
-                {"code": [f"An asset with code '{asset.code}' already exists."]}
-            ) from None
-        return asset
+            code = self.validated_data["code"]
+            raise serializers.ValidationError({"code": [_duplicate_code(code)]}) from None
 
 
-class TechnicianSerializer(StrictSerializer):
-    ignored_fields = ("id", "created_at", "updated_at")
-
-    id = serializers.CharField(read_only=True)
+class TechnicianSerializer(StrictModelSerializer):
     name = StrictCharField(max_length=255)
     email = StrictEmailField(allow_blank=True, default="")
     skills = serializers.ListField(
@@ -246,21 +247,23 @@ class TechnicianSerializer(StrictSerializer):
     )
     daily_capacity_minutes = StrictIntegerField(min_value=0, max_value=1440, default=480)
     active = StrictBooleanField(default=True)
-    created_at = serializers.DateTimeField(read_only=True)
-    updated_at = serializers.DateTimeField(read_only=True)
+
+    class Meta:
+        model = Technician
+        fields = (
+            "id",
+            "name",
+            "email",
+            "skills",
+            "daily_capacity_minutes",
+            "active",
+            "created_at",
+            "updated_at",
+        )
 
     def validate_skills(self, value):
         _unique_items(value)
         return value
-
-    def create(self, validated_data):
-        return Technician.objects.create(**validated_data)
-
-    def update(self, instance, validated_data):
-        for key, value in validated_data.items():
-            setattr(instance, key, value)
-        instance.save()
-        return instance
 
 
 # --- plans: input ----------------------------------------------------------------------------
