@@ -31,6 +31,7 @@ from maintenance.models import (
     Plan,
     PlanAsset,
     PlanPause,
+    Priority,
     Task,
     TaskAsset,
     TaskCodeSequence,
@@ -111,7 +112,7 @@ def _apply_plan_data(plan: Plan, data: dict[str, Any], rrule: str | None) -> Non
     task = data.get("task") or {}
     plan.name = data["name"]
     plan.description = data.get("description", "")
-    plan.priority = data.get("priority", Plan._meta.get_field("priority").default)
+    plan.priority = data.get("priority", Priority.MEDIUM)
     plan.assignee_id = data.get("assignee_id")
     plan.department = data.get("department", "")
     plan.task_title = task.get("title") or data["name"]
@@ -244,8 +245,8 @@ def plan_delete(*, plan_id: str) -> None:
 # --- plans: state -------------------------------------------------------------------------
 
 
-def _lock_plan(plan_id: str, *, skip_locked: bool = False) -> Plan:
-    plan = Plan.objects.select_for_update(skip_locked=skip_locked).filter(pk=plan_id).first()
+def _lock_plan(plan_id: str) -> Plan:
+    plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
     if plan is None:
         raise NotFound(f"Plan with id '{plan_id}' not found")
     return plan

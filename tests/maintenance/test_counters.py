@@ -199,3 +199,13 @@ def test_it_executes_a_counter_plan_manually(api_client, make_counter_plan):
     [execution] = api_client.get(f"{BASE}/plans/{floating['id']}/history").json()["items"]
     assert execution["trigger"] == "manual"
     assert execution["counter_value"] == 320
+
+
+def test_it_moves_an_open_tasks_usage_deadline_with_a_meter_reset(api_client, make_counter_plan):
+    plan = make_counter_plan(counter={"tolerance_units": 100})
+    task = read(api_client, plan["id"], 520).json()["task"]  # late once usage passes 600
+    read(api_client, plan["id"], 20, reset=True)  # new meter: 600 on the old one is 100 now
+    read(api_client, plan["id"], 99)
+    assert api_client.get(f"{BASE}/tasks/{task['id']}").json()["deadline_at"] is None
+    read(api_client, plan["id"], 100)
+    assert api_client.get(f"{BASE}/tasks/{task['id']}").json()["deadline_at"] is not None
