@@ -201,12 +201,14 @@ def test_a_stale_event_is_recorded_as_skipped_and_never_sent(
     assert notify_window(relevant_until=T0 - timedelta(hours=1)) == []
 
 
-def test_an_event_still_relevant_is_sent(receiver, webhook, eager_celery):
+def test_an_event_still_relevant_is_sent(receiver, webhook):
     webhook()
 
     [delivery] = notify_window(relevant_until=T0 + timedelta(minutes=5))
+    sent = services.delivery_send(delivery_id=delivery.pk, now=T0 + timedelta(minutes=4))
 
-    assert delivery.status == "pending"
+    assert sent.status == "sent"
+    assert len(receiver.requests) == 1
 
 
 def test_a_delivery_that_went_stale_while_the_workers_were_down_is_not_sent(receiver, webhook):

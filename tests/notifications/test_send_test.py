@@ -6,6 +6,7 @@ import pytest
 from config.errors import Conflict
 from notifications import services
 from notifications.models import Delivery
+from notifications.selectors import unknown_channel_ids
 from notifications.services import DeliveryResult
 from tests.notifications.conftest import T0
 
@@ -84,3 +85,11 @@ def test_each_test_is_its_own_cause(receiver, webhook):
 def test_no_channels_is_a_conflict(db):
     with pytest.raises(Conflict):
         services.send_test(channel_ids=[], now=T0)
+
+
+def test_it_names_the_channel_ids_that_do_not_exist(webhook):
+    channel = webhook()
+
+    assert unknown_channel_ids([channel.pk, "chan_a", "chan_b", "chan_a"]) == ["chan_a", "chan_b"]
+    assert unknown_channel_ids([channel.pk]) == []
+    assert unknown_channel_ids([]) == []

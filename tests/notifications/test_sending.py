@@ -150,7 +150,7 @@ def test_a_hung_receiver_times_out_and_is_retried(receiver, record, settings):
     assert len(receiver.requests) == 2
 
 
-def test_a_refused_connection_is_retried(record, settings, receiver):
+def test_a_refused_connection_is_retried(record):
     delivery = record()
     Channel.objects.update(target="http://127.0.0.1:9/hook")  # discard port: nobody listens
 
