@@ -13,7 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-BENCH_DB_NAME = "bench_maintenance"
+BENCH_DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_maintenance")
 
 # (module, backends it runs on)
 BENCHMARKS = [
