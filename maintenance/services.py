@@ -38,6 +38,7 @@ from maintenance.models import (
     Technician,
 )
 from maintenance.selectors import due_plan_ids
+from notifications.selectors import unknown_channel_ids
 from scheduling.recurrence import RecurrenceError, build_recurrence, every_to_rrule
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,11 @@ def _check_references(data: dict[str, Any], errors: dict[str, list[str]]) -> Non
         message = _assignee_problem(assignee_id)
         if message:
             errors["assignee_id"] = [message]
+    unknown_channels = unknown_channel_ids(data.get("notification_channel_ids") or [])
+    if unknown_channels:
+        errors["notification_channel_ids"] = [
+            f"Channel '{channel_id}' not found" for channel_id in unknown_channels
+        ]
 
 
 def _assignee_problem(technician_id: str) -> str | None:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from maintenance.models import Execution, Plan, Task
+from notifications.models import Channel
 from scheduling.recurrence import RecurrenceError, build_recurrence
 from tests.maintenance.conftest import BASE, CALENDAR_PLAN, COUNTER_PLAN, _merge
 
@@ -298,6 +299,15 @@ def test_it_names_each_unknown_asset(api_client, make_asset):
     known = make_asset()
     details = details_of(post_plan(api_client, asset_ids=[known["id"], "asset_a", "asset_b"]))
     assert details["asset_ids"] == ["Asset 'asset_a' not found", "Asset 'asset_b' not found"]
+
+
+def test_it_checks_notification_channels_exist(api_client):
+    channel = Channel.objects.create(name="Ops", kind="email", target="ops@example.com")
+    details = details_of(post_plan(api_client, notification_channel_ids=[channel.pk, "chan_x"]))
+    assert details == {"notification_channel_ids": ["Channel 'chan_x' not found"]}
+    response = post_plan(api_client, notification_channel_ids=[channel.pk])
+    assert response.status_code == 201
+    assert response.json()["notification_channel_ids"] == [channel.pk]
 
 
 def test_it_refuses_an_inactive_assignee(api_client, make_technician):
