@@ -20,8 +20,10 @@ from maintenance import selectors, services
 def execute_due_plans_job(now: datetime) -> JobResult:
     """Fan out: one `execute_plan` message per due plan, at most SCHEDULER_PLAN_BATCH a tick."""
     plan_ids = selectors.due_plan_ids(now=now, limit=settings.SCHEDULER_PLAN_BATCH)
-    # A message still queued at the next tick is superseded by that tick's own.
-    expires = settings.SCHEDULER_TICK_SECONDS
+    # Each tick sends every still-due plan again, so an old message is redundant: it expires
+    # after two ticks, which bounds the queue to two ticks' worth while workers are behind.
+    # (A duplicate that does run is a cheap no-op: the plan is no longer due.)
+    expires = 2 * settings.SCHEDULER_TICK_SECONDS
     with app.producer_or_acquire() as producer:
         for plan_id in plan_ids:
             execute_plan.apply_async((plan_id,), expires=expires, producer=producer)
