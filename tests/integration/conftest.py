@@ -179,3 +179,56 @@ def pytest_runtest_makereport(item, call):
 def postgres_only():
     if not is_postgres():
         pytest.skip("runs on the PostgreSQL + Redis pass (the embedded pass runs the smoke test)")
+
+
+class PrivateRedis:
+    """A Redis server of the test's own, so the test may kill and restart it."""
+
+    def __init__(self, tmp_path: Path):
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.tmp_path = tmp_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import redis
+
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.tmp_path)]
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        client = redis.Redis.from_url(self.url)
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
+        wait_for(answers, timeout=20, what="redis-server to start")
+
+    def kill(self) -> None:
+        """SIGKILL, no persistence: the queue and every unacknowledged message are gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs the redis-server binary")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.kill()

@@ -9,6 +9,7 @@ the production interval (30 s) to show a due plan gets its task within a minute.
 import math
 import signal
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +20,7 @@ from django.utils import timezone
 from maintenance.models import Execution, Plan, Task
 from scheduling import services as scheduling_services
 from scheduling.models import Maintenance, MaintenanceEvent
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import REPO, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -151,6 +152,17 @@ def test_two_beats_and_three_workers_duplicate_nothing(cluster, api_client, post
     soon_at = (timezone.now() + timedelta(seconds=12)).replace(microsecond=0)
     upcoming = [create_plan(api_client, f"Upcoming {n}", start_at=soon_at) for n in range(10)]
     plan_ids = [plan["id"] for plan in overdue + upcoming]
+    # An operator's manual tick beside the two beats is just one more concurrent runner.
+    manual_tick = subprocess.run(
+        [sys.executable, "manage.py", "run_scheduler_tick"],
+        cwd=REPO,
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert manual_tick.returncode == 0, manual_tick.stderr
+    assert "execute_due_plans:" in manual_tick.stdout
 
     wait_for(
         lambda: Task.objects.filter(plan_id__in=plan_ids).count() >= len(plan_ids),
@@ -255,3 +267,39 @@ def test_killing_a_worker_mid_run_loses_nothing(cluster, api_client, postgres_on
     assert Execution.objects.filter(plan_id=plan["id"]).count() == 1
     plan_row = Plan.objects.get(pk=plan["id"])
     assert plan_row.next_due_at is None  # floating: waits for the task's completion
+
+
+def test_a_broker_restart_loses_and_duplicates_nothing(
+    cluster, api_client, postgres_only, private_redis
+):
+    fast = {"SCHEDULER_TICK_SECONDS": "2", "CELERY_BROKER_URL": private_redis.url}
+    cluster.worker("worker1", **fast)
+    cluster.worker("worker2", **fast)
+    cluster.beat("beat1", **fast)
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    plans = [
+        create_plan(api_client, f"Before {n}", start_at=an_hour_ago, anchor="floating")
+        for n in range(5)
+    ]
+    wait_for(
+        lambda: Task.objects.filter(plan_id__in=[p["id"] for p in plans]).count() == 5,
+        what="the first tasks",
+    )
+
+    private_redis.kill()  # whatever was queued or in flight is lost with it
+    plans += [
+        create_plan(api_client, f"During {n}", start_at=an_hour_ago, anchor="floating")
+        for n in range(5)
+    ]
+    time.sleep(3)
+    private_redis.start()  # empty: the database still knows what is due
+
+    plan_ids = [plan["id"] for plan in plans]
+    wait_for(
+        lambda: Task.objects.filter(plan_id__in=plan_ids).count() >= len(plan_ids),
+        what="a task for every plan after the restart",
+    )
+    time.sleep(4)  # two more ticks
+    for plan_id in plan_ids:
+        assert len(tasks_of(api_client, plan_id)) == 1, plan_id
+    assert Execution.objects.filter(plan_id__in=plan_ids).count() == len(plan_ids)
