@@ -1,0 +1,618 @@
+"""The optimisation engine's statistics: pure numpy/scipy, no Django, no randomness.
+
+Every function takes plain numbers and returns plain numbers (or small dataclasses of them),
+so the same inputs always give the same draft and each figure can be recomputed by hand:
+
+- Weibull life fit by maximum likelihood with right-censoring (`weibull_fit`), through
+  `scipy.stats.weibull_min.fit` on `scipy.stats.CensoredData` with the location fixed at 0.
+- The cost-optimal age-replacement interval (`optimal_interval`): t* minimising the long-run
+  cost per unit of time  C(t) = (Cp·R(t) + Cf·(1 - R(t))) / ∫₀ᵗ R(x) dx  (Barlow & Proschan),
+  the integral by `scipy.integrate.quad`, the minimum by `scipy.optimize.minimize_scalar`
+  (bounded Brent) inside the bracket a log-spaced scan finds; then the better of the two
+  whole units around it. Run to failure costs Cf / MTTF with MTTF = η·Γ(1 + 1/β).
+- `frequency_analysis`: the spec's rules (≥ 5 failures: Weibull; β ≤ 1: preventive
+  replacement does not pay; 3-4 failures: MTBF - 1sigma; fewer: nothing).
+- `usage_rate`: least-squares line through a counter's cumulative usage (`linregress`).
+- `balance_workload`: greedy reassignment, longest unit first, to the least-loaded eligible
+  technician, kept only when it lowers the peak load ratio.
+- `route_companions`: plans due inside a tolerance window at the same location or within
+  1 km (haversine).
+
+Units are whatever the caller passes (days for calendar plans, counter units for counters).
+"""
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import integrate, optimize, special, stats
+
+MIN_WEIBULL_FAILURES = 5
+MIN_MTBF_FAILURES = 3
+EARTH_RADIUS_KM = 6371.0088
+ROUTE_RADIUS_KM = 1.0
+# Ages are floored at this (in the caller's unit): a failure at the instant of a renewal
+# would otherwise have age 0 and an infinite log-likelihood.
+MIN_AGE = 1e-3
+SIGMA = "\u03c3"  # escaped: ruff flags the letter as confusable
+
+
+def confidence_from_failures(n_failures: int) -> float:
+    """n / (n + 10): 5 failures → 0.33, 20 → 0.67, 90 → 0.9. Simple and monotone."""
+    return round(n_failures / (n_failures + 10), 2)
+
+
+# --- Weibull life model ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeibullFit:
+    beta: float  # shape: > 1 wear-out, = 1 random, < 1 infant mortality
+    eta: float  # scale (characteristic life: 63.2 % have failed by then)
+    n_failures: int
+    n_suspensions: int
+    log_likelihood: float
+
+    @property
+    def mttf(self) -> float:
+        return weibull_mean(self.beta, self.eta)
+
+
+def weibull_reliability(t, beta: float, eta: float):
+    """R(t) = exp(-(t/η)^β)."""
+    return np.exp(-np.power(np.asarray(t, dtype=float) / eta, beta))
+
+
+def weibull_mean(beta: float, eta: float) -> float:
+    return float(eta * special.gamma(1.0 + 1.0 / beta))
+
+
+def weibull_log_likelihood(
+    failures: Sequence[float], suspensions: Sequence[float], beta: float, eta: float
+) -> float:
+    """Σ log f(tᵢ) over failures + Σ log R(sⱼ) over suspensions."""
+    f = np.maximum(np.asarray(failures, dtype=float), MIN_AGE)
+    s = np.maximum(np.asarray(suspensions, dtype=float), MIN_AGE)
+    return float(
+        np.sum(stats.weibull_min.logpdf(f, beta, scale=eta))
+        + np.sum(stats.weibull_min.logsf(s, beta, scale=eta))
+    )
+
+
+def weibull_fit(failures: Sequence[float], suspensions: Sequence[float] = ()) -> WeibullFit:
+    """Maximum-likelihood Weibull (location 0) with right-censored suspensions."""
+    f = np.maximum(np.asarray(failures, dtype=float), MIN_AGE)
+    s = np.maximum(np.asarray(suspensions, dtype=float), MIN_AGE)
+    if len(f) < 2:
+        raise ValueError("a Weibull fit needs at least two failures")
+    data = stats.CensoredData(uncensored=f, right=s)
+    # A start near the answer (the uncensored ages' fit) keeps the optimiser fast and stable.
+    start_beta, _, start_eta = stats.weibull_min.fit(f, floc=0)
+    beta, _, eta = stats.weibull_min.fit(data, start_beta, floc=0, scale=start_eta)
+    beta, eta = float(beta), float(eta)
+    return WeibullFit(
+        beta=beta,
+        eta=eta,
+        n_failures=len(f),
+        n_suspensions=len(s),
+        log_likelihood=weibull_log_likelihood(f, s, beta, eta),
+    )
+
+
+# --- cost-optimal age replacement -----------------------------------------------------------------
+
+
+def expected_cycle_length(t: float, beta: float, eta: float) -> float:
+    """∫₀ᵗ R(x) dx: the mean time a renewal cycle lasts when replacing at age t."""
+    value, _ = integrate.quad(
+        lambda x: math.exp(-((x / eta) ** beta)), 0.0, t, limit=200, epsabs=0, epsrel=1e-10
+    )
+    return value
+
+
+def cost_rate(t: float, beta: float, eta: float, cp: float, cf: float) -> float:
+    """Long-run cost per unit of time when replacing at age t (or at failure before)."""
+    r = math.exp(-((t / eta) ** beta))
+    return (cp * r + cf * (1.0 - r)) / expected_cycle_length(t, beta, eta)
+
+
+def run_to_failure_cost_rate(beta: float, eta: float, cf: float) -> float:
+    return cf / weibull_mean(beta, eta)
+
+
+@dataclass(frozen=True)
+class OptimalInterval:
+    t_exact: float  # the continuous minimiser
+    t_whole: int  # the better of the two whole units around it
+    cost_rate: float  # at t_whole
+    cost_rate_run_to_failure: float
+    interior: bool  # False when the cost keeps falling towards run-to-failure
+
+
+def optimal_interval(beta: float, eta: float, cp: float, cf: float) -> OptimalInterval:
+    """t* = argmin C(t); requires β > 1 and Cf > Cp (otherwise there is no finite optimum)."""
+    if not (beta > 1 and cf > cp > 0):
+        raise ValueError("a finite optimum needs beta > 1 and failure_cost > preventive_cost > 0")
+    low, high = eta * 1e-4, eta * 20.0
+
+    def rate(t: float) -> float:
+        return cost_rate(t, beta, eta, cp, cf)
+
+    # Bracket the minimum on a log-spaced scan (C is unimodal for β > 1, but its far tail is
+    # flat enough to mislead a bounded search started on the whole range), then refine.
+    scan = np.geomspace(low, high, 60)
+    values = [rate(t) for t in scan]
+    best = int(np.argmin(values))
+    lo, hi = scan[max(best - 1, 0)], scan[min(best + 1, len(scan) - 1)]
+    result = optimize.minimize_scalar(
+        rate, bounds=(lo, hi), method="bounded", options={"xatol": 1e-9 * eta}
+    )
+    t_exact = float(result.x)
+    candidates = {max(1, math.floor(t_exact)), max(1, math.ceil(t_exact))}
+    t_whole = min(sorted(candidates), key=rate)
+    rtf = run_to_failure_cost_rate(beta, eta, cf)
+    return OptimalInterval(
+        t_exact=t_exact,
+        t_whole=int(t_whole),
+        cost_rate=rate(t_whole),
+        cost_rate_run_to_failure=rtf,
+        interior=best < len(scan) - 1 and rate(t_whole) < rtf,
+    )
+
+
+# --- the frequency rules --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FrequencyResult:
+    """What the failure history says about the interval (`proposed` None: no item)."""
+
+    method: str  # weibull_optimal | weibull_no_benefit | weibull_no_costs | mtbf | insufficient
+    proposed: int | None
+    rationale: str
+    confidence: float
+    data: dict = field(default_factory=dict)
+
+
+def _r(value: float, places: int = 4) -> float:
+    return float(round(value, places))
+
+
+def mtbf_minus_sigma(ages: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, sample standard deviation (ddof 1), mean - 1sigma) of the ages at failure."""
+    values = np.asarray(ages, dtype=float)
+    mean = float(values.mean())
+    sigma = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return mean, sigma, mean - sigma
+
+
+def frequency_analysis(
+    failures: Sequence[float],
+    suspensions: Sequence[float],
+    *,
+    preventive_cost: float | None,
+    failure_cost: float | None,
+    unit: str = "days",
+    per: str = "day",
+) -> FrequencyResult:
+    """Apply the spec's rules to ages at failure and at preventive renewal (suspensions)."""
+    n_f, n_s = len(failures), len(suspensions)
+    base = {"n_failures": n_f, "n_suspensions": n_s, "unit": unit}
+    if n_f < MIN_MTBF_FAILURES:
+        return FrequencyResult(
+            method="insufficient",
+            proposed=None,
+            rationale=(
+                f"{n_f} failure(s) with a known age; at least {MIN_MTBF_FAILURES} are needed "
+                f"for an estimate and {MIN_WEIBULL_FAILURES} for a Weibull fit"
+            ),
+            confidence=0.0,
+            data=base,
+        )
+    if n_f < MIN_WEIBULL_FAILURES:
+        mean, sigma, value = mtbf_minus_sigma(failures)
+        proposed = max(1, math.floor(value)) if value >= 1 else None
+        data = {
+            **base,
+            "method": "mtbf_minus_one_sigma",
+            "ages_at_failure": [_r(a) for a in failures],
+            "mtbf": _r(mean),
+            "sigma": _r(sigma),
+            "mtbf_minus_sigma": _r(value),
+            "t_star_days" if unit == "days" else "t_star": proposed,
+        }
+        if proposed is None:
+            return FrequencyResult(
+                method="insufficient",
+                proposed=None,
+                rationale=(
+                    f"{n_f} failures scatter too widely "
+                    f"(mean {mean:.0f} {unit}, {SIGMA} {sigma:.0f}) "
+                    "for MTBF - 1sigma to give an interval"
+                ),
+                confidence=0.0,
+                data=data,
+            )
+        return FrequencyResult(
+            method="mtbf",
+            proposed=proposed,
+            rationale=(
+                f"only {n_f} failures, too few for a Weibull fit: they came on average every "
+                f"{mean:.0f} {unit} ({SIGMA} {sigma:.0f}); servicing every {proposed} {unit} "
+                "(mean - 1sigma) comes before most of them"
+            ),
+            confidence=round(confidence_from_failures(n_f) / 2, 2),
+            data=data,
+        )
+
+    fit = weibull_fit(failures, suspensions)
+    data = {
+        **base,
+        "method": "weibull_mle_right_censored",
+        "beta": _r(fit.beta),
+        "eta": _r(fit.eta),
+        "mttf": _r(fit.mttf),
+        "log_likelihood": _r(fit.log_likelihood),
+        "t_star_days" if unit == "days" else "t_star": None,
+        "cost_rate_at_t_star": None,
+        "cost_rate_run_to_failure": None,
+        "preventive_cost": preventive_cost,
+        "failure_cost": failure_cost,
+    }
+    confidence = confidence_from_failures(n_f)
+    if fit.beta <= 1:
+        return FrequencyResult(
+            method="weibull_no_benefit",
+            proposed=None,
+            rationale=(
+                f"failures do not rise with age (β = {fit.beta:.1f} ≤ 1): they strike at random "
+                f"or early in life, so preventive replacement does not pay; servicing more "
+                "often would not prevent them, so no shorter interval is proposed"
+            ),
+            confidence=confidence,
+            data=data,
+        )
+    costs_known = preventive_cost is not None and failure_cost is not None
+    if not costs_known or not (failure_cost > preventive_cost > 0):
+        why = (
+            "set preventive_cost and failure_cost on the plan to find the cost-optimal interval"
+            if not costs_known
+            else "a failure does not cost more than a preventive task, so no interval pays"
+        )
+        return FrequencyResult(
+            method="weibull_no_costs",
+            proposed=None,
+            rationale=(
+                f"failures rise with age (β = {fit.beta:.1f}, η = {fit.eta:.0f} {unit}); {why}"
+            ),
+            confidence=confidence,
+            data=data,
+        )
+    best = optimal_interval(fit.beta, fit.eta, float(preventive_cost), float(failure_cost))
+    data.update(
+        {
+            "t_star_days" if unit == "days" else "t_star": best.t_whole,
+            "t_star_exact": _r(best.t_exact),
+            "cost_rate_at_t_star": _r(best.cost_rate),
+            "cost_rate_run_to_failure": _r(best.cost_rate_run_to_failure),
+            "optimiser": "scipy.optimize.minimize_scalar(bounded) on quad-integrated cost rate",
+        }
+    )
+    if not best.interior:
+        return FrequencyResult(
+            method="weibull_no_benefit",
+            proposed=None,
+            rationale=(
+                f"failures rise with age (β = {fit.beta:.1f}) but a failure costs too little "
+                f"more than a preventive task for any interval to beat run-to-failure "
+                f"({best.cost_rate_run_to_failure:.2f}/{per}); preventive replacement does not pay"
+            ),
+            confidence=confidence,
+            data=data,
+        )
+    return FrequencyResult(
+        method="weibull_optimal",
+        proposed=best.t_whole,
+        rationale=(
+            f"failures rise with age (β = {fit.beta:.1f}); replacing every {best.t_whole} "
+            f"{unit} costs {best.cost_rate:.2f}/{per} against "
+            f"{best.cost_rate_run_to_failure:.2f}/{per} run-to-failure"
+        ),
+        confidence=confidence,
+        data=data,
+    )
+
+
+# --- counters -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageRate:
+    rate: float  # units per day
+    intercept: float
+    r_squared: float
+    n: int
+    span_days: float
+
+
+def cumulative_usage(values: Sequence[float], resets: Sequence[bool]) -> np.ndarray:
+    """Meter readings as one increasing usage series: after a reset (meter replaced) the new
+    meter's readings continue from the old meter's last value."""
+    out = np.empty(len(values), dtype=float)
+    offset = 0.0
+    previous = None
+    for index, (value, reset) in enumerate(zip(values, resets, strict=True)):
+        if reset and previous is not None:
+            offset += previous - value
+        out[index] = value + offset
+        previous = value
+    return out
+
+
+def usage_rate(days: Sequence[float], usage: Sequence[float]) -> UsageRate:
+    """Least-squares slope of cumulative usage over time (days): units per day."""
+    x = np.asarray(days, dtype=float)
+    y = np.asarray(usage, dtype=float)
+    if len(x) < 2 or float(x.max() - x.min()) <= 0:
+        raise ValueError("a usage rate needs two readings at different times")
+    fit = stats.linregress(x, y)
+    r2 = float(fit.rvalue**2) if np.isfinite(fit.rvalue) else 1.0
+    return UsageRate(
+        rate=float(fit.slope),
+        intercept=float(fit.intercept),
+        r_squared=r2,
+        n=len(x),
+        span_days=float(x.max() - x.min()),
+    )
+
+
+# --- workload -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Worker:
+    id: str
+    capacity_minutes: int
+    skills: frozenset = frozenset()
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """Work one assignment covers: an open task, or a plan's occurrences over the horizon."""
+
+    id: str
+    assignee_id: str
+    minutes_by_day: tuple[tuple[int, float], ...]  # (day index in the horizon, minutes)
+
+    @property
+    def minutes(self) -> float:
+        return float(sum(m for _, m in self.minutes_by_day))
+
+
+@dataclass(frozen=True)
+class Move:
+    unit_id: str
+    from_id: str
+    to_id: str
+    minutes: float
+
+
+@dataclass
+class WorkloadResult:
+    moves: list[Move]
+    peak_before: float
+    peak_after: float
+    peak_worker_before: str | None
+    peak_day_before: int | None
+    peak_worker_after: str | None
+    peak_day_after: int | None
+    worker_peaks_before: dict[str, float]
+    worker_peaks_after: dict[str, float]
+
+
+def eligible(worker: Worker, current: Worker | None) -> bool:
+    """Who may take over work: active, with capacity, and every skill the current assignee
+    has (plans and tasks carry no required skills, so the assignee's skills stand for them)."""
+    required = current.skills if current is not None else frozenset()
+    return worker.active and worker.capacity_minutes > 0 and required <= worker.skills
+
+
+def _loads(workers: Sequence[Worker], units: Iterable[WorkUnit], horizon: int, where):
+    loads = {w.id: np.zeros(horizon) for w in workers}
+    for unit in units:
+        row = loads.get(where(unit))
+        if row is None:
+            continue
+        for day, minutes in unit.minutes_by_day:
+            if 0 <= day < horizon:
+                row[day] += minutes
+    return loads
+
+
+def _ratios(loads: dict[str, np.ndarray], capacity: dict[str, int]) -> dict[str, np.ndarray]:
+    # A technician without capacity counts each minute against one minute.
+    return {w: row / max(capacity[w], 1) for w, row in loads.items()}
+
+
+def _peak(ratios: dict[str, np.ndarray]) -> tuple[float, str | None, int | None]:
+    best, who, day = 0.0, None, None
+    for worker_id in sorted(ratios):
+        row = ratios[worker_id]
+        if len(row) and row.max() > best + 1e-12:
+            best, who, day = float(row.max()), worker_id, int(row.argmax())
+    return best, who, day
+
+
+def balance_workload(
+    workers: Sequence[Worker], units: Sequence[WorkUnit], *, horizon_days: int
+) -> WorkloadResult:
+    """Greedy: take units longest first (ties by id); move each to the eligible technician
+    whose own peak ratio over the unit's days would stay lowest, when that lowers the roster's
+    peak load ratio (or keeps it and lowers the sum of squared ratios, so a tie at the peak
+    can be broken over two moves). Passes repeat until none moves; a unit moves at most once.
+    The proposal is kept only if the peak finally falls."""
+    by_id = {w.id: w for w in workers}
+    capacity = {w.id: w.capacity_minutes for w in workers}
+    assignment = {u.id: u.assignee_id for u in units}
+
+    def ratios_now():
+        return _ratios(_loads(workers, units, horizon_days, lambda u: assignment[u.id]), capacity)
+
+    before = ratios_now()
+    peak_before, who_before, day_before = _peak(before)
+    ratios = {w: row.copy() for w, row in before.items()}
+    order = sorted(units, key=lambda u: (-u.minutes, u.id))
+    moved: dict[str, Move] = {}
+
+    def score(r):
+        peak = _peak(r)[0]
+        return peak, float(sum(float((row**2).sum()) for row in r.values()))
+
+    progress = True
+    while progress:
+        progress = False
+        for unit in order:
+            source = assignment[unit.id]
+            if unit.id in moved or source not in ratios or not unit.minutes_by_day:
+                continue
+            days = [d for d, _ in unit.minutes_by_day if 0 <= d < horizon_days]
+            if not days:
+                continue
+            current_peak, current_ssq = score(ratios)
+            # Only work of a technician at the peak on one of the unit's days can lower it.
+            if ratios[source][days].max() < current_peak - 1e-9:
+                continue
+            candidates = []
+            for worker in workers:
+                if worker.id == source or not eligible(worker, by_id.get(source)):
+                    continue
+                trial = ratios[worker.id].copy()
+                for day, minutes in unit.minutes_by_day:
+                    if 0 <= day < horizon_days:
+                        trial[day] += minutes / max(capacity[worker.id], 1)
+                candidates.append((float(trial[days].max()), worker.id, trial))
+            if not candidates:
+                continue
+            _, target, trial = min(candidates, key=lambda c: (c[0], c[1]))
+            proposal = dict(ratios)
+            source_row = ratios[source].copy()
+            for day, minutes in unit.minutes_by_day:
+                if 0 <= day < horizon_days:
+                    source_row[day] -= minutes / max(capacity[source], 1)
+            proposal[source] = source_row
+            proposal[target] = trial
+            new_peak, new_ssq = score(proposal)
+            if new_peak < current_peak - 1e-9 or (
+                new_peak <= current_peak + 1e-9 and new_ssq < current_ssq - 1e-9
+            ):
+                ratios = proposal
+                assignment[unit.id] = target
+                moved[unit.id] = Move(unit.id, source, target, unit.minutes)
+                progress = True
+    peak_after, who_after, day_after = _peak(ratios)
+    moves = [moved[u.id] for u in order if u.id in moved]
+    if peak_after >= peak_before - 1e-9:
+        moves, ratios = [], before
+        peak_after, who_after, day_after = peak_before, who_before, day_before
+    return WorkloadResult(
+        moves=moves,
+        peak_before=peak_before,
+        peak_after=peak_after,
+        peak_worker_before=who_before,
+        peak_day_before=day_before,
+        peak_worker_after=who_after,
+        peak_day_after=day_after,
+        worker_peaks_before={w: float(r.max()) if len(r) else 0.0 for w, r in before.items()},
+        worker_peaks_after={w: float(r.max()) if len(r) else 0.0 for w, r in ratios.items()},
+    )
+
+
+# --- routes ---------------------------------------------------------------------------------------
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance on a sphere of the Earth's mean radius."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+@dataclass(frozen=True)
+class Site:
+    asset_id: str
+    location: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
+class RouteCandidate:
+    plan_id: str
+    due_hours: float  # hours from the anchor plan's due time (negative: earlier)
+    sites: tuple[Site, ...]
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    plan_id: str
+    due_hours: float
+    how: str  # "location" or "distance"
+    asset_id: str  # the candidate's asset that matched
+    near_asset_id: str  # the anchor plan's asset it matched
+    distance_km: float | None
+
+
+def site_match(
+    a: Site, b: Site, radius_km: float = ROUTE_RADIUS_KM
+) -> tuple[str, float | None] | None:
+    """("location", km|None) for the same non-blank location, ("distance", km) within the
+    radius, else None."""
+    km = None
+    if None not in (a.latitude, a.longitude, b.latitude, b.longitude):
+        km = haversine_km(a.latitude, a.longitude, b.latitude, b.longitude)
+    if a.location.strip() and a.location.strip().casefold() == b.location.strip().casefold():
+        return "location", km
+    if km is not None and km <= radius_km:
+        return "distance", km
+    return None
+
+
+def route_companions(
+    anchor_sites: Sequence[Site],
+    tolerance_hours: float,
+    candidates: Sequence[RouteCandidate],
+    *,
+    radius_km: float = ROUTE_RADIUS_KM,
+) -> list[RouteMatch]:
+    """Candidates due within ± tolerance of the anchor at a site matching one of its sites;
+    a same-location match wins over a distance one, then the nearest. Sorted by due time."""
+    matches = []
+    for candidate in candidates:
+        if abs(candidate.due_hours) > tolerance_hours + 1e-9:
+            continue
+        best = None
+        for site in candidate.sites:
+            for anchor in anchor_sites:
+                found = site_match(anchor, site, radius_km)
+                if found is None:
+                    continue
+                how, km = found
+                key = (0 if how == "location" else 1, km if km is not None else 0.0)
+                if best is None or key < best[0]:
+                    best = (key, how, km, site.asset_id, anchor.asset_id)
+        if best is not None:
+            _, how, km, asset_id, near = best
+            matches.append(
+                RouteMatch(
+                    plan_id=candidate.plan_id,
+                    due_hours=candidate.due_hours,
+                    how=how,
+                    asset_id=asset_id,
+                    near_asset_id=near,
+                    distance_km=None if km is None else round(km, 3),
+                )
+            )
+    return sorted(matches, key=lambda m: (m.due_hours, m.plan_id))
