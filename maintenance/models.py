@@ -511,9 +511,9 @@ class Failure(models.Model):
 class SuggestionSet(models.Model):
     """A draft of adjustments the optimisation engine proposed for a plan.
 
-    Nothing changes until someone applies it (all items or chosen ones). ``basis`` holds the
-    ``updated_at`` of every row the items would change, as read when the draft was made: a
-    row that changed since makes the draft stale (409 on apply).
+    Nothing changes until someone applies it (all items or chosen ones). ``basis`` holds a
+    digest of the editable state of every row the items would change, as read when the draft
+    was made: a row that changed since makes the draft stale (409 on apply).
     """
 
     class Status(models.TextChoices):
