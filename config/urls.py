@@ -2,10 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config import admin_views
 from config.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Staff pages of our own, before the admin's catch-all URLs.
+    path("admin/schedule/", include(admin_views.urls())),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

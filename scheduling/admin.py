@@ -1,16 +1,23 @@
 """Admin for maintenance windows, events and monitors.
 
 Writes go through the same services as the API: saving a maintenance validates and normalises
-its rule and (re)generates its events, deleting an event remembers its occurrence. Events
-are not edited field by field here (their window and status follow the API's rules); the
-list actions cancel or delete them through the services.
+its rule and (re)generates its events, deleting an event remembers its occurrence. A window's
+page lists its upcoming events inline, where each can be moved (start/end), cancelled, ended
+now or deleted through `scheduling.services` (so an edited or deleted occurrence is never
+generated again), and a live preview shows the rule's next occurrences and, when the schedule
+is being changed, the not-started events a save would replace. In the event list the actions
+cancel or delete through the services.
 """
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.db import transaction
+from django.db.models import Prefetch
+from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
 from config.errors import DomainError
@@ -73,10 +80,92 @@ class MaintenanceForm(forms.ModelForm):
         return cleaned
 
 
+UPCOMING_EVENTS = 20
+
+
+class UpcomingEventFormSet(BaseInlineFormSet):
+    """The window's first UPCOMING_EVENTS events that have not ended (one bounded id query,
+    so a rule with hundreds of events in the horizon still renders a short page)."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_upcoming"):
+            mine = super().get_queryset()  # this maintenance's events
+            ids = list(
+                mine.filter(end_date_time__gt=timezone.now())
+                .order_by("start_date_time", "id")
+                .values_list("pk", flat=True)[:UPCOMING_EVENTS]
+            )
+            self._upcoming = mine.model.objects.filter(pk__in=ids).order_by("start_date_time", "id")
+        return self._upcoming
+
+    def full_clean(self):
+        # A POST without this formset's management form (a script, or a page rendered before
+        # the window had events) edits no event, rather than failing the whole save.
+        if self.is_bound and f"{self.prefix}-TOTAL_FORMS" not in self.data:
+            self._errors, self._non_form_errors = [], self.error_class()
+            return
+        super().full_clean()
+
+
+class UpcomingEventForm(forms.ModelForm):
+    """One upcoming event: move it (start/end), or pick an operation; delete with the box."""
+
+    operation = forms.ChoiceField(
+        choices=[
+            ("", "—"),
+            ("cancel", "Cancel it"),
+            ("end_now", "End it now (ongoing only)"),
+        ],
+        required=False,
+    )
+
+    class Meta:
+        model = MaintenanceEvent
+        fields = ["start_date_time", "end_date_time"]
+        widgets = {
+            "start_date_time": AdminSplitDateTime,
+            "end_date_time": AdminSplitDateTime,
+        }
+
+    def _post_clean(self):
+        pass  # changes go through the services (and their rules), never form.save()
+
+
+class UpcomingEventInline(admin.TabularInline):
+    """The window's next events, each editable the API's way (scheduling.services)."""
+
+    model = MaintenanceEvent
+    form = UpcomingEventForm
+    formset = UpcomingEventFormSet
+    fk_name = "maintenance"
+    extra = 0
+    can_delete = True
+    verbose_name = "upcoming event"
+    verbose_name_plural = f"Upcoming events (the next {UPCOMING_EVENTS}; times in UTC)"
+    fields = [
+        "start_date_time",
+        "end_date_time",
+        "status_now",
+        "is_modified",
+        "occurrence",
+        "operation",
+    ]
+    readonly_fields = ["status_now", "is_modified", "occurrence"]
+    ordering = ["start_date_time", "id"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="status now")
+    def status_now(self, event: MaintenanceEvent) -> str:
+        return event.status_at(timezone.now()) if event.pk else "—"
+
+
 @admin.register(Maintenance)
 class MaintenanceAdmin(admin.ModelAdmin):
     form = MaintenanceForm
-    inlines = [MaintenanceMonitorInline]
+    change_form_template = "admin/ops_change_form.html"
+    inlines = [MaintenanceMonitorInline, UpcomingEventInline]
     list_display = [
         "id",
         "title",
@@ -85,6 +174,7 @@ class MaintenanceAdmin(admin.ModelAdmin):
         "timezone",
         "start_date_time",
         "duration_seconds",
+        "monitor_list",
         "updated_at",
     ]
     list_display_links = ["id", "title"]
@@ -92,9 +182,54 @@ class MaintenanceAdmin(admin.ModelAdmin):
     search_fields = ["title", "description", "monitor_links__monitor__tag"]
     readonly_fields = ["created_at", "updated_at"]
     date_hierarchy = "start_date_time"
+    preview_fields = {
+        "rrule": "rrule",
+        "start_date": "start_date_time_0",
+        "start_time": "start_date_time_1",
+        "timezone": "timezone",
+        "duration": "duration_seconds",
+    }
+
+    class Media:
+        css = {"all": ["admin_ops/ops.css"]}
+        js = ["admin_ops/preview.js"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch(
+                    "monitor_links", queryset=MaintenanceMonitor.objects.select_related("monitor")
+                )
+            )
+        )
+
+    @admin.display(description="monitors")
+    def monitor_list(self, maintenance: Maintenance) -> str:
+        return (
+            ", ".join(
+                f"{link.monitor.tag} ({link.impact})" for link in maintenance.monitor_links.all()
+            )
+            or "—"
+        )
+
+    def get_inline_instances(self, request, obj=None):
+        # A window being added has no events yet.
+        return [
+            inline
+            for inline in super().get_inline_instances(request, obj)
+            if obj is not None or not isinstance(inline, UpcomingEventInline)
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["preview_fields"] = json.dumps(self.preview_fields)
+        context["preview_maintenance_id"] = obj.pk if obj is not None else ""
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
         now = timezone.now()
+        request._ops_schedule_changed = False
         if not change:
             obj.save()
             if obj.status == Maintenance.Status.ACTIVE:
@@ -104,7 +239,64 @@ class MaintenanceAdmin(admin.ModelAdmin):
         # the stored row to tell a schedule change or a (de)activation.
         stored = Maintenance.objects.get(pk=obj.pk)
         changes = {name: getattr(obj, name) for name in form.changed_data}
-        services.maintenance_update(maintenance=stored, changes=changes, now=now)
+        before = {name: getattr(stored, name) for name in services.SCHEDULE_FIELDS}
+        updated = services.maintenance_update(maintenance=stored, changes=changes, now=now)
+        request._ops_schedule_changed = any(
+            getattr(updated, name) != before[name] for name in services.SCHEDULE_FIELDS
+        )
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not MaintenanceEvent:
+            return super().save_formset(request, form, formset, change)
+        if getattr(request, "_ops_schedule_changed", False):
+            # The schedule changed: the events the forms showed were replaced (or kept as they
+            # were, if under way); edits made to them in the same save do not apply.
+            if any(f.has_changed() for f in formset.forms):
+                self.message_user(
+                    request,
+                    "The schedule changed, so the event edits in the same save were not "
+                    "applied; edit the new events now.",
+                    messages.WARNING,
+                )
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            return None
+        self._apply_event_forms(request, formset)
+        return None
+
+    def _apply_event_forms(self, request, formset) -> None:
+        now = timezone.now()
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for event_form in formset.initial_forms:
+            event = event_form.instance
+            if event.pk is None or not MaintenanceEvent.objects.filter(pk=event.pk).exists():
+                continue
+            data = event_form.cleaned_data
+            try:
+                if formset.can_delete and formset._should_delete_form(event_form):
+                    services.event_delete(event=event)
+                    formset.deleted_objects.append(event)
+                elif data.get("operation") == "cancel":
+                    services.event_transition(event=event, status=EventStatus.CANCELLED, now=now)
+                    formset.changed_objects.append((event, ["status"]))
+                elif data.get("operation") == "end_now":
+                    services.event_transition(event=event, status=EventStatus.COMPLETED, now=now)
+                    formset.changed_objects.append((event, ["status"]))
+                elif {"start_date_time", "end_date_time"} & set(event_form.changed_data):
+                    services.event_update_times(
+                        event=event,
+                        start_date_time=_floor_minute(data["start_date_time"]),
+                        end_date_time=_floor_minute(data["end_date_time"]),
+                        now=now,
+                    )
+                    formset.changed_objects.append((event, ["start_date_time", "end_date_time"]))
+            except DomainError as exc:
+                self.message_user(
+                    request, f"Event #{event.pk}: {exc.message}", level=messages.ERROR
+                )
+
+
+def _floor_minute(value: datetime) -> datetime:
+    return value.replace(second=0, microsecond=0)
 
 
 @admin.register(MaintenanceEvent)

@@ -1,0 +1,91 @@
+// Live "next 10 occurrences" preview for rule fields in the admin (plans and windows).
+// Reads the fields named in #ops-preview's data-fields, asks the staff-only preview endpoint
+// (same engine and messages as the API) after a short pause in typing, and shows the result.
+(function () {
+  "use strict";
+  function ready(fn) {
+    if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
+  }
+  ready(function () {
+    var box = document.getElementById("ops-preview");
+    if (!box) return;
+    var names = JSON.parse(box.dataset.fields);
+    var form = box.closest("form") || document.querySelector("form");
+    var timer = null, seq = 0;
+
+    function field(key) {
+      var name = names[key];
+      return name ? form.querySelector('[name="' + name + '"]') : null;
+    }
+    function value(key) {
+      var el = field(key);
+      return el ? el.value.trim() : "";
+    }
+    function text(tag, cls, content) {
+      var el = document.createElement(tag);
+      if (cls) el.className = cls;
+      el.textContent = content;
+      return el;
+    }
+    function show(body, ok) {
+      var out = box.querySelector(".ops-result");
+      out.innerHTML = "";
+      if (!ok) {
+        out.appendChild(text("p", "ops-error", body.error ? body.error.message : "Preview unavailable"));
+        box.dataset.state = "error";
+        return;
+      }
+      out.appendChild(text("p", "ops-description", body.description));
+      var list = document.createElement("ol");
+      list.className = "ops-occurrences";
+      body.occurrences.forEach(function (o) {
+        list.appendChild(text("li", "", o.start.replace("T", " ").replace("Z", " UTC") +
+          (o.end ? " → " + o.end.replace("T", " ").replace("Z", " UTC") : "")));
+      });
+      if (!body.occurrences.length) out.appendChild(text("p", "", "No occurrences."));
+      out.appendChild(list);
+      if (body.replaced && body.replaced.length) {
+        var warn = document.createElement("div");
+        warn.className = "ops-replaced";
+        warn.appendChild(text("strong", "", "Saving this schedule replaces " + body.replaced.length +
+          " event(s) that have not started:"));
+        var ul = document.createElement("ul");
+        body.replaced.forEach(function (e) {
+          ul.appendChild(text("li", "", "#" + e.id + " " + e.start.replace("T", " ").replace("Z", " UTC") +
+            " (" + e.status + (e.is_modified ? ", edited by hand" : "") + ")"));
+        });
+        warn.appendChild(ul);
+        out.appendChild(warn);
+      }
+      box.dataset.state = "ok";
+    }
+    function refresh() {
+      var date = value("start_date"), time = value("start_time") || "00:00";
+      var params = new URLSearchParams({
+        start: date ? date + "T" + time : "",
+        rrule: value("rrule"),
+        every: value("every"),
+        unit: value("unit"),
+        timezone: value("timezone") || "UTC",
+        duration_seconds: value("duration")
+      });
+      if (box.dataset.maintenanceId) params.set("maintenance_id", box.dataset.maintenanceId);
+      var mine = ++seq;
+      box.dataset.state = "loading";
+      fetch(box.dataset.url + "?" + params.toString(), {credentials: "same-origin"})
+        .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
+        .then(function (res) { if (mine === seq) show(res[1], res[0]); })
+        .catch(function () { if (mine === seq) show({}, false); });
+    }
+    function later() {
+      clearTimeout(timer);
+      box.dataset.state = "loading";
+      timer = setTimeout(refresh, 300);
+    }
+    Object.keys(names).forEach(function (key) {
+      var el = field(key);
+      if (el) { el.addEventListener("input", later); el.addEventListener("change", later); }
+    });
+    refresh();
+  });
+})();

@@ -1,0 +1,95 @@
+"""Browser tests: Playwright (sync API) driving Debian's chromium against `live_server`.
+
+No browser is downloaded: the tests use /usr/bin/chromium (`.ci/run` installs the Debian
+package when it is missing). Every test saves a screenshot under artifacts/screenshots/;
+the paths are listed at the end of the pytest run so the CI log names them.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls in the test body
+# (fixtures, assertions) are still synchronous, so its async-safety guard must stand aside.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+PASSWORD = "planner-pass-123"
+_saved: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _saved:
+        terminalreporter.section("browser screenshots")
+        for path in _saved:
+            terminalreporter.write_line(f"screenshot: {path}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def planner(django_user_model):
+    """A staff user (not a superuser) with the permissions of the planning apps."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(
+        username="planner", password=PASSWORD, is_staff=True
+    )
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=["maintenance", "scheduling"])
+    )
+    return user
+
+
+@pytest.fixture
+def page(browser, live_server, planner):
+    """A browser page logged in to the admin as the planner."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto("/admin/login/?next=/admin/")
+    page.fill("#id_username", planner.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#ops-shortcuts")
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(request):
+    """`screenshot(page, "step")` saves artifacts/screenshots/<test>-<step>.png."""
+
+    def save(page, step: str = "") -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = request.node.name + (f"-{step}" if step else "")
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        _saved.append(str(path))
+        print(f"screenshot: {path}")
+        return path
+
+    return save
