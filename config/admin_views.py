@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
@@ -97,16 +98,20 @@ def preview(request):
             {"start": _iso(s), "end": _iso(s + length) if duration else None}
             for s in recurrence.first(PREVIEW_COUNT)
         ],
-        "replaced": _replaced_events(params, recurrence.rule, start, tz, duration),
+        "replaced": _replaced_events(request.user, params, recurrence.rule, start, tz, duration),
     }
     return JsonResponse(body)
 
 
-def _replaced_events(params, rule: str, start: datetime, tz: str, duration: int) -> list[dict]:
+def _replaced_events(
+    user, params, rule: str, start: datetime, tz: str, duration: int
+) -> list[dict]:
     """The not-started events a save of this schedule would replace (maintenance_update's
     rule: a different rrule, start, duration or timezone drops SCHEDULED and READY events,
     hand-edited ones included)."""
     raw_id = params.get("maintenance_id", "")
+    if not user.has_perm("scheduling.view_maintenance"):
+        return []
     pk = scheduling_selectors.parse_id(raw_id) if raw_id else None
     maintenance = Maintenance.objects.filter(pk=pk).first() if pk else None
     if maintenance is None:
@@ -228,10 +233,15 @@ def schedule(request):
     since = datetime.combine(today, time.min, tzinfo=UTC)
     until = since + timedelta(days=SCHEDULE_DAYS)
 
+    # Each kind is shown to those who may view it in its own admin.
+    sees_windows = request.user.has_perm("scheduling.view_maintenance")
+    sees_plans = request.user.has_perm("maintenance.view_plan")
+    if not (sees_windows or sees_plans):
+        raise PermissionDenied
     entries: list[Entry] = []
-    if not (asset or technician):
+    if sees_windows and not (asset or technician):
         entries += _window_entries(since, until, monitor)
-    if not monitor:
+    if sees_plans and not monitor:
         entries += _plan_entries(since, until, asset, technician)
     entries.sort(key=lambda e: (e.start, e.kind, e.title))
 

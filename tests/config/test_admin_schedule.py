@@ -1,0 +1,186 @@
+"""The schedule page (next 30 days of window events and plan due dates), and who may reach
+the operators' admin pages."""
+
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from maintenance import services as maintenance_services
+from scheduling import services as scheduling_services
+from scheduling.models import Monitor
+from scheduling.services import MonitorLink
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday
+SCHEDULE = "/admin/schedule/"
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def admin_client(client, django_user_model, frozen):
+    user = django_user_model.objects.create_superuser(username="root", password="root-pass-123")
+    client.force_login(user)
+    return client
+
+
+def _window(title: str, monitor: Monitor | None = None, rrule: str = "FREQ=WEEKLY"):
+    return scheduling_services.maintenance_create(
+        title=title,
+        start_date_time=datetime(2026, 3, 3, 2, 0, tzinfo=UTC),
+        rrule=rrule,
+        duration_seconds=3600,
+        monitors=[MonitorLink(monitor=monitor)] if monitor else [],
+        now=NOW,
+    )
+
+
+def _plan(name: str, **fields):
+    from maintenance.models import Asset, Technician
+
+    asset = Asset.objects.create(code=f"A-{name}", name=name)
+    tech = Technician.objects.create(name=f"Tech {name}")
+    data = {
+        "name": name,
+        "trigger": "calendar",
+        "asset_ids": [asset.pk],
+        "assignee_id": tech.pk,
+        "calendar": {
+            "rrule": "FREQ=WEEKLY;BYDAY=WE",
+            "start_at": datetime(2026, 3, 4, 9, 0, tzinfo=UTC),
+        },
+        **fields,
+    }
+    return maintenance_services.plan_create(data=data, now=NOW), asset, tech
+
+
+def test_it_shows_window_events_and_plan_due_dates_for_30_days(admin_client):
+    monitor = Monitor.objects.create(tag="checkout", name="Checkout")
+    window = _window("DB patching", monitor)
+    plan, _, _ = _plan("Boiler")
+
+    page = admin_client.get(SCHEDULE)
+    assert page.status_code == 200
+    weeks = page.context["weeks"]
+    cells = {day["date"].isoformat(): day for week in weeks for day in week}
+    assert [e.title for e in cells["2026-03-03"]["entries"]] == ["DB patching"]
+    assert [e.title for e in cells["2026-03-04"]["entries"]] == ["Boiler"]
+    # Weekly over 30 days from Mon 2 March: 5 Tuesdays and 4 Wednesdays... up to 31 March.
+    kinds = [e.kind for day in page.context["days"] for e in day["entries"]]
+    assert kinds.count("window") == 5 and kinds.count("plan") == 4
+    html = page.content.decode()
+    assert reverse("admin:scheduling_maintenance_change", args=[window.pk]) in html
+    assert reverse("admin:maintenance_plan_change", args=[plan.pk]) in html
+
+    listing = admin_client.get(SCHEDULE, {"view": "list"}).content.decode()
+    assert 'id="schedule-list"' in listing
+    assert "02:00\N{EN DASH}03:00" in listing
+
+
+def test_it_filters_by_monitor_asset_and_technician(admin_client):
+    checkout = Monitor.objects.create(tag="checkout", name="Checkout")
+    search = Monitor.objects.create(tag="search", name="Search")
+    _window("Checkout window", checkout)
+    _window("Search window", search)
+    _, asset, tech = _plan("Boiler")
+    _plan("Pump")
+
+    def titles(**params):
+        page = admin_client.get(SCHEDULE, params)
+        return {e.title for day in page.context["days"] for e in day["entries"]}
+
+    assert titles() == {"Checkout window", "Search window", "Boiler", "Pump"}
+    assert titles(monitor="checkout") == {"Checkout window"}
+    assert titles(asset=asset.code) == {"Boiler"}
+    assert titles(technician=tech.pk) == {"Boiler"}
+
+
+def test_it_renders_in_a_fixed_number_of_queries(admin_client):
+    monitor = Monitor.objects.create(tag="checkout", name="Checkout")
+    _window("W0", monitor)
+    _plan("P0")
+    with CaptureQueriesContext(connection) as small:
+        admin_client.get(SCHEDULE)
+    for i in range(1, 15):
+        _window(f"W{i}", monitor, rrule="FREQ=DAILY")
+        _plan(f"P{i}")
+    with CaptureQueriesContext(connection) as large:
+        page = admin_client.get(SCHEDULE)
+    assert page.context["entry_count"] > 400
+    assert len(large.captured_queries) == len(small.captured_queries)
+
+
+# --- who gets in -------------------------------------------------------------------------------
+
+OPERATOR_PAGES = [
+    SCHEDULE,
+    SCHEDULE + "?view=list",
+    SCHEDULE + "preview?start=2026-03-03T02:00&rrule=FREQ%3DDAILY",
+    "/admin/",
+    "/admin/maintenance/plan/",
+    "/admin/maintenance/plan/add/",
+    "/admin/maintenance/task/queue/",
+    "/admin/scheduling/maintenance/",
+    "/admin/scheduling/maintenance/add/",
+    "/admin/scheduling/maintenanceevent/",
+]
+
+
+@pytest.mark.parametrize("url", OPERATOR_PAGES)
+def test_a_non_staff_user_cannot_reach_it(db, client, django_user_model, url):
+    user = django_user_model.objects.create_user(username="visitor", password="visitor-pw-1")
+    client.force_login(user)
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+    client.logout()
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+def test_a_non_staff_user_cannot_act_on_a_plan(db, client, django_user_model, frozen):
+    plan, _, _ = _plan("Boiler")
+    user = django_user_model.objects.create_user(username="visitor", password="visitor-pw-1")
+    client.force_login(user)
+    for name in ("execute", "pause", "resume"):
+        response = client.post(reverse(f"admin:maintenance_plan_{name}", args=[plan.pk]))
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
+    assert plan.tasks.count() == 0
+
+
+def test_a_staff_user_without_permissions_is_refused(db, client, django_user_model, frozen):
+    plan, _, _ = _plan("Boiler")
+    user = django_user_model.objects.create_user(
+        username="staff", password="staff-pw-1", is_staff=True
+    )
+    client.force_login(user)
+    assert client.get("/admin/maintenance/task/queue/").status_code == 403
+    assert client.get(SCHEDULE).status_code == 403
+    response = client.post(reverse("admin:maintenance_plan_execute", args=[plan.pk]))
+    assert response.status_code in (403, 404)
+    assert plan.tasks.count() == 0
+
+
+def test_posts_need_the_csrf_token(db, django_user_model, frozen):
+    plan, _, _ = _plan("Boiler")
+    user = django_user_model.objects.create_superuser(username="root", password="root-pass-1")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    for url in (
+        reverse("admin:maintenance_plan_execute", args=[plan.pk]),
+        "/admin/maintenance/task/queue/",
+        "/admin/maintenance/plan/add/",
+        reverse("admin:scheduling_maintenance_add"),
+    ):
+        assert client.post(url, {"action": "complete"}).status_code == 403, url
+    assert plan.tasks.count() == 0
