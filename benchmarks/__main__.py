@@ -19,6 +19,7 @@ BENCH_DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_maintenance")
 BENCHMARKS = [
     ("benchmarks.windows", ("sqlite", "postgres")),
     ("benchmarks.plans", ("sqlite", "postgres")),
+    ("benchmarks.optimisation", ("sqlite", "postgres")),
     ("benchmarks.beat_cycle", ("postgres",)),
 ]
 

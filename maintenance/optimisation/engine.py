@@ -22,7 +22,7 @@ Units are whatever the caller passes (days for calendar plans, counter units for
 """
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -419,101 +419,88 @@ def eligible(worker: Worker, current: Worker | None) -> bool:
     return worker.active and worker.capacity_minutes > 0 and required <= worker.skills
 
 
-def _loads(workers: Sequence[Worker], units: Iterable[WorkUnit], horizon: int, where):
-    loads = {w.id: np.zeros(horizon) for w in workers}
-    for unit in units:
-        row = loads.get(where(unit))
-        if row is None:
-            continue
-        for day, minutes in unit.minutes_by_day:
-            if 0 <= day < horizon:
-                row[day] += minutes
-    return loads
-
-
-def _ratios(loads: dict[str, np.ndarray], capacity: dict[str, int]) -> dict[str, np.ndarray]:
-    # A technician without capacity counts each minute against one minute.
-    return {w: row / max(capacity[w], 1) for w, row in loads.items()}
-
-
-def _peak(ratios: dict[str, np.ndarray]) -> tuple[float, str | None, int | None]:
-    best, who, day = 0.0, None, None
-    for worker_id in sorted(ratios):
-        row = ratios[worker_id]
-        if len(row) and row.max() > best + 1e-12:
-            best, who, day = float(row.max()), worker_id, int(row.argmax())
-    return best, who, day
+def _peak_cell(ratios: np.ndarray, ids: list[str]) -> tuple[float, str | None, int | None]:
+    """The highest ratio and where it is (first worker in id order, then first day)."""
+    if ratios.size == 0 or ratios.max() <= 0:
+        return 0.0, None, None
+    row, day = np.unravel_index(int(np.argmax(ratios)), ratios.shape)
+    return float(ratios[row, day]), ids[row], int(day)
 
 
 def balance_workload(
     workers: Sequence[Worker], units: Sequence[WorkUnit], *, horizon_days: int
 ) -> WorkloadResult:
-    """Greedy: take units longest first (ties by id); move each to the eligible technician
-    whose own peak ratio over the unit's days would stay lowest, when that lowers the roster's
-    peak load ratio (or keeps it and lowers the sum of squared ratios, so a tie at the peak
-    can be broken over two moves). Passes repeat until none moves; a unit moves at most once.
-    The proposal is kept only if the peak finally falls."""
-    by_id = {w.id: w for w in workers}
-    capacity = {w.id: w.capacity_minutes for w in workers}
-    assignment = {u.id: u.assignee_id for u in units}
+    """Greedy: take units longest first (ties by id); a unit of a technician at the peak on
+    one of its days goes to the eligible technician whose own peak over those days would stay
+    lowest, when the move lowers the roster's peak load ratio (or keeps it and leaves fewer
+    technician-days at it, so a tie at the peak can be broken over two moves). Passes repeat
+    until nothing moves; a unit moves at most once. Kept only if the peak finally falls.
 
-    def ratios_now():
-        return _ratios(_loads(workers, units, horizon_days, lambda u: assignment[u.id]), capacity)
+    Load ratio = minutes on a day / daily capacity (a technician without capacity counts
+    each minute against one minute)."""
+    ordered = sorted(workers, key=lambda w: w.id)
+    ids = [w.id for w in ordered]
+    row_of = {w.id: i for i, w in enumerate(ordered)}
+    capacity = np.array([max(w.capacity_minutes, 1) for w in ordered], dtype=float)
+    eps = 1e-9
 
-    before = ratios_now()
-    peak_before, who_before, day_before = _peak(before)
-    ratios = {w: row.copy() for w, row in before.items()}
+    def spread(unit: WorkUnit) -> np.ndarray:
+        vector = np.zeros(horizon_days)
+        for day, minutes in unit.minutes_by_day:
+            if 0 <= day < horizon_days:
+                vector[day] += minutes
+        return vector
+
+    vectors = {u.id: spread(u) for u in units}
+    loads = np.zeros((len(ordered), horizon_days))
+    for unit in units:
+        if unit.assignee_id in row_of:
+            loads[row_of[unit.assignee_id]] += vectors[unit.id]
+    before = loads / capacity[:, None]
+    peak_before, who_before, day_before = _peak_cell(before, ids)
+    ratios = before.copy()
+
+    def at_peak(matrix: np.ndarray, peak: float) -> int:
+        return int((matrix >= peak - eps).sum()) if peak > 0 else 0
+
     order = sorted(units, key=lambda u: (-u.minutes, u.id))
     moved: dict[str, Move] = {}
-
-    def score(r):
-        peak = _peak(r)[0]
-        return peak, float(sum(float((row**2).sum()) for row in r.values()))
-
     progress = True
     while progress:
         progress = False
         for unit in order:
-            source = assignment[unit.id]
-            if unit.id in moved or source not in ratios or not unit.minutes_by_day:
+            source = row_of.get(unit.assignee_id)
+            vector = vectors[unit.id]
+            days = np.nonzero(vector)[0]
+            if unit.id in moved or source is None or len(days) == 0:
                 continue
-            days = [d for d, _ in unit.minutes_by_day if 0 <= d < horizon_days]
-            if not days:
-                continue
-            current_peak, current_ssq = score(ratios)
-            # Only work of a technician at the peak on one of the unit's days can lower it.
-            if ratios[source][days].max() < current_peak - 1e-9:
-                continue
-            candidates = []
-            for worker in workers:
-                if worker.id == source or not eligible(worker, by_id.get(source)):
+            peak = float(ratios.max())
+            if ratios[source, days].max() < peak - eps:
+                continue  # only work at the peak can lower it
+            best = None
+            for worker in ordered:
+                target = row_of[worker.id]
+                if target == source or not eligible(worker, ordered[source]):
                     continue
-                trial = ratios[worker.id].copy()
-                for day, minutes in unit.minutes_by_day:
-                    if 0 <= day < horizon_days:
-                        trial[day] += minutes / max(capacity[worker.id], 1)
-                candidates.append((float(trial[days].max()), worker.id, trial))
-            if not candidates:
+                own = float((ratios[target, days] + vector[days] / capacity[target]).max())
+                if best is None or own < best[0] - eps:
+                    best = (own, target)
+            if best is None:
                 continue
-            _, target, trial = min(candidates, key=lambda c: (c[0], c[1]))
-            proposal = dict(ratios)
-            source_row = ratios[source].copy()
-            for day, minutes in unit.minutes_by_day:
-                if 0 <= day < horizon_days:
-                    source_row[day] -= minutes / max(capacity[source], 1)
-            proposal[source] = source_row
-            proposal[target] = trial
-            new_peak, new_ssq = score(proposal)
-            if new_peak < current_peak - 1e-9 or (
-                new_peak <= current_peak + 1e-9 and new_ssq < current_ssq - 1e-9
+            target = best[1]
+            trial = ratios.copy()
+            trial[source] -= vector / capacity[source]
+            trial[target] += vector / capacity[target]
+            new_peak = float(trial.max())
+            if new_peak < peak - eps or (
+                new_peak <= peak + eps and at_peak(trial, peak) < at_peak(ratios, peak)
             ):
-                ratios = proposal
-                assignment[unit.id] = target
-                moved[unit.id] = Move(unit.id, source, target, unit.minutes)
+                ratios = trial
+                moved[unit.id] = Move(unit.id, ids[source], ids[target], unit.minutes)
                 progress = True
-    peak_after, who_after, day_after = _peak(ratios)
+    peak_after, who_after, day_after = _peak_cell(ratios, ids)
     moves = [moved[u.id] for u in order if u.id in moved]
-    if peak_after >= peak_before - 1e-9:
+    if peak_after >= peak_before - eps:
         moves, ratios = [], before
         peak_after, who_after, day_after = peak_before, who_before, day_before
     return WorkloadResult(
@@ -524,8 +511,8 @@ def balance_workload(
         peak_day_before=day_before,
         peak_worker_after=who_after,
         peak_day_after=day_after,
-        worker_peaks_before={w: float(r.max()) if len(r) else 0.0 for w, r in before.items()},
-        worker_peaks_after={w: float(r.max()) if len(r) else 0.0 for w, r in ratios.items()},
+        worker_peaks_before={w: float(before[i].max(initial=0)) for i, w in enumerate(ids)},
+        worker_peaks_after={w: float(ratios[i].max(initial=0)) for i, w in enumerate(ids)},
     )
 
 

@@ -37,7 +37,7 @@ from rest_framework.renderers import JSONRenderer
 from config.api.exceptions import flatten_details, summary_message
 from config.errors import Conflict, InvalidInput, NotFound
 from maintenance import selectors, services
-from maintenance.models import Asset, Failure, Plan, SuggestionSet, Task, Technician
+from maintenance.models import Asset, Failure, Plan, PlanAsset, SuggestionSet, Task, Technician
 from maintenance.optimisation import engine, inputs
 from scheduling.recurrence import RecurrenceError
 
@@ -88,14 +88,35 @@ def _cost(value: Decimal | None) -> float | None:
 # What makes a draft stale: a change to what a PUT (or a task PATCH) can set, or the status.
 # Scheduler progress (next_due_at, counter readings) does not: the draft does not depend on
 # it being frozen, and a clock-based stamp would miss two writes within one tick.
-_PLAN_STATE_EXCLUDED = (
-    "id",
-    "next_due_at",
-    "counter_value",
-    "next_counter_threshold",
-    "last_executed_at",
-    "created_at",
-    "updated_at",
+_PLAN_STATE = (
+    "status",
+    "name",
+    "description",
+    "priority",
+    "assignee_id",
+    "department",
+    "task_title",
+    "task_description",
+    "task_checklist",
+    "task_estimated_duration_minutes",
+    "task_code_prefix",
+    "trigger",
+    "anchor",
+    "rrule",
+    "every",
+    "unit",
+    "start_at",
+    "end_at",
+    "timezone",
+    "lead_time_hours",
+    "tolerance_hours",
+    "counter_unit",
+    "counter_interval",
+    "counter_start_value",
+    "counter_tolerance_units",
+    "notification_channel_ids",
+    "preventive_cost",
+    "failure_cost",
 )
 
 
@@ -106,16 +127,19 @@ def _digest(value: Any) -> str:
 
 def fingerprints(keys: set[str] | list[str]) -> dict[str, str]:
     """`plan:<id>` / `task:<id>` → a digest of its editable state (absent: deleted)."""
-    from maintenance.api.serializers import PlanSerializer
-
     plan_ids = sorted(k.split(":", 1)[1] for k in keys if k.startswith("plan:"))
     task_ids = sorted(k.split(":", 1)[1] for k in keys if k.startswith("task:"))
+    assets: dict[str, list[str]] = defaultdict(list)
+    for plan_id, asset_id in (
+        PlanAsset.objects.filter(plan_id__in=plan_ids)
+        .order_by("id")
+        .values_list("plan_id", "asset_id")
+    ):
+        assets[plan_id].append(asset_id)
     found = {}
-    for plan in selectors.plan_queryset().filter(pk__in=plan_ids):
-        state = dict(PlanSerializer(plan).data)
-        for name in _PLAN_STATE_EXCLUDED:
-            state.pop(name, None)
-        found[f"plan:{plan.pk}"] = _digest(state)
+    for row in Plan.objects.filter(pk__in=plan_ids).values("pk", *_PLAN_STATE):
+        row["asset_ids"] = assets[row["pk"]]
+        found[f"plan:{row['pk']}"] = _digest(row)
     for row in Task.objects.filter(pk__in=task_ids).values("pk", "status", "assignee_id"):
         found[f"task:{row['pk']}"] = _digest(row)
     return found
@@ -305,6 +329,7 @@ def _draft_workload(draft: _Draft, now: datetime) -> None:
 
 def _takes_date(plan: Plan, due_at: datetime) -> bool:
     """Whether the plan's rule, started at `due_at`, has an occurrence exactly then."""
+    due_at = due_at.replace(microsecond=0)  # the recurrence engine works in whole seconds
     try:
         return plan.recurrence(start=due_at).next_after(due_at - timedelta(seconds=1)) == due_at
     except RecurrenceError:
