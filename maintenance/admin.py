@@ -181,6 +181,7 @@ class PlanForm(forms.ModelForm):
         required=False,
         max_length=1000,
         label="RRULE",
+        widget=forms.TextInput(attrs={"size": 60}),
         help_text="e.g. FREQ=WEEKLY;BYDAY=MO. Or leave empty and use every + unit.",
     )
     every = forms.CharField(required=False)
@@ -408,6 +409,7 @@ class PlanAdmin(admin.ModelAdmin):
                     "anchor",
                     ("lead_time_hours", "tolerance_hours"),
                 ),
+                "classes": ("ops-trigger", "ops-calendar"),
                 "description": "For trigger = calendar. Times are UTC; the rule is expanded "
                 "in the timezone below.",
             },
@@ -422,6 +424,7 @@ class PlanAdmin(admin.ModelAdmin):
                     "counter_start_value",
                     "counter_tolerance_units",
                 ),
+                "classes": ("ops-trigger", "ops-counter"),
                 "description": "For trigger = counter.",
             },
         ),

@@ -12,6 +12,22 @@
     var names = JSON.parse(box.dataset.fields);
     var form = box.closest("form") || document.querySelector("form");
     var timer = null, seq = 0;
+    // Show the preview right under the rule's own fieldset rather than at the end of the form.
+    var ruleField = form.querySelector('[name="' + names.rrule + '"]');
+    var fieldset = ruleField && ruleField.closest("fieldset");
+    if (fieldset) fieldset.after(box);
+    // Plans: only the block of the chosen trigger is shown (the other is null in the API).
+    var triggers = form.querySelectorAll('input[name="trigger"]');
+    function showTrigger() {
+      var chosen = form.querySelector('input[name="trigger"]:checked');
+      if (!chosen) return;
+      form.querySelectorAll("fieldset.ops-trigger").forEach(function (set) {
+        set.hidden = !set.classList.contains("ops-" + chosen.value);
+      });
+      box.hidden = chosen.value !== "calendar";
+    }
+    triggers.forEach(function (el) { el.addEventListener("change", showTrigger); });
+    showTrigger();
 
     function field(key) {
       var name = names[key];

@@ -22,7 +22,11 @@ def _tomorrow() -> datetime:
 def test_it_creates_a_calendar_plan_with_a_live_preview(page, screenshot):
     page.goto("/admin/maintenance/plan/add/")
     page.fill("#id_name", "Grease the conveyor")
+    # Only the chosen trigger's block is shown.
+    page.check("input[name=trigger][value=counter]")
+    assert page.is_visible("#id_counter_interval") and not page.is_visible("#id_rrule")
     page.check("input[name=trigger][value=calendar]")
+    assert page.is_visible("#id_rrule") and not page.is_visible("#id_counter_interval")
     page.fill("#id_start_at_0", _tomorrow().strftime("%Y-%m-%d"))
     page.fill("#id_start_at_1", "08:00:00")
 
