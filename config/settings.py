@@ -312,6 +312,18 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": timedelta(seconds=SCHEDULER_TICK_SECONDS),
         "options": {"expire_seconds": _expires(SCHEDULER_TICK_SECONDS)},
     },
+    # Notifications: announce tasks that became overdue, and resend deliveries whose message
+    # was lost (broker down at commit, a worker died). A minute is the precision both need.
+    "notify-overdue-tasks": {
+        "task": "maintenance.tasks.notify_overdue_tasks",
+        "schedule": timedelta(seconds=60),
+        "options": {"expire_seconds": _expires(60)},
+    },
+    "retry-due-deliveries": {
+        "task": "notifications.tasks.retry_due_deliveries",
+        "schedule": timedelta(seconds=60),
+        "options": {"expire_seconds": _expires(60)},
+    },
 }
 
 HEALTHZ_BROKER_TIMEOUT = timedelta(seconds=2)

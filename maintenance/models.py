@@ -419,6 +419,8 @@ class Task(models.Model):
     completed_by = models.CharField(max_length=200, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
+    # When `task.overdue` was announced (set once, by `tasks_notify_overdue`).
+    overdue_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ("due_at", "code")
@@ -426,6 +428,14 @@ class Task(models.Model):
             models.Index(fields=["plan", "due_at"], name="task_plan_due_idx"),
             models.Index(fields=["status", "due_at"], name="task_status_due_idx"),
             models.Index(fields=["due_at"], name="task_due_idx"),
+            # The overdue sweep: open tasks not yet announced, by deadline.
+            models.Index(
+                fields=["deadline_at"],
+                name="task_overdue_unsent_idx",
+                condition=models.Q(
+                    overdue_notified_at__isnull=True, status__in=["open", "in_progress"]
+                ),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -38,6 +38,8 @@ from maintenance.models import (
     Technician,
 )
 from maintenance.selectors import due_plan_ids
+from notifications import services as notifications
+from notifications.events import TASK_CREATED, TASK_OVERDUE
 from notifications.selectors import unknown_channel_ids
 from scheduling.recurrence import RecurrenceError, build_recurrence, every_to_rrule
 
@@ -353,9 +355,50 @@ def _generate(
     asset_ids = (
         PlanAsset.objects.filter(plan=plan).order_by("id").values_list("asset_id", flat=True)
     )
+    asset_ids = list(asset_ids)
     TaskAsset.objects.bulk_create([TaskAsset(task=task, asset_id=a) for a in asset_ids])
     plan.last_executed_at = now
+    # The one place every new task is announced (catch-up, counter, manual): in this
+    # transaction, so the delivery commits with the task or not at all. A catch-up task whose
+    # deadline already passed is recorded, not sent; the overdue sweep announces it instead.
+    if plan.notification_channel_ids:
+        notifications.notify(
+            event=TASK_CREATED,
+            object_key=f"task:{task.pk}",
+            payload=_task_payload(task, plan, asset_ids=asset_ids),
+            channel_ids=plan.notification_channel_ids,
+            relevant_until=task.deadline_at,
+            now=now,
+        )
     return task
+
+
+def _task_payload(task: Task, plan: Plan | None, *, asset_ids: list[str]) -> dict[str, Any]:
+    """A task.created / task.overdue payload (schema in `notifications.events`)."""
+    payload: dict[str, Any] = {
+        "timezone": plan.timezone if plan is not None else "UTC",
+        "task": {
+            "id": task.pk,
+            "code": task.code,
+            "title": task.title,
+            "description": task.description or None,
+            "priority": task.priority,
+            "status": task.status,
+            "due_at": task.due_at,
+            "deadline_at": task.deadline_at,
+            "asset_ids": list(asset_ids),
+            "assignee_id": task.assignee_id,
+        },
+        "plan": {"id": task.plan_id, "name": plan.name if plan is not None else ""},
+    }
+    if task.assignee_id is not None:
+        assignee = task.assignee
+        payload["assignee"] = {
+            "id": assignee.pk,
+            "name": assignee.name,
+            "email": assignee.email or None,
+        }
+    return payload
 
 
 def _due_occurrences(plan: Plan, *, now: datetime) -> tuple[list[datetime], bool]:
@@ -704,6 +747,80 @@ def task_update(*, task_id: str, changes: dict[str, Any], by: str, now: datetime
                 task.status = status
             task.save()
     return task
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+OVERDUE_BATCH = 500
+
+
+def tasks_notify_overdue(*, now: datetime) -> int:
+    """Announce `task.overdue` once for each open task whose deadline passed; returns how many.
+
+    For beat (every minute). A task is marked (``overdue_notified_at``) with a compare-and-set
+    UPDATE in the transaction that records its delivery, so two sweeps at once, or one that
+    runs again, announce it once; the delivery's unique (event, object, channel) key is the
+    last guard. Rows another transaction holds (a completion in flight) are skipped and seen
+    by the next sweep if still open. A task overdue since long ago (the scheduler was down, or
+    a catch-up task created past its deadline) is still announced: unlike a window that already
+    ended, being overdue is still true and still actionable. A task of a plan without channels
+    is marked all the same, so a channel added later does not hear about old tasks.
+    """
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    announced = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Task.objects.filter(
+                    status__in=Task.OPEN_STATUSES,
+                    deadline_at__lt=now,
+                    overdue_notified_at__isnull=True,
+                )
+                .select_for_update(skip_locked=skip_locked)
+                .order_by("deadline_at", "id")
+                .values_list("pk", flat=True)[:OVERDUE_BATCH]
+            )
+            if not ids:
+                return announced
+            # Compare-and-set: only rows still open and unannounced are ours.
+            Task.objects.filter(
+                pk__in=ids, status__in=Task.OPEN_STATUSES, overdue_notified_at__isnull=True
+            ).update(overdue_notified_at=now)
+            tasks = list(
+                Task.objects.filter(pk__in=ids, overdue_notified_at=now)
+                .select_related("plan", "assignee")
+                .order_by("deadline_at", "id")
+            )
+            assets: dict[str, list[str]] = {}
+            for task_id, asset_id in (
+                TaskAsset.objects.filter(task_id__in=[t.pk for t in tasks])
+                .order_by("id")
+                .values_list("task_id", "asset_id")
+            ):
+                assets.setdefault(task_id, []).append(asset_id)
+            for task in tasks:
+                plan = task.plan
+                if plan is not None and plan.notification_channel_ids:
+                    notifications.notify(
+                        event=TASK_OVERDUE,
+                        object_key=f"task:{task.pk}",
+                        payload=_task_payload(task, plan, asset_ids=assets.get(task.pk, [])),
+                        channel_ids=plan.notification_channel_ids,
+                        now=now,
+                    )
+            announced += len(tasks)
+        if len(ids) < OVERDUE_BATCH:
+            return announced
+
+
+def plan_test_notification(*, plan_id: str, now: datetime) -> list[notifications.DeliveryResult]:
+    """Send a `test` through the plan's channels now; 409 when it names none."""
+    plan = Plan.objects.filter(pk=plan_id).first()
+    if plan is None:
+        raise NotFound(f"Plan with id '{plan_id}' not found")
+    if not plan.notification_channel_ids:
+        raise Conflict(f"Plan '{plan_id}' has no notification channels")
+    return notifications.send_test(channel_ids=plan.notification_channel_ids, now=now)
 
 
 # --- assets and technicians ------------------------------------------------------------------

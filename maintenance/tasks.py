@@ -54,3 +54,18 @@ def execute_plan(plan_id: str) -> str | None:
     """Execute one plan if it is (still) due; returns the new task's id, or None."""
     task = services.plan_execute_if_due(plan_id=plan_id, now=timezone.now())
     return None if task is None else str(task.pk)
+
+
+def notify_overdue_tasks_job(now: datetime) -> JobResult:
+    """Announce `task.overdue` once for each open task whose deadline passed."""
+    announced = services.tasks_notify_overdue(now=now)
+    return JobResult(f"{announced} overdue tasks announced", {"announced": announced})
+
+
+@shared_task(
+    base=DatabaseTask,
+    name="maintenance.tasks.notify_overdue_tasks",
+    max_retries=settings.SCHEDULER_TASK_MAX_RETRIES,
+)
+def notify_overdue_tasks() -> dict[str, int]:
+    return run_periodic_job("notify_overdue_tasks", notify_overdue_tasks_job).counts

@@ -21,10 +21,18 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, ProtectedError, Q
+from django.db.models import F, Prefetch, ProtectedError, Q
 from django.utils import timezone as django_timezone
 
 from config.errors import Conflict, InvalidInput
+from notifications import services as notifications
+from notifications.events import (
+    MAINTENANCE_CANCELLED,
+    MAINTENANCE_COMPLETED,
+    MAINTENANCE_READY,
+    MAINTENANCE_STARTED,
+)
+from notifications.models import Channel
 from scheduling.models import (
     STATUS_RANK,
     DeletedOccurrence,
@@ -197,12 +205,100 @@ def maintenance_update(
 
 
 def _events_deactivate(*, maintenance: Maintenance, now: datetime) -> None:
-    maintenance.events.not_started(now).delete()
+    not_started = maintenance.events.not_started(now)
+    # Those already announced as starting soon are called off; the others just go away.
+    _announce_events(
+        not_started.filter(status=EventStatus.READY),
+        [MAINTENANCE_CANCELLED],
+        now=now,
+    )
+    not_started.delete()
+    ended = []
     for event in maintenance.events.under_way(now):
         event.end_date_time = _ended_now(event, now)
         event.status = EventStatus.COMPLETED
         event.status_changed_at = now
         event.save(update_fields=["end_date_time", "status", "status_changed_at", "updated_at"])
+        ended.append(event.pk)
+    if ended:
+        _announce_events(
+            MaintenanceEvent.objects.filter(pk__in=ended), [MAINTENANCE_COMPLETED], now=now
+        )
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+# What each stored status announces, and until when that is worth saying: "starting soon"
+# until the start, "started" until the end, "completed" / "cancelled" for an hour after the
+# end. After downtime the stale ones are recorded as skipped, never sent.
+_EVENT_OF_STATUS = {
+    EventStatus.READY: MAINTENANCE_READY,
+    EventStatus.ONGOING: MAINTENANCE_STARTED,
+    EventStatus.COMPLETED: MAINTENANCE_COMPLETED,
+    EventStatus.CANCELLED: MAINTENANCE_CANCELLED,
+}
+_STATUS_OF_EVENT = {name: status for status, name in _EVENT_OF_STATUS.items()}
+AFTER_END_RELEVANCE = timedelta(hours=1)
+
+
+def _relevant_until(event: MaintenanceEvent, status: str) -> datetime:
+    if status == EventStatus.READY:
+        return event.start_date_time
+    if status == EventStatus.ONGOING:
+        return event.end_date_time
+    return event.end_date_time + AFTER_END_RELEVANCE
+
+
+def _window_payload(event: MaintenanceEvent, status: str) -> dict[str, Any]:
+    """A maintenance.* payload (schema in `notifications.events`)."""
+    maintenance = event.maintenance
+    return {
+        "timezone": maintenance.timezone,
+        "maintenance": {
+            "id": maintenance.pk,
+            "title": maintenance.title,
+            "description": maintenance.description,
+        },
+        "occurrence": {
+            "id": event.pk,
+            "start_at": event.start_date_time,
+            "end_at": event.end_date_time,
+            "status": status,
+        },
+        "monitors": [
+            {"monitor_tag": link.monitor.tag, "impact": link.impact}
+            for link in maintenance.monitor_links.all()
+        ],
+    }
+
+
+def _announce_events(
+    events,
+    names: Sequence[str] | dict[int, Sequence[str]],
+    *,
+    now: datetime,
+) -> None:
+    """`notify` each event's ``names`` (one list for all, or by event id) in the caller's
+    transaction. Events, maintenances and monitor links are read in two queries in all, and
+    nothing at all when no channel is active."""
+    if not Channel.objects.filter(active=True).exists():
+        return
+    links = Prefetch(
+        "maintenance__monitor_links",
+        queryset=MaintenanceMonitor.objects.select_related("monitor").order_by("pk"),
+    )
+    for event in events.select_related("maintenance").prefetch_related(links).order_by("pk"):
+        tags = [link.monitor.tag for link in event.maintenance.monitor_links.all()]
+        for name in names if not isinstance(names, dict) else names.get(event.pk, ()):
+            step = _STATUS_OF_EVENT[name]
+            notifications.notify(
+                event=name,
+                object_key=f"event:{event.pk}:{step}",
+                payload=_window_payload(event, step),
+                monitor_tags=tags,
+                relevant_until=_relevant_until(event, step),
+                now=now,
+            )
 
 
 def maintenance_delete(*, maintenance: Maintenance) -> None:
@@ -344,6 +440,12 @@ def events_advance_statuses(*, now: datetime) -> dict[str, list[int]]:
     (`WHERE id IN (...) AND status = <old>`), so each transition is reported by exactly one
     call even when several workers run it at once. `status_changed_at` records when the
     transition was stored; compared with the event's times it tells a late one.
+
+    In the same transaction each stored step is announced (`maintenance.ready`, `.started`,
+    `.completed`, keyed ``event:<id>:<STATUS>``) to the channels that hear the window's
+    monitors. Steps jumped over after downtime are recorded too, but one whose relevance has
+    passed (ready: until the start; started: until the end; completed: an hour after the
+    end) is recorded as skipped and never sent.
     """
     moved: dict[str, list[int]] = {
         EventStatus.READY: [],
@@ -361,6 +463,7 @@ def events_advance_statuses(*, now: datetime) -> dict[str, list[int]]:
             .exclude(live_status=F("status"))
             .values_list("pk", "status", "live_status")
         )
+        announce: dict[int, list[str]] = {}
         by_pair: dict[tuple[str, str], list[int]] = defaultdict(list)
         for pk, old, new in rows:
             by_pair[(old, new)].append(pk)
@@ -372,6 +475,19 @@ def events_advance_statuses(*, now: datetime) -> dict[str, list[int]]:
                 if updated != len(chunk):  # pragma: no cover - the row locks make this impossible
                     logger.warning("Status CAS %s→%s moved %s of %s", old, new, updated, len(chunk))
                 moved[new].extend(chunk)
+                # Every step this call stored, even those it jumped over after downtime:
+                # each is recorded once, and only those still relevant are sent.
+                steps = [
+                    _EVENT_OF_STATUS[status]
+                    for status in (EventStatus.READY, EventStatus.ONGOING, EventStatus.COMPLETED)
+                    if STATUS_RANK[old] < STATUS_RANK[status] <= STATUS_RANK[new]
+                ]
+                for pk in chunk:
+                    announce[pk] = steps
+        if announce:
+            _announce_events(
+                MaintenanceEvent.objects.filter(pk__in=list(announce)), announce, now=now
+            )
     return moved
 
 
@@ -425,7 +541,7 @@ def event_transition(
     """Complete an ONGOING event, or cancel one that is SCHEDULED, READY or ONGOING.
 
     Ending an ONGOING event (either way) moves its end to now; cancelling one that has not
-    started keeps its planned window.
+    started keeps its planned window. Announced as `maintenance.completed` / `.cancelled`.
     """
     now = _now(now)
     with transaction.atomic():
@@ -438,6 +554,9 @@ def event_transition(
         current.status = status
         current.status_changed_at = now
         current.save()
+        _announce_events(
+            MaintenanceEvent.objects.filter(pk=current.pk), [_EVENT_OF_STATUS[status]], now=now
+        )
     return current
 
 

@@ -1,5 +1,7 @@
 """v1 endpoints: thin viewsets that validate input, call a service or selector, render output."""
 
+from dataclasses import asdict
+
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -21,6 +23,7 @@ from maintenance import selectors, services
 from maintenance.api import serializers as s
 from maintenance.api.filters import PlanFilter, TaskFilter
 from maintenance.models import Asset, CounterReading, Plan, Technician
+from notifications.api.serializers import TestResultOutput
 
 ERROR = inline_serializer(
     name="ErrorEnvelope",
@@ -225,6 +228,13 @@ class PlanViewSet(_V1ViewSet):
             "next_counter_threshold": result.plan.next_counter_threshold,
         }
         return Response(s.CounterResultOutput(body).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: TestResultOutput, **_errors(404, 409)})
+    @action(detail=True, methods=["post"], url_path="test-notification")
+    def test_notification(self, request, pk=None):
+        """Send a `test` through the plan's notification channels now, once each (no retries)."""
+        results = services.plan_test_notification(plan_id=pk, now=timezone.now())
+        return Response(TestResultOutput({"deliveries": [asdict(r) for r in results]}).data)
 
     def _history_of(self, pk: str, queryset):
         # A deleted plan's history stays readable under its id.

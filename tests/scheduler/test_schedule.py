@@ -17,6 +17,8 @@ REQUIRED_EVERY = {
     "scheduling.tasks.extend_event_horizon": timedelta(minutes=10),
     "scheduling.tasks.advance_event_statuses": timedelta(seconds=30),
     "maintenance.tasks.execute_due_plans": timedelta(seconds=30),
+    "maintenance.tasks.notify_overdue_tasks": timedelta(minutes=1),
+    "notifications.tasks.retry_due_deliveries": timedelta(minutes=1),
 }
 
 
@@ -55,4 +57,6 @@ def test_it_installs_the_schedule_where_operators_see_it():
         assert stored.interval.every == entry["schedule"].total_seconds()
         assert stored.interval.period == "seconds"
         assert stored.expire_seconds == entry["options"]["expire_seconds"]
-    assert PeriodicTask.objects.filter(name__in=settings.CELERY_BEAT_SCHEDULE).count() == 3
+    assert PeriodicTask.objects.filter(name__in=settings.CELERY_BEAT_SCHEDULE).count() == len(
+        settings.CELERY_BEAT_SCHEDULE
+    )

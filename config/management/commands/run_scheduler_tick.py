@@ -10,7 +10,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         from config.celery import run_periodic_job
-        from maintenance.tasks import execute_due_plans_inline_job
+        from maintenance.tasks import execute_due_plans_inline_job, notify_overdue_tasks_job
+        from notifications.tasks import retry_due_deliveries_job
         from scheduling.tasks import advance_event_statuses_job, extend_event_horizon_job
 
         # Horizon first, so an event that is due now exists before statuses advance.
@@ -18,6 +19,8 @@ class Command(BaseCommand):
             ("extend_event_horizon", extend_event_horizon_job),
             ("advance_event_statuses", advance_event_statuses_job),
             ("execute_due_plans", execute_due_plans_inline_job),
+            ("notify_overdue_tasks", notify_overdue_tasks_job),
+            ("retry_due_deliveries", retry_due_deliveries_job),
         ]
         failed = []
         for name, job in jobs:
