@@ -20,6 +20,16 @@ Item kinds and how they apply:
   PUT as for any interval change).
 
 An item whose `proposed` equals its `current` (e.g. β ≤ 1) informs and changes nothing.
+
+`confidence` (0..1), kept simple so a planner can reproduce it:
+
+- `frequency`: n / (n + 10) over the failures with a known age (5 → 0.33, 20 → 0.67);
+  half that for the MTBF - 1 sigma rule (3-4 failures).
+- `workload`: the share of the counted work that has an estimated duration (the rest is
+  assumed to take `DEFAULT_TASK_MINUTES`).
+- `route`: the mean over the grouped plans of 1.0 (same location) or 0.8 (distance only).
+- `counter_threshold`: R² of the usage line; with a failure-based interval, the lower of
+  R² and the frequency confidence.
 """
 
 import hashlib
