@@ -122,6 +122,7 @@ class AssetFailuresView(_View):
             raise NotFound(f"Asset with id '{asset_id}' not found")
 
     @extend_schema(
+        operation_id="v1_maintenance_assets_failures_list",
         parameters=PAGING,
         responses={200: _page_of(FailureSerializer, "FailurePage"), **_errors(400, 404)},
     )
@@ -158,6 +159,7 @@ class PlanSuggestionsView(_View):
     serializer_class = SuggestionSetSerializer
 
     @extend_schema(
+        operation_id="v1_maintenance_plans_suggestions_list",
         parameters=PAGING,
         responses={
             200: _page_of(SuggestionSetSerializer, "SuggestionSetPage"),
