@@ -22,6 +22,7 @@ Units are whatever the caller passes (days for calendar plans, counter units for
 """
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -35,6 +36,8 @@ ROUTE_RADIUS_KM = 1.0
 # Ages are floored at this (in the caller's unit): a failure at the instant of a renewal
 # would otherwise have age 0 and an infinite log-likelihood.
 MIN_AGE = 1e-3
+# Steeper than this is not a fit but a sign of (nearly) identical ages.
+MAX_BETA = 50.0
 SIGMA = "\u03c3"  # escaped: ruff flags the letter as confusable
 
 
@@ -86,11 +89,18 @@ def weibull_fit(failures: Sequence[float], suspensions: Sequence[float] = ()) ->
     s = np.maximum(np.asarray(suspensions, dtype=float), MIN_AGE)
     if len(f) < 2:
         raise ValueError("a Weibull fit needs at least two failures")
+    if np.ptp(f) <= 1e-9 * float(f.max()):
+        raise ValueError("the ages at failure are all the same: no spread to fit")
     data = stats.CensoredData(uncensored=f, right=s)
-    # A start near the answer (the uncensored ages' fit) keeps the optimiser fast and stable.
-    start_beta, _, start_eta = stats.weibull_min.fit(f, floc=0)
-    beta, _, eta = stats.weibull_min.fit(data, start_beta, floc=0, scale=start_eta)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        # Warnings of the optimiser's excursions are not results; the checks below are.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        # A start near the answer (the uncensored ages' fit) keeps the optimiser fast.
+        start_beta, _, start_eta = stats.weibull_min.fit(f, floc=0)
+        beta, _, eta = stats.weibull_min.fit(data, start_beta, floc=0, scale=start_eta)
     beta, eta = float(beta), float(eta)
+    if not (math.isfinite(beta) and math.isfinite(eta) and 0 < beta <= MAX_BETA and eta > 0):
+        raise ValueError(f"the Weibull fit did not converge (beta {beta:.4g}, eta {eta:.4g})")
     return WeibullFit(
         beta=beta,
         eta=eta,
@@ -106,14 +116,20 @@ def weibull_fit(failures: Sequence[float], suspensions: Sequence[float] = ()) ->
 def expected_cycle_length(t: float, beta: float, eta: float) -> float:
     """∫₀ᵗ R(x) dx: the mean time a renewal cycle lasts when replacing at age t."""
     value, _ = integrate.quad(
-        lambda x: math.exp(-((x / eta) ** beta)), 0.0, t, limit=200, epsabs=0, epsrel=1e-10
+        lambda x: _reliability(x, beta, eta), 0.0, t, limit=200, epsabs=0, epsrel=1e-10
     )
     return value
 
 
+def _reliability(t: float, beta: float, eta: float) -> float:
+    """R(t) for one age, without overflow for steep shapes (R is then simply 0)."""
+    z = beta * math.log(t / eta) if t > 0 else -math.inf
+    return math.exp(-math.exp(z)) if z < 700 else 0.0
+
+
 def cost_rate(t: float, beta: float, eta: float, cp: float, cf: float) -> float:
     """Long-run cost per unit of time when replacing at age t (or at failure before)."""
-    r = math.exp(-((t / eta) ** beta))
+    r = _reliability(t, beta, eta)
     return (cp * r + cf * (1.0 - r)) / expected_cycle_length(t, beta, eta)
 
 
@@ -195,8 +211,11 @@ def frequency_analysis(
     failure_cost: float | None,
     unit: str = "days",
     per: str = "day",
+    weibull: bool = True,
 ) -> FrequencyResult:
-    """Apply the spec's rules to ages at failure and at preventive renewal (suspensions)."""
+    """Apply the spec's rules to ages at failure and at preventive renewal (suspensions).
+
+    `weibull=False` skips the fit (used when the fit is degenerate: MTBF - 1 sigma instead)."""
     n_f, n_s = len(failures), len(suspensions)
     base = {"n_failures": n_f, "n_suspensions": n_s, "unit": unit}
     if n_f < MIN_MTBF_FAILURES:
@@ -210,8 +229,13 @@ def frequency_analysis(
             confidence=0.0,
             data=base,
         )
-    if n_f < MIN_WEIBULL_FAILURES:
+    if n_f < MIN_WEIBULL_FAILURES or not weibull:
         mean, sigma, value = mtbf_minus_sigma(failures)
+        why = (
+            f"only {n_f} failures, too few for a Weibull fit"
+            if weibull
+            else f"{n_f} failures at ages too alike for a Weibull fit"
+        )
         proposed = max(1, math.floor(value)) if value >= 1 else None
         data = {
             **base,
@@ -227,9 +251,8 @@ def frequency_analysis(
                 method="insufficient",
                 proposed=None,
                 rationale=(
-                    f"{n_f} failures scatter too widely "
-                    f"(mean {mean:.0f} {unit}, {SIGMA} {sigma:.0f}) "
-                    "for MTBF - 1sigma to give an interval"
+                    f"{n_f} failures (mean {mean:.4g} {unit}, {SIGMA} {sigma:.4g}): "
+                    f"MTBF - 1{SIGMA} is under one {per}, so no interval is proposed"
                 ),
                 confidence=0.0,
                 data=data,
@@ -238,15 +261,29 @@ def frequency_analysis(
             method="mtbf",
             proposed=proposed,
             rationale=(
-                f"only {n_f} failures, too few for a Weibull fit: they came on average every "
+                f"{why}: they came on average every "
                 f"{mean:.0f} {unit} ({SIGMA} {sigma:.0f}); servicing every {proposed} {unit} "
-                "(mean - 1sigma) comes before most of them"
+                f"(mean - 1{SIGMA}) comes before most of them"
             ),
             confidence=round(confidence_from_failures(n_f) / 2, 2),
             data=data,
         )
 
-    fit = weibull_fit(failures, suspensions)
+    try:
+        fit = weibull_fit(failures, suspensions)
+    except (ValueError, OverflowError, FloatingPointError) as exc:
+        # Degenerate ages (all alike): the MTBF rule still says something sensible.
+        fallback = frequency_analysis(
+            failures,
+            suspensions,
+            preventive_cost=preventive_cost,
+            failure_cost=failure_cost,
+            unit=unit,
+            per=per,
+            weibull=False,
+        )
+        fallback.data["weibull_error"] = str(exc)
+        return fallback
     data = {
         **base,
         "method": "weibull_mle_right_censored",

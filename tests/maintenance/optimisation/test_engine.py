@@ -308,3 +308,19 @@ def test_it_groups_plans_by_location_and_by_distance_within_the_window():
     near = matches[0]
     assert near.distance_km == pytest.approx(0.5, abs=0.01)
     assert (near.asset_id, near.near_asset_id) == ("a3", "a0")
+
+
+def test_ages_too_alike_for_a_weibull_fit_fall_back_to_the_mtbf_rule():
+    result = engine.frequency_analysis(
+        [10, 10, 10, 10, 10, 10], [3], preventive_cost=1, failure_cost=10
+    )
+    assert result.method == "mtbf"
+    assert result.proposed == 10
+    assert "too alike" in result.rationale
+    assert "weibull_error" in result.data
+
+
+def test_a_steep_shape_does_not_overflow_the_cost_rate():
+    best = engine.optimal_interval(45.0, 10.0, 1.0, 10.0)
+    assert 8 <= best.t_exact <= 10
+    assert best.cost_rate < best.cost_rate_run_to_failure
