@@ -54,7 +54,7 @@ class SuggestionSetAdmin(admin.ModelAdmin):
     list_display = ("id", "plan_name", "status", "kinds", "created_at", "created_by", "applied_by")
     list_filter = ("status",)
     list_select_related = ("plan",)
-    search_fields = ("id", "plan_id", "plan__name")
+    search_fields = ("id", "plan__name")
     date_hierarchy = "created_at"
     actions = ("apply_all", "reject")
     fields = (
@@ -77,6 +77,13 @@ class SuggestionSetAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request)
         plan_id = request.GET.get("plan_id")
         return queryset.filter(plan_id=plan_id) if plan_id else queryset
+
+    def get_search_results(self, request, queryset, search_term):
+        # `plan` is a soft foreign key (no `icontains`); a deleted plan's id must still match.
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            results |= queryset.filter(plan_id=search_term.strip())
+        return results, may_have_duplicates
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup == "plan_id" or super().lookup_allowed(lookup, value, request)

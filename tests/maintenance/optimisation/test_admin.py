@@ -75,6 +75,11 @@ def test_it_shows_a_plans_drafts_and_applies_or_rejects_them(admin_client, draft
     url = reverse("admin:maintenance_suggestionset_changelist")
     listed = admin_client.get(url, {"plan_id": plan_id})
     assert first in listed.content.decode() and second not in listed.content.decode()
+    searched = admin_client.get(url, {"q": plan_id}).content.decode()
+    assert first in searched and second not in searched
+    assert admin_client.get(url, {"q": "Plan 1"}).status_code == 200
+    failures = reverse("admin:maintenance_failure_changelist")
+    assert admin_client.get(failures, {"q": "A-001"}).status_code == 200
     detail = admin_client.get(reverse("admin:maintenance_suggestionset_change", args=[first]))
     assert detail.status_code == 200
     assert "failure(s) with a known age" in detail.content.decode()
