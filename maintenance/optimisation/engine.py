@@ -36,6 +36,8 @@ ROUTE_RADIUS_KM = 1.0
 # Ages are floored at this (in the caller's unit): a failure at the instant of a renewal
 # would otherwise have age 0 and an infinite log-likelihood.
 MIN_AGE = 1e-3
+# Bounded work: each pass looks at every unit once.
+MAX_WORKLOAD_PASSES = 20
 # Steeper than this is not a fit but a sign of (nearly) identical ages.
 MAX_BETA = 50.0
 SIGMA = "\u03c3"  # escaped: ruff flags the letter as confusable
@@ -471,7 +473,8 @@ def balance_workload(
     one of its days goes to the eligible technician whose own peak over those days would stay
     lowest, when the move lowers the roster's peak load ratio (or keeps it and leaves fewer
     technician-days at it, so a tie at the peak can be broken over two moves). Passes repeat
-    until nothing moves; a unit moves at most once. Kept only if the peak finally falls.
+    until nothing moves (at most MAX_WORKLOAD_PASSES); a unit moves at most once. Kept only
+    if the peak finally falls.
 
     Load ratio = minutes on a day / daily capacity (a technician without capacity counts
     each minute against one minute)."""
@@ -502,9 +505,9 @@ def balance_workload(
 
     order = sorted(units, key=lambda u: (-u.minutes, u.id))
     moved: dict[str, Move] = {}
-    progress = True
-    while progress:
-        progress = False
+    progress, passes = True, 0
+    while progress and passes < MAX_WORKLOAD_PASSES:
+        progress, passes = False, passes + 1
         for unit in order:
             source = row_of.get(unit.assignee_id)
             vector = vectors[unit.id]
