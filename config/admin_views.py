@@ -34,8 +34,13 @@ PREVIEW_COUNT = 10
 SCHEDULE_DAYS = 30
 # The calendar shows at most this many plans (soonest due first); beyond that the page says
 # so rather than expanding an unbounded number of rules on one request.
-SCHEDULE_MAX_PLANS = 300
-SCHEDULE_MAX_EVENTS = 2000
+SCHEDULE_MAX_PLANS = 200
+SCHEDULE_MAX_EVENTS = 1000
+# A page shows at most this many entries (the earliest), and a month cell at most DAY_ENTRIES
+# with "+N more" linking to that day in the list: the page stays readable and fast however
+# much is scheduled; the filters narrow it.
+SCHEDULE_MAX_ENTRIES = 1000
+DAY_ENTRIES = 6
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -244,6 +249,8 @@ def schedule(request):
     if sees_plans and not monitor:
         entries += _plan_entries(since, until, asset, technician)
     entries.sort(key=lambda e: (e.start, e.kind, e.title))
+    total = len(entries)
+    entries = entries[:SCHEDULE_MAX_ENTRIES]
 
     by_day: dict[date, list[Entry]] = defaultdict(list)
     for entry in entries:
@@ -260,7 +267,8 @@ def schedule(request):
                     "date": day,
                     "in_range": today <= day <= last,
                     "is_today": day == today,
-                    "entries": by_day.get(day, []),
+                    "entries": by_day.get(day, [])[:DAY_ENTRIES],
+                    "more": max(len(by_day.get(day, [])) - DAY_ENTRIES, 0),
                 }
             )
             day += timedelta(days=1)
@@ -274,7 +282,9 @@ def schedule(request):
         "weeks": weeks,
         "weekdays": list(pycalendar.day_abbr),
         "days": days,
-        "entry_count": len(entries),
+        "entry_count": total,
+        "truncated": total - len(entries),
+        "shown": len(entries),
         "since": since,
         "until": until,
         "filters": {"monitor": monitor, "asset": asset, "technician": technician},

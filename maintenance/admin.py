@@ -27,7 +27,7 @@ from django.contrib.admin.widgets import (
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Case, Prefetch, Q, Value, When
+from django.db.models import Case, F, Prefetch, Q, Value, When
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -69,6 +69,18 @@ def _run_each(modeladmin, request, objects, verb: str, call) -> None:
             done += 1
     if done:
         modeladmin.message_user(request, f"{verb} {done} of {len(objects)}.", messages.SUCCESS)
+
+
+class _SearchByPlanId:
+    """Search also matches the plan id exactly. `plan` is a soft foreign key, which has no
+    `icontains`, and a deleted plan's rows must still be found by its id."""
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            results |= queryset.filter(plan_id=term)
+        return results, may_have_duplicates
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
@@ -670,18 +682,22 @@ QUEUE_PAGE_SIZE = 50
 
 
 def work_queue(*, now: datetime):
-    """Open and in-progress tasks: overdue ones first (by deadline), then by due date."""
-    overdue = Q(deadline_at__isnull=False, deadline_at__lt=now)
+    """Open and in-progress tasks, by deadline: the overdue ones (deadline passed) come first
+    by construction, then the rest; tasks with no deadline yet (counter) last, by due date.
+    A plain column order, so PostgreSQL keeps only the page's rows while sorting."""
     return (
         Task.objects.filter(status__in=Task.OPEN_STATUSES)
         .annotate(
-            overdue=Case(When(overdue, then=Value(True)), default=Value(False)),
+            overdue=Case(
+                When(Q(deadline_at__isnull=False, deadline_at__lt=now), then=Value(True)),
+                default=Value(False),
+            ),
         )
         .select_related("plan", "assignee")
         .prefetch_related(
             Prefetch("task_assets", queryset=TaskAsset.objects.select_related("asset"))
         )
-        .order_by("-overdue", "deadline_at", "due_at", "code")
+        .order_by(F("deadline_at").asc(nulls_last=True), "due_at", "code")
     )
 
 
@@ -708,7 +724,7 @@ class TaskAssetInline(admin.TabularInline):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(_SearchByPlanId, admin.ModelAdmin):
     list_display = (
         "code",
         "title",
@@ -722,7 +738,7 @@ class TaskAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "priority", "execution__trigger")
     list_select_related = ("plan", "assignee")
-    search_fields = ("code", "title", "plan_id", "id")
+    search_fields = ("code", "title", "id")
     date_hierarchy = "due_at"
     actions = ("complete", "cancel")
     inlines = (TaskAssetInline,)
@@ -865,7 +881,7 @@ class TaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(Execution)
-class ExecutionAdmin(_ReadOnlyAdmin):
+class ExecutionAdmin(_SearchByPlanId, _ReadOnlyAdmin):
     list_display = (
         "id",
         "plan_name",
@@ -878,7 +894,7 @@ class ExecutionAdmin(_ReadOnlyAdmin):
     )
     list_filter = ("trigger", "missed")
     list_select_related = ("plan", "task")
-    search_fields = ("id", "plan_id", "task__code")
+    search_fields = ("id", "task__code")
     date_hierarchy = "due_at"
 
     @admin.display(description="Plan", ordering="plan__name")
@@ -893,11 +909,11 @@ class ExecutionAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(CounterReading)
-class CounterReadingAdmin(_ReadOnlyAdmin):
+class CounterReadingAdmin(_SearchByPlanId, _ReadOnlyAdmin):
     list_display = ("id", "plan_name", "value", "source", "recorded_at", "reset")
     list_filter = ("reset",)
     list_select_related = ("plan",)
-    search_fields = ("id", "plan_id", "source")
+    search_fields = ("id", "source")
     date_hierarchy = "recorded_at"
 
     @admin.display(description="Plan", ordering="plan__name")

@@ -184,3 +184,17 @@ def test_posts_need_the_csrf_token(db, django_user_model, frozen):
     ):
         assert client.post(url, {"action": "complete"}).status_code == 403, url
     assert plan.tasks.count() == 0
+
+
+def test_it_caps_what_one_page_shows(admin_client, monkeypatch):
+    from config import admin_views
+
+    monkeypatch.setattr(admin_views, "SCHEDULE_MAX_ENTRIES", 40)
+    for i in range(10):
+        _window(f"W{i}", rrule="FREQ=DAILY")
+    page = admin_client.get(SCHEDULE)
+    assert page.context["shown"] == 40
+    assert page.context["truncated"] == page.context["entry_count"] - 40
+    html = page.content.decode()
+    assert 'id="schedule-truncated"' in html
+    assert "+4 more" in html  # ten windows a day, six shown in a cell

@@ -241,3 +241,15 @@ def test_the_work_queue_costs_a_fixed_number_of_queries(
         response = admin_client.get(url)
     assert len(response.context["page"]) == 23
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+@pytest.mark.parametrize("model", ["task", "execution", "counterreading"])
+def test_history_is_searchable_by_plan_id(admin_client, api_client, make_plan, model):
+    plan = make_plan()
+    api_client.post(f"{BASE}/plans/{plan['id']}/execute")
+    url = reverse(f"admin:maintenance_{model}_changelist")
+    response = admin_client.get(url, {"q": plan["id"]})
+    assert response.status_code == 200
+    expected = 0 if model == "counterreading" else 1
+    assert response.context["cl"].result_count == expected
+    assert admin_client.get(url, {"q": "MAN-001"}).status_code == 200
