@@ -123,6 +123,14 @@ def test_it_moves_and_cancels_window_events_that_then_stay_put(page, screenshot)
     assert not page.locator(".messagelist .error").count()
     screenshot(page, "edited")
 
+    # Changing the rule shows, before saving, the not-started events a save would replace.
+    page.fill("#id_rrule", "FREQ=WEEKLY;BYDAY=WE")
+    replaced = page.locator("#ops-preview .ops-replaced", has_text="replaces")
+    replaced.wait_for()
+    assert f"#{moved.pk} " in replaced.inner_text()
+    assert "edited by hand" in replaced.inner_text()
+    screenshot(page, "replaced-before-save")
+
     # Through the API: both changes stuck.
     _, key = ApiKey.objects.create_key(name="browser", read_only=True)
     api = APIClient()
