@@ -195,6 +195,7 @@ def maintenance_update(
             _replace_monitor_links(maintenance=current, monitors=monitors)
         if schedule_changed:
             # Manually edited events that have not started go with the old schedule too.
+            _call_off_announced(current.events.not_started(now), now=now)
             current.events.not_started(now).delete()
             current.deleted_occurrences.all().delete()
         if was_active and not is_active:
@@ -206,12 +207,7 @@ def maintenance_update(
 
 def _events_deactivate(*, maintenance: Maintenance, now: datetime) -> None:
     not_started = maintenance.events.not_started(now)
-    # Those already announced as starting soon are called off; the others just go away.
-    _announce_events(
-        not_started.filter(status=EventStatus.READY),
-        [MAINTENANCE_CANCELLED],
-        now=now,
-    )
+    _call_off_announced(not_started, now=now)
     not_started.delete()
     ended = []
     for event in maintenance.events.under_way(now):
@@ -239,6 +235,12 @@ _EVENT_OF_STATUS = {
 }
 _STATUS_OF_EVENT = {name: status for status, name in _EVENT_OF_STATUS.items()}
 AFTER_END_RELEVANCE = timedelta(hours=1)
+
+
+def _call_off_announced(events, *, now: datetime) -> None:
+    """Before removing events that have not started: those already announced as starting
+    soon (stored READY) are announced cancelled; the others go quietly."""
+    _announce_events(events.filter(status=EventStatus.READY), [MAINTENANCE_CANCELLED], now=now)
 
 
 def _relevant_until(event: MaintenanceEvent, status: str) -> datetime:
@@ -560,9 +562,13 @@ def event_transition(
     return current
 
 
-def event_delete(*, event: MaintenanceEvent) -> None:
-    """Delete an event and remember its occurrence so that generation does not recreate it."""
+def event_delete(*, event: MaintenanceEvent, now: datetime | None = None) -> None:
+    """Delete an event and remember its occurrence so that generation does not recreate it.
+
+    One already announced as starting soon is announced cancelled."""
+    now = _now(now)
     with transaction.atomic():
+        _call_off_announced(MaintenanceEvent.objects.filter(pk=event.pk), now=now)
         DeletedOccurrence.objects.bulk_create(
             [DeletedOccurrence(maintenance_id=event.maintenance_id, occurrence=event.occurrence)],
             ignore_conflicts=True,

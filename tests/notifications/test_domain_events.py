@@ -554,3 +554,60 @@ def test_two_schedulers_at_once_announce_each_transition_once(
             assert heard[(path, name)] == 5, (path, name)
     assert heard[("/all", "task.overdue")] == 1
     assert sum(heard.values()) == 2 * 3 * 5 + 1
+
+
+def test_task_and_window_messages_render_for_people_by_email(api_client, clock, smtp, sent):
+    from notifications import services
+
+    channel = services.channel_create(name="ops", kind="email", target="ops@example.com")
+    Monitor.objects.create(tag="api", name="API")
+    plan = make_plan(api_client, [channel])
+    make_window(api_client, start=at("2026-03-02 07:03"))
+
+    with sent():
+        task_id = api_client.post(f"{V1}/plans/{plan['id']}/execute").json()["task_id"]
+        advance(at("2026-03-02 07:00"))
+    clock.move_to(at("2026-03-04 08:00"))
+    with sent():
+        maintenance_services.tasks_notify_overdue(now=at("2026-03-04 08:00"))
+
+    assert Counter(Delivery.objects.values_list("event", "status")) == {
+        ("task.created", "sent"): 1,
+        ("maintenance.ready", "sent"): 1,
+        ("task.overdue", "sent"): 1,
+    }
+    code = Task.objects.get(pk=task_id).code
+    subjects = [mail["Subject"] for mail in smtp.messages]
+    assert len(subjects) == 3
+    assert code in subjects[0] and code in subjects[2], subjects
+    assert "Database upgrade" in subjects[1], subjects
+    for mail in smtp.messages:
+        assert mail.get_body(("plain",)).get_content().strip()
+
+
+def test_a_window_announced_as_starting_soon_and_then_removed_is_announced_cancelled(
+    api_client, clock, receiver, subscribers, sent
+):
+    rescheduled = make_window(api_client, start=at("2026-03-02 07:03"))
+    deleted = make_window(api_client, start=at("2026-03-02 07:04"))
+    quiet = make_window(api_client, start=at("2026-03-02 09:00"))  # never announced
+    with sent():
+        advance(at("2026-03-02 07:00"))
+    receiver.requests.clear()
+
+    with sent():
+        moved = api_client.patch(
+            f"{V4}/{rescheduled}",
+            {"start_date_time": int(at("2026-03-03 07:03").timestamp())},
+            format="json",
+        )
+        assert moved.status_code == 200, moved.json()
+        [event] = MaintenanceEvent.objects.filter(maintenance_id=deleted)
+        assert api_client.delete(f"{V4}/{deleted}/events/{event.pk}").status_code == 200
+        [event] = MaintenanceEvent.objects.filter(maintenance_id=quiet)
+        assert api_client.delete(f"{V4}/{quiet}/events/{event.pk}").status_code == 200
+
+    heard = [
+        (r.json["event"], r.json["data"]["maintenance"]["id"]) for r in posts(receiver, "/api")
+    ]
+    assert heard == [("maintenance.cancelled", rescheduled), ("maintenance.cancelled", deleted)]
