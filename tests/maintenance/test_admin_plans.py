@@ -233,6 +233,8 @@ def test_the_work_queue_costs_a_fixed_number_of_queries(
             api_client.post(f"{BASE}/plans/{plan['id']}/execute")
 
     url = reverse("admin:maintenance_task_queue")
+    tasks = admin_client.get(reverse("admin:maintenance_task_changelist")).content.decode()
+    assert f'href="{url}"' in tasks
     build(3)
     with CaptureQueriesContext(connection) as small:
         assert admin_client.get(url).status_code == 200
