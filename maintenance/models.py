@@ -5,7 +5,6 @@ plan through a *soft* foreign key (no database constraint, ``DO_NOTHING`` on del
 deleting a plan leaves them in place with the plan's id still in ``plan_id``.
 """
 
-import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -13,12 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
+from config.ids import new_id
 from scheduling.recurrence import Recurrence, build_recurrence
-
-
-def new_id(prefix: str) -> str:
-    """An opaque, URL-safe, unguessable id such as ``plan_Xa3…``."""
-    return f"{prefix}_{secrets.token_urlsafe(16)}"
 
 
 # Module-level functions so migrations can reference them as field defaults.

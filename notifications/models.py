@@ -10,12 +10,8 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from config.ids import new_id
 from notifications.events import EVENT_CHOICES, SUBSCRIBABLE_EVENTS
-
-
-def new_id(prefix: str) -> str:
-    """An opaque, URL-safe, unguessable id such as ``chan_Xa3…``."""
-    return f"{prefix}_{secrets.token_urlsafe(16)}"
 
 
 # Module-level functions so migrations can reference them as field defaults.

@@ -1,9 +1,17 @@
 """Fixtures every test module shares: API clients for each kind of caller."""
 
+from datetime import UTC, datetime
+
 import pytest
 from rest_framework.test import APIClient
 
+from config.celery import app as celery_app
 from config.models import ApiKey
+
+
+def at(text: str) -> datetime:
+    """`at("2026-03-02 08:00")` → an aware UTC datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def _client_with_key(*, read_only: bool) -> APIClient:
@@ -44,3 +52,13 @@ def staff_client(staff_user) -> APIClient:
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks sent with `delay`/`apply_async` run inline, as a worker would run them."""
+    previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield celery_app
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous

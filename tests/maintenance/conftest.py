@@ -6,13 +6,10 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
+from tests.conftest import at  # noqa: F401 - re-exported for this package's tests
+
 BASE = "/api/v1/maintenance"
 T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
-
-
-def at(text: str) -> datetime:
-    """`at("2026-03-02 08:00")` → an aware UTC datetime."""
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def iso(value: datetime) -> str:

@@ -20,8 +20,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
-from config.celery import app as celery_app
-
 T0 = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
 
 
@@ -33,16 +31,6 @@ def fast_notifications(settings):
     settings.NOTIFICATIONS_MAX_ATTEMPTS = 3
     settings.NOTIFICATIONS_RETRY_BASE_SECONDS = 10
     settings.NOTIFICATIONS_RETRY_MAX_SECONDS = 60
-
-
-@pytest.fixture
-def eager_celery():
-    """Tasks sent with `delay`/`apply_async` run inline, as a worker would run them."""
-    previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
-    yield celery_app
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
 
 
 @dataclass

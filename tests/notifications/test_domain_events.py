@@ -18,15 +18,12 @@ from notifications.models import Delivery
 from scheduling import services as scheduling_services
 from scheduling import tasks as scheduling_tasks
 from scheduling.models import MaintenanceEvent, Monitor
+from tests.conftest import at
 from tests.maintenance.test_concurrency import run_in_threads
 
 V1 = "/api/v1/maintenance"
 V4 = "/api/v4/maintenances"
 T0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 @pytest.fixture
