@@ -7,7 +7,7 @@ PORT ?= 8000
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-embedded test-postgres lint bench services-check
+.PHONY: install run test test-embedded test-postgres lint bench services-check system
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +38,14 @@ lint: install
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-test-embedded: install
+# PostgreSQL and Redis running, Debian's chromium installed (starts/installs them when it can).
+system:
+	@bash scripts/ensure_system.sh
+
+test-embedded: install system
 	$(BIN)/python -m pytest
 
-services-check: install
+services-check: install system
 	@$(BIN)/python scripts/wait_for_services.py "$(TEST_POSTGRES_URL)" "$(TEST_REDIS_URL)"
 
 test-postgres: services-check
