@@ -91,3 +91,12 @@ def make_technician(api_client):
         return response.json()
 
     return make
+
+
+@pytest.fixture
+def admin_client(client, django_user_model):
+    """A superuser's admin session; `admin_client.user` is that user."""
+    user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-123456!")
+    client.force_login(user)
+    client.user = user
+    return client

@@ -12,14 +12,6 @@ from tests.maintenance.conftest import BASE, at
 
 
 @pytest.fixture
-def admin_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-123456!")
-    client.force_login(user)
-    client.user = user
-    return client
-
-
-@pytest.fixture
 def history(api_client, make_plan, make_asset, make_technician, clock):
     """Plans with assets and assignees, their tasks, a missed occurrence, readings."""
 

@@ -14,14 +14,6 @@ pytestmark = pytest.mark.usefixtures("clock")
 ADD = "/admin/maintenance/plan/add/"
 
 
-@pytest.fixture
-def admin_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-123456!")
-    client.force_login(user)
-    client.user = user
-    return client
-
-
 def _form(**fields) -> dict:
     """The add form as a browser posts it: a daily calendar plan unless told otherwise."""
     return {

@@ -10,14 +10,6 @@ from tests.maintenance.conftest import BASE, at, iso
 
 
 @pytest.fixture
-def admin_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-123456!")
-    client.force_login(user)
-    client.user = user
-    return client
-
-
-@pytest.fixture
 def drafts(api_client, make_plan, make_asset, clock):
     def build(n: int) -> list[str]:
         ids = []
