@@ -146,17 +146,16 @@ def _cycle(jobs, *, expect_tasks: int = 0) -> tuple[float, dict[str, int], int]:
     Like beat, sends the every-30-s jobs again each 30 s while the work is not done (plans
     whose message expired in a long queue are dispatched again); returns how many ticks.
     """
-    from django.conf import settings
     from django.utils import timezone
 
     from config.celery import app
-    from config.models import SchedulerJob
+    from core.jobs import beat_schedule
+    from core.models import SchedulerJob
     from maintenance.models import Task
 
     # The expiry beat gives each job (django-celery-beat's expire_seconds).
     expires = {
-        entry["task"]: entry["options"]["expire_seconds"]
-        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        entry["task"]: entry["options"]["expire_seconds"] for entry in beat_schedule().values()
     }
     tasks_before = Task.objects.count()
     sent_at = timezone.now()

@@ -19,7 +19,7 @@ from django.test import Client
 from django.utils import timezone
 from scipy import stats
 
-from config.models import ApiKey
+from core.models import ApiKey
 from maintenance.models import (
     Asset,
     CounterReading,

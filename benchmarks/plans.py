@@ -20,7 +20,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from config.models import ApiKey
+from core.models import ApiKey
 from maintenance.models import Plan
 from maintenance.services import plans_execute_due
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from django.test import Client
 from django.utils import timezone
 
-from config.models import ApiKey
+from core.models import ApiKey
 from scheduling.models import Maintenance, MaintenanceEvent, MaintenanceMonitor, Monitor
 from scheduling.services import events_extend_horizon
 

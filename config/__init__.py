@@ -1,4 +1,4 @@
-"""Project package: settings, URL wiring, the Celery app and the API plumbing of both versions."""
+"""Project wiring only: settings, URLs, the Celery app, WSGI and ASGI. No app imports it."""
 
 from config.celery import app as celery_app
 

@@ -73,12 +73,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     # Installed only because its abstract key model lives in a models module that also
-    # declares a concrete model; our key model is config.ApiKey.
+    # declares a concrete model; our key model is core.ApiKey.
     "rest_framework_api_key",
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
-    "config",
+    "core",
     "notifications",
     "scheduling",
     "maintenance",
@@ -179,15 +179,15 @@ LOGGING = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "config.api.authentication.BearerApiKeyAuthentication",
-        "config.api.authentication.StaffSessionAuthentication",
+        "core.api.authentication.BearerApiKeyAuthentication",
+        "core.api.authentication.StaffSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.ApiKeyOrStaff"],
-    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.AnyContentTypeJSONParser"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.ApiKeyOrStaff"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.AnyContentTypeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exceptions.envelope_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exceptions.envelope_exception_handler",
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
     "UNAUTHENTICATED_USER": None,
 }
@@ -256,7 +256,7 @@ CELERY_TASK_ALWAYS_EAGER = _strict_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # A pool process killed under a task (OOM, segfault) republishes it as a retry, so the retry
-# counter caps how often one message can take a worker down (see config.celery.DatabaseTask).
+# counter caps how often one message can take a worker down (see core.jobs.DatabaseTask).
 CELERY_TASK_RETRY_ON_WORKER_LOST = True
 # Each worker process reserves one message at a time: a long job never holds others hostage
 # and fan-out work spreads over every worker.
@@ -273,12 +273,13 @@ CELERY_TASK_TIME_LIMIT = 600
 # is dropped and recorded as failed (the next tick finds the work again if it is still due).
 SCHEDULER_TASK_MAX_RETRIES = _strict_int("SCHEDULER_TASK_MAX_RETRIES", 5, minimum=0)
 
-# The schedule. django-celery-beat's DatabaseScheduler copies these entries into its tables
-# when beat starts (so operators see them, with their last run, in the admin) and runs them.
-# Each entry expires before its next tick: a tick that waited too long in the queue is
+# The schedule is the registry of periodic jobs (core.jobs, one declaration per job in each
+# app's tasks.py). The scheduler below copies it into django-celery-beat's tables when beat
+# starts (so operators see the jobs, with their last run, in the admin) and runs them from
+# there. Each entry expires before its next tick: a tick that waited too long in the queue is
 # dropped instead of piling up behind the next one. Running a job twice (two beats by
 # mistake, or `run_scheduler_tick` beside beat) is harmless; see README "Scheduler".
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "core.jobs:RegistryScheduler"
 # Seconds between two runs of the frequent jobs (event statuses, due plans); the spec needs a
 # transition stored within a minute and a due plan executed within one.
 SCHEDULER_TICK_SECONDS = _strict_int("SCHEDULER_TICK_SECONDS", 30, minimum=1)
@@ -289,42 +290,6 @@ SCHEDULER_HORIZON_SECONDS = _strict_int("SCHEDULER_HORIZON_SECONDS", 600, minimu
 SCHEDULER_PLAN_BATCH = _strict_int("SCHEDULER_PLAN_BATCH", 2000, minimum=1)
 # GET /healthz calls the scheduler stale when no periodic job ran for this long.
 SCHEDULER_STALE_AFTER = timedelta(seconds=_strict_int("SCHEDULER_STALE_SECONDS", 120, minimum=1))
-
-
-def _expires(interval: int) -> int:
-    # django-celery-beat stores `expire_seconds` (it drops Celery's `expires` option).
-    return max(1, interval * 9 // 10)
-
-
-CELERY_BEAT_SCHEDULE: dict = {
-    "extend-event-horizon": {
-        "task": "scheduling.tasks.extend_event_horizon",
-        "schedule": timedelta(seconds=SCHEDULER_HORIZON_SECONDS),
-        "options": {"expire_seconds": _expires(SCHEDULER_HORIZON_SECONDS)},
-    },
-    "advance-event-statuses": {
-        "task": "scheduling.tasks.advance_event_statuses",
-        "schedule": timedelta(seconds=SCHEDULER_TICK_SECONDS),
-        "options": {"expire_seconds": _expires(SCHEDULER_TICK_SECONDS)},
-    },
-    "execute-due-plans": {
-        "task": "maintenance.tasks.execute_due_plans",
-        "schedule": timedelta(seconds=SCHEDULER_TICK_SECONDS),
-        "options": {"expire_seconds": _expires(SCHEDULER_TICK_SECONDS)},
-    },
-    # Notifications: announce tasks that became overdue, and resend deliveries whose message
-    # was lost (broker down at commit, a worker died). A minute is the precision both need.
-    "notify-overdue-tasks": {
-        "task": "maintenance.tasks.notify_overdue_tasks",
-        "schedule": timedelta(seconds=60),
-        "options": {"expire_seconds": _expires(60)},
-    },
-    "retry-due-deliveries": {
-        "task": "notifications.tasks.retry_due_deliveries",
-        "schedule": timedelta(seconds=60),
-        "options": {"expire_seconds": _expires(60)},
-    },
-}
 
 HEALTHZ_BROKER_TIMEOUT = timedelta(seconds=2)
 

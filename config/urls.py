@@ -2,13 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config import admin_views
-from config.views import healthz
+from core.views import healthz
+from maintenance import admin_schedule
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Staff pages of our own, before the admin's catch-all URLs.
-    path("admin/schedule/", include(admin_views.urls())),
+    path("admin/schedule/", include(admin_schedule.urls())),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -17,5 +17,5 @@ urlpatterns = [
     path("api/v1/notifications/", include("notifications.api.urls")),
 ]
 
-handler404 = "config.api.exceptions.json_not_found"
-handler500 = "config.api.exceptions.json_server_error"
+handler404 = "core.api.exceptions.json_not_found"
+handler500 = "core.api.exceptions.json_server_error"

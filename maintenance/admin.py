@@ -35,9 +35,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from config.api.exceptions import flatten_details
-from config.api.permissions import actor_of
-from config.errors import DomainError
+from core.api.exceptions import flatten_details
+from core.api.permissions import actor_of
+from core.errors import DomainError
 from maintenance import services
 from maintenance.api.serializers import PlanInput
 from maintenance.models import (

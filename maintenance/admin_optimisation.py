@@ -12,8 +12,8 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
-from config.api.permissions import actor_of
-from config.errors import DomainError
+from core.api.permissions import actor_of
+from core.errors import DomainError
 from maintenance.models import Failure, SuggestionSet
 from maintenance.optimisation import services
 

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
-from config.ids import new_id
+from core.ids import new_id
 from scheduling.recurrence import Recurrence, build_recurrence
 
 

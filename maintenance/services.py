@@ -22,8 +22,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F, Max, ProtectedError
 
-from config.api.exceptions import summary_message
-from config.errors import Conflict, InvalidInput, NotFound
+from core.api.exceptions import summary_message
+from core.errors import Conflict, InvalidInput, NotFound
 from maintenance.models import (
     Asset,
     CounterReading,

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from config.ids import new_id
+from core.ids import new_id
 from notifications.events import EVENT_CHOICES, SUBSCRIBABLE_EVENTS
 
 

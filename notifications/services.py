@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput
 from notifications.events import EVENT_TYPES, TEST, missing_keys
 from notifications.messages import Message, json_default
 from notifications.models import SENDING_LEASE, Channel, Delivery, new_delivery_id, new_secret

@@ -10,20 +10,14 @@ delivered twice; that is harmless for the same reason.
 
 from datetime import datetime
 
-from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
-from config.celery import DatabaseTask, JobResult, run_periodic_job
+from core.jobs import JobResult, database_task, periodic_job
 from notifications import services
 from notifications.models import Delivery
 
 
-@shared_task(
-    base=DatabaseTask,
-    name="notifications.tasks.send_delivery",
-    max_retries=settings.SCHEDULER_TASK_MAX_RETRIES,
-)
+@database_task("notifications.tasks.send_delivery")
 def send_delivery(delivery_id: str) -> str | None:
     """One attempt at one delivery; returns its status, or None when it was not ours to send."""
     delivery = services.delivery_send(delivery_id=delivery_id, now=timezone.now())
@@ -34,16 +28,10 @@ def send_delivery(delivery_id: str) -> str | None:
     return delivery.status
 
 
-def retry_due_deliveries_job(now: datetime) -> JobResult:
+# Resend deliveries whose message was lost (broker down at commit, a worker died); a minute is
+# the precision that needs.
+@periodic_job(every=lambda: 60, tick_order=50)
+def retry_due_deliveries(now: datetime) -> JobResult:
+    """For beat: re-enqueue deliveries whose message was lost (see deliveries_retry_due)."""
     enqueued = services.deliveries_retry_due(now=now)
     return JobResult(f"{enqueued} deliveries enqueued", {"enqueued": enqueued})
-
-
-@shared_task(
-    base=DatabaseTask,
-    name="notifications.tasks.retry_due_deliveries",
-    max_retries=settings.SCHEDULER_TASK_MAX_RETRIES,
-)
-def retry_due_deliveries() -> dict[str, int]:
-    """For beat: re-enqueue deliveries whose message was lost (see deliveries_retry_due)."""
-    return run_periodic_job("retry_due_deliveries", retry_due_deliveries_job).counts

@@ -20,7 +20,7 @@ from django.db.models import Prefetch
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
-from config.errors import DomainError
+from core.errors import DomainError
 from scheduling import services
 from scheduling.models import (
     DeletedOccurrence,

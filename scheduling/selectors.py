@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
-from config.errors import NotFound
+from core.errors import NotFound
 from scheduling.models import (
     IMPACT_SEVERITY,
     EventStatus,

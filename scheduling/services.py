@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch, ProtectedError, Q
 from django.utils import timezone as django_timezone
 
-from config.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput
 from notifications import services as notifications
 from notifications.events import (
     MAINTENANCE_CANCELLED,

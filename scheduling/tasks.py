@@ -6,22 +6,24 @@ beat): events are unique per (maintenance, occurrence) and statuses move by comp
 
 from datetime import datetime
 
-from celery import shared_task
 from django.conf import settings
 
-from config.celery import DatabaseTask, JobResult, run_periodic_job
+from core.jobs import JobResult, periodic_job
 from scheduling import services
 
 STATUS_ORDER = ("READY", "ONGOING", "COMPLETED")
 
 
-def extend_event_horizon_job(now: datetime) -> JobResult:
+# Horizon first in a manual tick, so an event that is due now exists before statuses advance.
+@periodic_job(every=lambda: settings.SCHEDULER_HORIZON_SECONDS, tick_order=10)
+def extend_event_horizon(now: datetime) -> JobResult:
     """Create the missing events of every active window up to the horizon."""
     created = services.events_extend_horizon(now=now)
     return JobResult(f"{created} events created", {"created": created})
 
 
-def advance_event_statuses_job(now: datetime) -> JobResult:
+@periodic_job(every=lambda: settings.SCHEDULER_TICK_SECONDS, tick_order=20)
+def advance_event_statuses(now: datetime) -> JobResult:
     """Store every status transition that is due by `now`, each exactly once.
 
     After downtime one pass brings every stale event up to date; an event whose whole window
@@ -33,21 +35,3 @@ def advance_event_statuses_job(now: datetime) -> JobResult:
     counts.update({status: len(ids) for status, ids in moved.items() if status not in counts})
     summary = ", ".join(f"{status} {count}" for status, count in counts.items())
     return JobResult(summary, counts)
-
-
-@shared_task(
-    base=DatabaseTask,
-    name="scheduling.tasks.extend_event_horizon",
-    max_retries=settings.SCHEDULER_TASK_MAX_RETRIES,
-)
-def extend_event_horizon() -> dict[str, int]:
-    return run_periodic_job("extend_event_horizon", extend_event_horizon_job).counts
-
-
-@shared_task(
-    base=DatabaseTask,
-    name="scheduling.tasks.advance_event_statuses",
-    max_retries=settings.SCHEDULER_TASK_MAX_RETRIES,
-)
-def advance_event_statuses() -> dict[str, int]:
-    return run_periodic_job("advance_event_statuses", advance_event_statuses_job).counts

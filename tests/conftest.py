@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
-from config.models import ApiKey
+from core.models import ApiKey
 
 
 def at(text: str) -> datetime:

@@ -18,9 +18,9 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from config.api.pagination import SkipLimitPagination
-from config.api.permissions import actor_of
-from config.errors import NotFound
+from core.api.pagination import SkipLimitPagination
+from core.api.permissions import actor_of
+from core.errors import NotFound
 from maintenance.api.serializers import (
     NamedChoiceField,
     StrictCharField,

@@ -16,9 +16,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.pagination import SkipLimitPagination
-from config.api.permissions import actor_of
-from config.errors import NotFound
+from core.api.pagination import SkipLimitPagination
+from core.api.permissions import actor_of
+from core.errors import NotFound
 from maintenance import selectors, services
 from maintenance.api import serializers as s
 from maintenance.api.filters import PlanFilter, TaskFilter

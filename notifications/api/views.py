@@ -8,8 +8,8 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api.pagination import SkipLimitPagination
-from config.errors import NotFound
+from core.api.pagination import SkipLimitPagination
+from core.errors import NotFound
 from notifications import services
 from notifications.api import serializers as s
 from notifications.api.filters import ChannelFilter

@@ -18,7 +18,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from config.errors import InvalidInput
+from core.errors import InvalidInput
 from scheduling.models import (
     MAX_DURATION_SECONDS,
     EventStatus,

@@ -12,7 +12,7 @@ from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from config.api.pagination import PageLimitPagination
+from core.api.pagination import PageLimitPagination
 from scheduling import selectors, services
 from scheduling.api.filters import EventFilter, MaintenanceFilter
 from scheduling.api.serializers import (

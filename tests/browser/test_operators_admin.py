@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from config.models import ApiKey
+from core.models import ApiKey
 from maintenance import services as maintenance_services
 from maintenance.models import Plan, Task
 from scheduling import services as scheduling_services

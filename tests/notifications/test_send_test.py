@@ -3,7 +3,7 @@ now, in this process, with one result per channel."""
 
 import pytest
 
-from config.errors import Conflict
+from core.errors import Conflict
 from notifications import services
 from notifications.models import Delivery
 from notifications.selectors import unknown_channel_ids

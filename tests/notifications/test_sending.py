@@ -323,7 +323,7 @@ class TestTheSweep:
         assert lost.last_error == "the worker stopped while sending the last attempt"
 
     def test_the_periodic_task_runs_the_sweep_and_records_its_run(self, record, enqueued):
-        from config.models import SchedulerJob
+        from core.models import SchedulerJob
 
         record()
         Delivery.objects.update(next_attempt_at=T0 - timedelta(hours=1))

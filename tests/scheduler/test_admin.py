@@ -10,7 +10,7 @@ from django.core.management import call_command
 def test_it_lists_the_last_run_of_each_job(admin_client, clock):
     call_command("run_scheduler_tick", stdout=io.StringIO())
 
-    page = admin_client.get("/admin/config/schedulerjob/")
+    page = admin_client.get("/admin/core/schedulerjob/")
 
     assert page.status_code == 200
     for name in ("extend_event_horizon", "advance_event_statuses", "execute_due_plans"):
@@ -20,11 +20,10 @@ def test_it_lists_the_last_run_of_each_job(admin_client, clock):
 
 @pytest.mark.django_db(transaction=True)
 def test_it_lists_the_declared_periodic_tasks(admin_client):
-    from django_celery_beat.schedulers import DatabaseScheduler
-
     from config.celery import app as celery_app
+    from core.jobs import RegistryScheduler
 
-    DatabaseScheduler(app=celery_app, lazy=True).setup_schedule()  # what beat does at start
+    RegistryScheduler(app=celery_app, lazy=True).setup_schedule()  # what beat does at start
 
     page = admin_client.get("/admin/django_celery_beat/periodictask/")
 

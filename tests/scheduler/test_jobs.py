@@ -3,9 +3,9 @@
 import pytest
 from celery.exceptions import Reject, Retry
 
-from config.celery import DatabaseTask, JobResult, run_periodic_job
 from config.celery import app as celery_app
-from config.models import SchedulerJob
+from core.jobs import DatabaseTask, JobResult, run_periodic_job
+from core.models import SchedulerJob
 from maintenance import tasks as maintenance_tasks
 
 

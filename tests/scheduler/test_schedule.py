@@ -1,13 +1,14 @@
-"""The beat schedule: declared in settings, installed into django-celery-beat's tables."""
+"""The beat schedule: derived from the periodic-job registry, installed into django-celery-beat's
+tables."""
 
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django_celery_beat.models import PeriodicTask
-from django_celery_beat.schedulers import DatabaseScheduler
 
 from config.celery import app as celery_app
+from core.jobs import RegistryScheduler, beat_schedule, periodic_jobs
 
 # What a worker does at start: import every app's tasks module (autodiscovery).
 celery_app.loader.import_default_modules()
@@ -23,7 +24,7 @@ REQUIRED_EVERY = {
 
 
 def test_it_declares_every_periodic_job_often_enough_with_an_expiry_below_its_interval():
-    declared = {entry["task"]: entry for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    declared = {entry["task"]: entry for entry in beat_schedule().values()}
     assert set(declared) == set(REQUIRED_EVERY)
     for task_name, entry in declared.items():
         assert entry["schedule"] <= REQUIRED_EVERY[task_name], task_name
@@ -46,17 +47,31 @@ def test_it_acknowledges_late_and_caps_retries_on_every_scheduler_task():
 # Transactional: the scheduler closes stale connections, which a test transaction cannot survive.
 @pytest.mark.django_db(transaction=True)
 def test_it_installs_the_schedule_where_operators_see_it():
-    scheduler = DatabaseScheduler(app=celery_app, lazy=True)
+    assert settings.CELERY_BEAT_SCHEDULER == "core.jobs:RegistryScheduler"
+    scheduler = RegistryScheduler(app=celery_app, lazy=True)
     scheduler.setup_schedule()
     scheduler.setup_schedule()  # a second beat (or a restart) updates, never duplicates
 
-    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+    for name, entry in beat_schedule().items():
         stored = PeriodicTask.objects.get(name=name)
         assert stored.task == entry["task"]
         assert stored.enabled
         assert stored.interval.every == entry["schedule"].total_seconds()
         assert stored.interval.period == "seconds"
         assert stored.expire_seconds == entry["options"]["expire_seconds"]
-    assert PeriodicTask.objects.filter(name__in=settings.CELERY_BEAT_SCHEDULE).count() == len(
-        settings.CELERY_BEAT_SCHEDULE
-    )
+    assert PeriodicTask.objects.filter(name__in=beat_schedule()).count() == len(beat_schedule())
+
+
+def test_it_derives_the_schedule_and_the_manual_tick_from_one_declaration_per_job():
+    jobs = periodic_jobs()
+    assert [job.task_name for job in jobs] == [entry["task"] for entry in beat_schedule().values()]
+    # A manual tick extends the horizon before it advances statuses, so an event due now exists.
+    assert [job.name for job in jobs][:2] == ["extend_event_horizon", "advance_event_statuses"]
+    assert len({job.name for job in jobs}) == len(jobs)
+
+
+def test_it_reads_the_intervals_from_settings_when_the_schedule_is_built(settings):
+    settings.SCHEDULER_TICK_SECONDS = 7
+    entry = beat_schedule()["execute-due-plans"]
+    assert entry["schedule"] == timedelta(seconds=7)
+    assert entry["options"]["expire_seconds"] == 6

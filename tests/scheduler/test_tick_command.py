@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from config.models import SchedulerJob
+from core.models import SchedulerJob
 from scheduling import services as scheduling_services
 from tests.scheduler.conftest import at
 

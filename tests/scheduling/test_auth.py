@@ -5,7 +5,7 @@ import secrets
 import pytest
 from rest_framework.test import APIClient
 
-from config.models import ApiKey
+from core.models import ApiKey
 from tests.scheduling.conftest import body, create, error, events_of
 
 pytestmark = pytest.mark.usefixtures("frozen")

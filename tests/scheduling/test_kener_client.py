@@ -13,10 +13,7 @@ pytestmark = pytest.mark.usefixtures("frozen", "monitors")
 
 OPENAPI = json.loads(
     (
-        Path(__file__).resolve().parents[2].parent
-        / "shared"
-        / "reference"
-        / "kener-v4-maintenances.openapi.json"
+        Path(__file__).resolve().parents[1] / "data" / "kener-v4-maintenances.openapi.json"
     ).read_text()
 )
 SCHEMAS = OPENAPI["components"]["schemas"]

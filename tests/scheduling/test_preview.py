@@ -11,9 +11,7 @@ import pytest
 from scheduling.models import Maintenance, MaintenanceEvent
 from tests.scheduling.conftest import error, ts
 
-EXAMPLES_FILE = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "rfc5545-examples.json"
-)
+EXAMPLES_FILE = Path(__file__).resolve().parents[1] / "data" / "rfc5545-examples.json"
 EXAMPLES = json.loads(EXAMPLES_FILE.read_text())["examples"]
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -1,6 +1,6 @@
 """The RRULE engine (scheduling.recurrence): pure Python, no database.
 
-The RFC 5545 examples come from ../shared/reference/rfc5545-examples.json, beside the repo.
+The RFC 5545 examples come from tests/data/rfc5545-examples.json (see tests/data/README.md).
 """
 
 import itertools
@@ -28,7 +28,7 @@ from scheduling.recurrence import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RFC_EXAMPLES = REPO_ROOT.parent / "shared" / "reference" / "rfc5545-examples.json"
+RFC_EXAMPLES = REPO_ROOT / "tests" / "data" / "rfc5545-examples.json"
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

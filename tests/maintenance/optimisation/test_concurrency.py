@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from scipy import stats
 
-from config.errors import Conflict
+from core.errors import Conflict
 from maintenance import services as plan_services
 from maintenance.models import Asset, Failure, Plan, SuggestionSet
 from maintenance.optimisation import services

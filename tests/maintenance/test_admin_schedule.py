@@ -187,9 +187,9 @@ def test_posts_need_the_csrf_token(db, django_user_model, frozen):
 
 
 def test_it_caps_what_one_page_shows(admin_client, monkeypatch):
-    from config import admin_views
+    from maintenance import admin_schedule
 
-    monkeypatch.setattr(admin_views, "SCHEDULE_MAX_ENTRIES", 40)
+    monkeypatch.setattr(admin_schedule, "SCHEDULE_MAX_ENTRIES", 40)
     for i in range(10):
         _window(f"W{i}", rrule="FREQ=DAILY")
     page = admin_client.get(SCHEDULE)

@@ -2,7 +2,7 @@ from django.contrib import admin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from config.models import ApiKey, SchedulerJob
+from core.models import ApiKey, SchedulerJob
 
 # The library registers its own concrete model; operators manage ours (with read_only) only.
 admin.site.unregister(APIKey)

@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class BearerApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "config.api.authentication.BearerApiKeyAuthentication"
+    target_class = "core.api.authentication.BearerApiKeyAuthentication"
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema):
@@ -16,7 +16,7 @@ class BearerApiKeyScheme(OpenApiAuthenticationExtension):
 
 
 class StaffSessionScheme(OpenApiAuthenticationExtension):
-    target_class = "config.api.authentication.StaffSessionAuthentication"
+    target_class = "core.api.authentication.StaffSessionAuthentication"
     name = "staffSession"
 
     def get_security_definition(self, auto_schema):

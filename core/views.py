@@ -40,7 +40,7 @@ def _broker_status() -> str:
 
 def _scheduler_status() -> dict:
     """When a periodic job last finished (in a worker or `run_scheduler_tick`), and how long ago."""
-    from config.models import SchedulerJob
+    from core.models import SchedulerJob
 
     try:
         last_tick_at = (

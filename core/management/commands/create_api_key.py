@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from config.models import ApiKey
+from core.models import ApiKey
 
 
 class Command(BaseCommand):

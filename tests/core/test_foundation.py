@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from config.api.exceptions import flatten_details, summary_message
-from config.models import ApiKey
+from core.api.exceptions import flatten_details, summary_message
+from core.models import ApiKey
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

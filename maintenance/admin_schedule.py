@@ -23,7 +23,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from config.errors import DomainError
+from core.errors import DomainError
 from maintenance.models import Asset, Plan, PlanAsset, Technician
 from scheduling import selectors as scheduling_selectors
 from scheduling import services as scheduling_services

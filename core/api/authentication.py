@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from config.models import ApiKey
+from core.models import ApiKey
 
 
 @dataclass(frozen=True)
