@@ -1,21 +1,255 @@
-from django.contrib import admin
+"""The admin base class every domain admin builds on, and the admin of the kernel's models.
+
+`ServiceModelAdmin` maps the admin's writes to services: the add and change forms call
+`create_through_service` / `update_through_service`, deletes (one or a bulk selection) call
+`delete_through_service`, and inlines are saved by `save_inlines_through_service`. Django's
+own writes (``form.save()``, ``obj.save()``, ``obj.delete()``, ``form.save_m2m()``,
+``formset.save()``) never run. A `DomainError` from a service rolls the request back and
+re-renders the form with the service's messages on the fields they name; a refused delete
+comes back as an error message. So the admin enforces exactly the API's rules, in its words.
+"""
+
+from collections.abc import Callable, Iterable
+
+from django.contrib import admin, messages
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models, router, transaction
+from django.http import HttpResponseRedirect
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
+from core import services
+from core.errors import DomainError
 from core.models import ApiKey, SchedulerJob
+
+
+class ServiceRefused(Exception):
+    """A service refused an admin write; carries the domain error to the re-rendered form."""
+
+    def __init__(self, error: DomainError):
+        super().__init__(error.message)
+        self.error = error
+
+
+def add_domain_errors(form, error: DomainError) -> None:
+    """Put a service's messages on the form fields they name (the rest above the form)."""
+    details = error.details or {None: [error.message]}
+    for name, field_messages in details.items():
+        field = str(name).split(".", 1)[0].split("[", 1)[0] if name else None
+        for message in field_messages if isinstance(field_messages, list) else [field_messages]:
+            if field in form.fields:
+                form.add_error(field, message)
+            elif field in (None, "non_field_errors"):
+                form.add_error(None, message)
+            else:
+                form.add_error(None, f"{name}: {message}")
+
+
+def run_each(modeladmin, request, objects: Iterable, verb: str, call: Callable) -> int:
+    """Call a service per selected row; report the successes and each refusal. Returns the
+    number done."""
+    objects = list(objects)
+    done = 0
+    for obj in objects:
+        try:
+            call(obj)
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{obj}: {exc.message}", messages.WARNING)
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, f"{verb} {done} of {len(objects)}.", messages.SUCCESS)
+    return done
+
+
+def _adopt(target: models.Model, source: models.Model) -> None:
+    # The admin keeps using the instance it built (for the redirect, the history entry); give
+    # it the identity and stored values of the row the service wrote.
+    for field in source._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+    target._state.adding = False
+    target._state.db = source._state.db
+
+
+class ServiceModelAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose every write goes through a service (see the module docstring).
+
+    Subclasses implement the writes they allow; one they do not implement is refused (an add
+    or delete the subclass has not written is also hidden by its permission check).
+    """
+
+    # -- what subclasses implement -----------------------------------------------------------
+
+    def create_through_service(self, request, form) -> models.Model:
+        raise NotImplementedError(f"{type(self).__name__} does not create through a service")
+
+    def update_through_service(self, request, obj, form) -> models.Model:
+        raise NotImplementedError(f"{type(self).__name__} does not update through a service")
+
+    def delete_through_service(self, request, obj) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not delete through a service")
+
+    def save_inlines_through_service(self, request, obj, formsets) -> None:
+        """Save the inlines' changes through a service. By default an admin has none."""
+        if any(formset.has_changed() for formset in formsets):
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} has editable inlines but no service saves them"
+            )
+
+    # -- permissions follow what is implemented ----------------------------------------------
+
+    def _implements(self, name: str) -> bool:
+        return getattr(type(self), name) is not getattr(ServiceModelAdmin, name)
+
+    def has_add_permission(self, request) -> bool:
+        return self._implements("create_through_service") and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Without an update service the change page still opens, read-only.
+        if not self._implements("update_through_service"):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._implements("delete_through_service") and super().has_delete_permission(
+            request, obj
+        )
+
+    # -- Django's writes, mapped to the services ---------------------------------------------
+
+    def save_form(self, request, form, change):
+        # Not form.save(commit=False): the service builds and writes the row.
+        return form.instance
+
+    def save_model(self, request, obj, form, change) -> None:
+        try:
+            if change:
+                saved = self.update_through_service(request, obj, form)
+            else:
+                saved = self.create_through_service(request, form)
+        except DomainError as exc:
+            raise ServiceRefused(exc) from exc
+        if saved is not None and saved is not obj:
+            _adopt(obj, saved)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # Not form.save_m2m() nor formset.save(): many-to-many values and inlines are the
+        # services' to write.
+        try:
+            self.save_inlines_through_service(request, form.instance, formsets)
+        except DomainError as exc:
+            raise ServiceRefused(exc) from exc
+
+    def delete_model(self, request, obj) -> None:
+        self.delete_through_service(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        # The bulk "delete selected" action: one service call per row, each refusal reported.
+        run_each(
+            self,
+            request,
+            queryset,
+            "Deleted",
+            lambda obj: self.delete_through_service(request, obj),
+        )
+
+    # -- a refusal re-renders the form with the service's messages ---------------------------
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, "service_refusal", None)
+        if refusal is None:
+            return form_class
+
+        def _post_clean(form):
+            form_class._post_clean(form)
+            add_domain_errors(form, refusal)
+
+        return type(form_class.__name__, (form_class,), {"_post_clean": _post_clean})
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefused as refused:
+            # Nothing was written (rolled back). Validate the same POST again, this time with
+            # the service's messages added, so the operator sees them on their fields.
+            request.service_refusal = refused.error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                return super().delete_view(request, object_id, extra_context)
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.path.rsplit("/delete/", 1)[0] + "/change/")
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                return super().changelist_view(request, extra_context)
+        except ServiceRefused as refused:  # a list_editable row the service refused
+            self.message_user(request, refused.error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """For records that only the system writes (runs, history, deliveries): look, never touch."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- the kernel's own models -----------------------------------------------------------------
 
 # The library registers its own concrete model; operators manage ours (with read_only) only.
 admin.site.unregister(APIKey)
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(APIKeyModelAdmin):
+class ApiKeyAdmin(ServiceModelAdmin, APIKeyModelAdmin):
     list_display = (*APIKeyModelAdmin.list_display, "read_only")
     list_filter = ("read_only", "revoked", "created")
+    fields = ("name", "read_only", "expiry_date", "revoked", "prefix")
+
+    @staticmethod
+    def _spec(form) -> services.ApiKeySpec:
+        # A revoked key's fields are read-only (the library's rule): they are not in the form.
+        data, key = form.cleaned_data, form.instance
+        return services.ApiKeySpec(
+            name=data.get("name", key.name),
+            read_only=data.get("read_only", key.read_only),
+            expiry_date=data.get("expiry_date", key.expiry_date),
+        )
+
+    def create_through_service(self, request, form):
+        api_key, raw_key = services.api_key_create(spec=self._spec(form))
+        self.message_user(
+            request,
+            f"The API key for {api_key.name} is: {raw_key}. Please store it somewhere safe: "
+            "you will not be able to see it again.",
+            messages.WARNING,
+        )
+        return api_key
+
+    def update_through_service(self, request, obj, form):
+        return services.api_key_update(
+            key_id=obj.pk, spec=self._spec(form), revoked=form.cleaned_data.get("revoked", True)
+        )
+
+    def delete_through_service(self, request, obj) -> None:
+        services.api_key_delete(key_id=obj.pk)
 
 
 @admin.register(SchedulerJob)
-class SchedulerJobAdmin(admin.ModelAdmin):
+class SchedulerJobAdmin(ReadOnlyModelAdmin):
     """The last run of each periodic job; the schedule itself is under "Periodic tasks"."""
 
     list_display = (
@@ -29,9 +263,3 @@ class SchedulerJobAdmin(admin.ModelAdmin):
     )
     list_filter = ("last_ok",)
     readonly_fields = [field.name for field in SchedulerJob._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False  # rows are written by the jobs themselves
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

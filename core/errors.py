@@ -40,3 +40,15 @@ class Conflict(DomainError):
 
     status_code = 409
     code = "CONFLICT"
+
+
+def summary_message(details: dict[str, list[str]]) -> str:
+    """The first message, naming its field when the message itself does not."""
+    field, messages = next(iter(details.items()))
+    message = messages[0]
+    if field == "non_field_errors":
+        return message
+    leaf = field.rsplit(".", 1)[-1].split("[", 1)[0]
+    if leaf in message or field in message:
+        return message
+    return f"{field}: {message}"

@@ -22,8 +22,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F, Max, ProtectedError
 
-from core.api.exceptions import summary_message
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, summary_message
 from maintenance.models import (
     Asset,
     CounterReading,

@@ -14,7 +14,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from core.errors import DomainError
+from core.errors import DomainError, summary_message
 
 logger = logging.getLogger(__name__)
 
@@ -58,18 +58,6 @@ def flatten_details(detail: Any, prefix: str = "") -> dict[str, list[str]]:
                 flat.update(flatten_details(item, f"{prefix}[{index}]"))
         return flat
     return {prefix or "non_field_errors": [str(detail)]}
-
-
-def summary_message(details: dict[str, list[str]]) -> str:
-    """The first message, naming its field when the message itself does not."""
-    field, messages = next(iter(details.items()))
-    message = messages[0]
-    if field == "non_field_errors":
-        return message
-    leaf = field.rsplit(".", 1)[-1].split("[", 1)[0]
-    if leaf in message or field in message:
-        return message
-    return f"{field}: {message}"
 
 
 def _validation_response(detail: Any) -> Response:

@@ -44,8 +44,8 @@ from django.db import transaction
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 
-from core.api.exceptions import flatten_details, summary_message
-from core.errors import Conflict, InvalidInput, NotFound
+from core.api.exceptions import flatten_details
+from core.errors import Conflict, InvalidInput, NotFound, summary_message
 from maintenance import selectors, services
 from maintenance.models import Asset, Failure, Plan, PlanAsset, SuggestionSet, Task, Technician
 from maintenance.optimisation import engine, inputs

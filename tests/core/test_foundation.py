@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from core.api.exceptions import flatten_details, summary_message
+from core.api.exceptions import flatten_details
+from core.errors import summary_message
 from core.models import ApiKey
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from core.models import ApiKey
+from core import services
+from core.errors import InvalidInput
 
 
 class Command(BaseCommand):
@@ -13,10 +14,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, name: str, read_only: bool, **options):
-        name = name.strip()
-        if not name or len(name) > 50:
-            raise CommandError("NAME must be 1 to 50 characters")
-        api_key, raw_key = ApiKey.objects.create_key(name=name, read_only=read_only)
+        try:
+            api_key, raw_key = services.api_key_create(
+                spec=services.ApiKeySpec(name=name, read_only=read_only)
+            )
+        except InvalidInput:
+            raise CommandError(f"NAME must be 1 to {services.NAME_MAX} characters") from None
         access = "read-only" if read_only else "read-write"
         self.stdout.write(
             f"Created {access} API key '{api_key.name}' (prefix {api_key.prefix}). "

@@ -1,0 +1,52 @@
+"""Writes of the kernel's own models: API keys."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from core.errors import InvalidInput
+from core.models import ApiKey
+
+NAME_MAX = 50
+
+
+@dataclass(frozen=True)
+class ApiKeySpec:
+    """What an operator sets on a key. The key itself is generated, never chosen."""
+
+    name: str
+    read_only: bool = False
+    expiry_date: datetime | None = None
+
+
+def _checked_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > NAME_MAX:
+        raise InvalidInput(f"name must be 1 to {NAME_MAX} characters", field="name")
+    return name
+
+
+def api_key_create(*, spec: ApiKeySpec) -> tuple[ApiKey, str]:
+    """Create a key; returns it with the raw key, which is shown once and never stored."""
+    return ApiKey.objects.create_key(
+        name=_checked_name(spec.name), read_only=spec.read_only, expiry_date=spec.expiry_date
+    )
+
+
+@transaction.atomic
+def api_key_update(*, key_id: str, spec: ApiKeySpec, revoked: bool) -> ApiKey:
+    """Rename a key, change its access or expiry, or revoke it. A revoked key stays revoked."""
+    api_key = ApiKey.objects.select_for_update().get(pk=key_id)
+    if api_key.revoked:
+        raise InvalidInput("A revoked API key cannot be changed.", field="revoked")
+    api_key.name = _checked_name(spec.name)
+    api_key.read_only = spec.read_only
+    api_key.expiry_date = spec.expiry_date
+    api_key.revoked = revoked
+    api_key.save()
+    return api_key
+
+
+def api_key_delete(*, key_id: str) -> None:
+    ApiKey.objects.filter(pk=key_id).delete()
