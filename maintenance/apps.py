@@ -6,3 +6,9 @@ class MaintenanceConfig(AppConfig):
 
     name = "maintenance"
     verbose_name = "Preventive maintenance"
+
+    def ready(self):
+        from maintenance.events import EVENT_TYPES
+        from notifications.events import register_events
+
+        register_events(EVENT_TYPES)

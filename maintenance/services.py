@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, ProtectedError
 
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
+from maintenance.events import TASK_CREATED, TASK_OVERDUE
 from maintenance.models import (
     Asset,
     CounterReading,
@@ -38,7 +39,6 @@ from maintenance.models import (
 )
 from maintenance.selectors import due_plan_ids
 from notifications import services as notifications
-from notifications.events import TASK_CREATED, TASK_OVERDUE
 from notifications.selectors import unknown_channel_ids
 from scheduling.recurrence import RecurrenceError, build_recurrence, every_to_rrule
 

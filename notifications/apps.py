@@ -2,7 +2,20 @@ from django.apps import AppConfig
 
 
 class NotificationsConfig(AppConfig):
-    """Channels, transports and deliveries; knows nothing of plans or windows."""
+    """Channels, transports and deliveries; knows nothing of plans or windows.
+
+    The events it sends are registered by the apps that raise them (`notifications.events`);
+    it registers only its own channel ``test``.
+    """
 
     name = "notifications"
     verbose_name = "Notifications"
+
+    def ready(self):
+        from django.core import checks
+
+        from notifications.events import CHANNEL_TEST, register_event
+        from notifications.messages import check_event_templates
+
+        register_event(CHANNEL_TEST)
+        checks.register(check_event_templates, checks.Tags.templates)

@@ -1,17 +1,23 @@
 """What a delivery says: a JSON body for machines, a subject and text/HTML for people.
 
-The text comes from Django templates under ``templates/notifications/<event>/``
-(``subject.txt``, ``body.txt``, ``body.html``), rendered from the stored payload at send time;
-times are shown in the payload's ``timezone`` with the zone named (the ``in_zone`` filter).
+The text comes from the Django templates of the event (``subject.txt``, ``body.txt``,
+``body.html`` in the ``template_dir`` its app registered, see `notifications.events`),
+rendered from the stored payload at send time; times are shown in the payload's ``timezone``
+with the zone named (the ``in_zone`` filter).
 """
 
 import json
 from datetime import UTC, datetime
 from functools import cached_property
 
-from django.template.loader import render_to_string
+from django.core import checks
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader import get_template, render_to_string
 
+from notifications.events import event_type, event_types
 from notifications.models import Delivery
+
+TEMPLATE_NAMES = ("subject.txt", "body.txt", "body.html")
 
 
 def json_default(value):
@@ -43,7 +49,8 @@ class Message:
 
     def _render(self, name: str, **extra) -> str:
         context = {**self.delivery.payload, "event": self.event, "delivery": self.delivery}
-        return render_to_string(f"notifications/{self.event}/{name}", {**context, **extra})
+        template_dir = event_type(self.event).template_dir
+        return render_to_string(f"{template_dir}/{name}", {**context, **extra})
 
     @cached_property
     def subject(self) -> str:
@@ -57,3 +64,25 @@ class Message:
     @cached_property
     def html(self) -> str:
         return self._render("body.html", subject=self.subject)
+
+
+def check_event_templates(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """System check: every registered event has its three templates, and they compile.
+
+    So an app that registers an event without its messages fails ``manage.py check``, not
+    the first delivery of that event.
+    """
+    errors = []
+    for registered in event_types():
+        for name in TEMPLATE_NAMES:
+            path = f"{registered.template_dir}/{name}"
+            try:
+                get_template(path)
+            except TemplateDoesNotExist:
+                problem, code = f"has no template {path}", "notifications.E001"
+            except TemplateSyntaxError as exc:
+                problem, code = f"has a broken template {path}: {exc}", "notifications.E002"
+            else:
+                continue
+            errors.append(checks.Error(f"Event {registered.name!r} {problem}", id=code))
+    return errors

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from core.ids import new_id
-from notifications.events import EVENT_CHOICES, SUBSCRIBABLE_EVENTS
+from notifications.events import NAME_MAX_LENGTH, event_choices, subscribable_events
 
 
 # Module-level functions so migrations can reference them as field defaults.
@@ -98,11 +98,10 @@ class Channel(models.Model):
 def validate_events(value) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValidationError("Must be a list of event names.")
-    unknown = [v for v in value if v not in SUBSCRIBABLE_EVENTS]
+    known = subscribable_events()  # whatever the apps registered
+    unknown = [v for v in value if v not in known]
     if unknown:
-        raise ValidationError(
-            f"Unknown event '{unknown[0]}'. Must be one of: {', '.join(SUBSCRIBABLE_EVENTS)}"
-        )
+        raise ValidationError(f"Unknown event '{unknown[0]}'. Must be one of: {', '.join(known)}")
     return list(dict.fromkeys(value))
 
 
@@ -133,7 +132,9 @@ class Delivery(models.Model):
 
     id = models.CharField(primary_key=True, max_length=40, default=new_delivery_id, editable=False)
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.CharField(max_length=40, choices=EVENT_CHOICES)
+    # Choices from the registry, read when needed: the apps register their events after
+    # this module is imported, and the migrations never list them.
+    event = models.CharField(max_length=NAME_MAX_LENGTH, choices=event_choices)
     object_key = models.CharField(max_length=200)
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

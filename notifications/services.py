@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
-from notifications.events import EVENT_TYPES, TEST, missing_keys
+from notifications.events import TEST, UnknownEvent, event_type
 from notifications.messages import Message, json_default
 from notifications.models import SENDING_LEASE, Channel, Delivery, new_delivery_id, new_secret
 from notifications.transports import TransportError, transport_for
@@ -111,11 +111,12 @@ def notify(
     and never sent: after downtime, nobody is told that a window which already ended is
     about to start.
 
-    ``payload`` follows the schema of `notifications.events` (ValueError otherwise: a bug in
-    the caller, not bad input); datetimes in it are stored as ISO 8601 UTC strings.
+    ``event`` is a name an app registered (`notifications.events`) and ``payload`` follows
+    the schema registered with it (ValueError otherwise: a bug in the caller, not bad input);
+    datetimes in it are stored as ISO 8601 UTC strings.
     """
-    if event not in EVENT_TYPES or event == TEST:
-        raise ValueError(f"Unknown event {event!r}")
+    if not event_type(event).subscribable:
+        raise UnknownEvent(f"Unknown event {event!r} for notify: channels cannot subscribe to it")
     if not isinstance(object_key, str) or not 0 < len(object_key) <= OBJECT_KEY_MAX_LENGTH:
         raise ValueError(f"object_key must be a string of 1 to {OBJECT_KEY_MAX_LENGTH} characters")
     payload = _checked_payload(event, payload)
@@ -151,9 +152,10 @@ def notify(
 
 
 def _checked_payload(event: str, payload: dict) -> dict:
+    """``payload`` as stored: checked against the keys registered for ``event``, JSON only."""
     if not isinstance(payload, dict):
         raise ValueError("payload must be a dict")
-    missing = missing_keys(event, payload)
+    missing = event_type(event).missing_keys(payload)
     if missing:
         raise ValueError(f"{event} payload lacks {', '.join(missing)}")
     try:

@@ -6,3 +6,9 @@ class SchedulingConfig(AppConfig):
 
     name = "scheduling"
     verbose_name = "Maintenance windows"
+
+    def ready(self):
+        from notifications.events import register_events
+        from scheduling.events import EVENT_TYPES
+
+        register_events(EVENT_TYPES)

@@ -26,13 +26,13 @@ from django.utils import timezone as django_timezone
 
 from core.errors import Conflict, InvalidInput
 from notifications import services as notifications
-from notifications.events import (
+from notifications.models import Channel
+from scheduling.events import (
     MAINTENANCE_CANCELLED,
     MAINTENANCE_COMPLETED,
     MAINTENANCE_READY,
     MAINTENANCE_STARTED,
 )
-from notifications.models import Channel
 from scheduling.models import (
     STATUS_RANK,
     DeletedOccurrence,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
-from notifications.events import EVENT_TYPES
+from notifications.events import event_types
 from notifications.messages import Message
 from notifications.models import Delivery
 from notifications.services import _checked_payload
@@ -33,7 +33,7 @@ def message(event: str) -> Message:
     return Message(delivery)
 
 
-@pytest.mark.parametrize("event", list(EVENT_TYPES))
+@pytest.mark.parametrize("event", [registered.name for registered in event_types()])
 def test_every_event_has_a_subject_a_text_and_an_html_body(event):
     rendered = message(event)
 

@@ -1,0 +1,42 @@
+"""The notification events of maintenance windows: one per step an occurrence announces.
+
+Registered by `SchedulingConfig.ready`; `scheduling.services` raises them with
+`notifications.services.notify`. Their messages are the templates under
+``scheduling/templates/notifications/`` (``maintenance.ready/`` … ``maintenance.cancelled/``,
+sharing ``_window.txt`` and ``_window.html``).
+
+Payload of all four (besides ``timezone``, the window's zone; the envelope and the rules
+every payload follows are in `notifications.events`; ``?`` marks optional keys, which may
+also be null)::
+
+    {"timezone": "Europe/Berlin",
+     "maintenance": {"id": 7, "title": "…", "description"?: "…"},
+     "occurrence": {"id": 42, "start_at": "…Z", "end_at": "…Z", "status": "READY"},
+     "monitors": [{"monitor_tag": "api", "impact": "MAINTENANCE"}]}
+
+A contract with webhook consumers: add keys freely, never rename or remove one.
+"""
+
+from notifications.events import EventType
+
+MAINTENANCE_READY = "maintenance.ready"
+MAINTENANCE_STARTED = "maintenance.started"
+MAINTENANCE_COMPLETED = "maintenance.completed"
+MAINTENANCE_CANCELLED = "maintenance.cancelled"
+
+_WINDOW_KEYS = (
+    "maintenance.id",
+    "maintenance.title",
+    "occurrence.id",
+    "occurrence.start_at",
+    "occurrence.end_at",
+    "occurrence.status",
+    "monitors",
+)
+
+EVENT_TYPES = (
+    EventType(MAINTENANCE_READY, "Maintenance starting soon", required=_WINDOW_KEYS),
+    EventType(MAINTENANCE_STARTED, "Maintenance started", required=_WINDOW_KEYS),
+    EventType(MAINTENANCE_COMPLETED, "Maintenance completed", required=_WINDOW_KEYS),
+    EventType(MAINTENANCE_CANCELLED, "Maintenance cancelled", required=_WINDOW_KEYS),
+)
