@@ -21,17 +21,17 @@ freely, never rename or remove one.
 
 A webhook receives ``{"id": "dlv_…", "event": "<name>", "created_at": "…Z", "data": <payload>}``.
 
-``test``::
+The payload of ``test``, the one event notifications owns (sent by `send_test`)::
 
     {"timezone": "UTC", "message": "…", "requested_at": "…Z"}
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 
-# Every payload carries it: messages show times in that zone (see `_checked_payload`).
+# Every payload carries it (`notify` checks it): messages show times in that zone.
 COMMON_KEYS = ("timezone",)
 # The width of the ``Delivery.event`` column.
 NAME_MAX_LENGTH = 40
@@ -56,7 +56,7 @@ class EventType:
     name: str
     label: str
     required: tuple[str, ...] = ()
-    template_dir: str = field(default="")
+    template_dir: str = ""
     subscribable: bool = True
 
     def __post_init__(self):
@@ -129,7 +129,8 @@ def subscribable_events() -> tuple[str, ...]:
 def event_choices() -> list[tuple[str, str]]:
     """(name, label) of every registered event: the choices of ``Delivery.event``.
 
-    A callable, so the field (and its migration) never lists the apps' event names.
+    A callable, so the field (and its migration) never lists the apps' event names; migration
+    0002 refers to it by this name.
     """
     return [(e.name, e.label) for e in _registry.values()]
 
