@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from maintenance import services as maintenance_services
+from maintenance.specs import CalendarTrigger, PlanSpec
 from scheduling import services as scheduling_services
 from scheduling.models import Monitor
 from scheduling.services import MonitorLink
@@ -48,18 +49,16 @@ def _plan(name: str, **fields):
 
     asset = Asset.objects.create(code=f"A-{name}", name=name)
     tech = Technician.objects.create(name=f"Tech {name}")
-    data = {
-        "name": name,
-        "trigger": "calendar",
-        "asset_ids": [asset.pk],
-        "assignee_id": tech.pk,
-        "calendar": {
-            "rrule": "FREQ=WEEKLY;BYDAY=WE",
-            "start_at": datetime(2026, 3, 4, 9, 0, tzinfo=UTC),
-        },
+    spec = PlanSpec(
+        name=name,
+        asset_ids=(asset.pk,),
+        assignee_id=tech.pk,
+        trigger=CalendarTrigger(
+            rrule="FREQ=WEEKLY;BYDAY=WE", start_at=datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+        ),
         **fields,
-    }
-    return maintenance_services.plan_create(data=data, now=NOW), asset, tech
+    )
+    return maintenance_services.plan_create(spec=spec, now=NOW), asset, tech
 
 
 def test_it_shows_window_events_and_plan_due_dates_for_30_days(admin_client):
