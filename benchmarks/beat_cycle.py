@@ -55,15 +55,15 @@ def _seed_plans(now) -> None:
     """10,000 daily calendar plans, none due: one made by the service, cloned in bulk."""
     from maintenance import services
     from maintenance.models import Plan
+    from maintenance.specs import CalendarTrigger, PlanSpec, TaskTemplate
 
     start_at = (now - timedelta(days=2)).replace(second=0, microsecond=0)
     template = services.plan_create(
-        data={
-            "name": "Template",
-            "trigger": "calendar",
-            "task": {"title": "Inspect"},
-            "calendar": {"every": 1, "unit": "day", "start_at": start_at},
-        },
+        spec=PlanSpec(
+            name="Template",
+            task=TaskTemplate(title="Inspect"),
+            trigger=CalendarTrigger(every=1, unit="day", start_at=start_at),
+        ),
         now=now,
     )
     skip = {"id", "name", "created_at", "updated_at"}

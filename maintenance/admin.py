@@ -1,24 +1,26 @@
 """The operators' screens for the v1 domain.
 
-Every change with consequences goes through `maintenance.services` (the API's code path).
-The plan form has structured fields for both triggers; its `clean()` builds the API's body,
-validates it with the API serializer and calls `plan_create` / `plan_update`, so the rules
-and messages are the API's. The plan page shows the schedule state read-only, a live preview
-of the rule (static/admin_ops/preview.js and /admin/schedule/preview), recent tasks and
-executions, and execute / pause / resume buttons; the task work queue (/admin/maintenance/
-task/queue/) completes and cancels through the services. History (executions, readings) is
-read-only. Lists join or prefetch what their columns show, so a page costs the same number of
-queries whatever its size.
+Every write goes through `maintenance.services` (the API's code path), by way of
+`core.admin.ServiceModelAdmin`. The plan form has structured fields for both triggers and
+builds a `PlanSpec` from them; `plan_create` / `plan_update` check it, so the rules and
+messages are the API's, and each lands on the field it names. The plan page shows the
+schedule state read-only, a live preview of the rule (static/admin_ops/preview.js and
+/admin/schedule/preview), recent tasks and executions, and execute / pause / resume buttons;
+the task work queue (/admin/maintenance/task/queue/) completes and cancels through the
+services. History (executions, readings) is read-only. Lists join or prefetch what their
+columns show, so a page costs the same number of queries whatever its size.
 """
 
+import copy
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.widgets import (
     AdminSplitDateTime,
     AutocompleteSelect,
@@ -26,7 +28,6 @@ from django.contrib.admin.widgets import (
 )
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Case, F, Prefetch, Q, Value, When
 from django.http import Http404
 from django.shortcuts import redirect
@@ -35,11 +36,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from core.api.exceptions import flatten_details
+from core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, run_each
 from core.api.permissions import actor_of
 from core.errors import DomainError
 from maintenance import services
-from maintenance.api.serializers import PlanInput
 from maintenance.models import (
     Asset,
     CounterReading,
@@ -51,24 +51,18 @@ from maintenance.models import (
     TaskAsset,
     Technician,
 )
+from maintenance.specs import (
+    CalendarTrigger,
+    CounterTrigger,
+    PlanSpec,
+    TaskTemplate,
+    asset_spec_of,
+    technician_spec_of,
+)
 
 
 def _number(value: Decimal | None) -> str:
     return "—" if value is None else f"{value.normalize():f}"
-
-
-def _run_each(modeladmin, request, objects, verb: str, call) -> None:
-    """Call a service per selected row; report successes and each refusal."""
-    done = 0
-    for obj in objects:
-        try:
-            call(obj)
-        except DomainError as exc:
-            modeladmin.message_user(request, f"{obj}: {exc.message}", messages.WARNING)
-        else:
-            done += 1
-    if done:
-        modeladmin.message_user(request, f"{verb} {done} of {len(objects)}.", messages.SUCCESS)
 
 
 class _SearchByPlanId:
@@ -83,61 +77,76 @@ class _SearchByPlanId:
         return results, may_have_duplicates
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
+class _ServiceValidatedForm(forms.ModelForm):
+    """A model form that leaves uniqueness to the service, so a duplicate is refused with
+    the service's (the API's) message rather than Django's."""
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    def validate_unique(self):
+        pass
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+
+class AssetForm(_ServiceValidatedForm):
+    class Meta:
+        model = Asset
+        fields = ("code", "name", "location", "latitude", "longitude", "installed_at")
 
 
 @admin.register(Asset)
-class AssetAdmin(admin.ModelAdmin):
+class AssetAdmin(ServiceModelAdmin):
+    form = AssetForm
     list_display = ("code", "name", "location", "installed_at", "updated_at")
     search_fields = ("code", "name", "location", "id")
     readonly_fields = ("id", "created_at", "updated_at")
 
+    # The form has put its values on the instance; the spec is read from it.
+    def create_through_service(self, request, form):
+        return services.asset_create(spec=asset_spec_of(form.instance))
+
+    def update_through_service(self, request, obj, form):
+        return services.asset_update(asset_id=obj.pk, spec=asset_spec_of(obj))
+
+    def delete_through_service(self, request, obj) -> None:
+        services.asset_delete(asset_id=obj.pk)
+
+
+class TechnicianForm(_ServiceValidatedForm):
+    class Meta:
+        model = Technician
+        fields = ("name", "email", "skills", "daily_capacity_minutes", "active")
+
 
 @admin.register(Technician)
-class TechnicianAdmin(admin.ModelAdmin):
+class TechnicianAdmin(ServiceModelAdmin):
+    form = TechnicianForm
     list_display = ("name", "email", "active", "daily_capacity_minutes", "skills")
     list_filter = ("active",)
     search_fields = ("name", "email", "id")
     readonly_fields = ("id", "created_at", "updated_at")
 
+    def create_through_service(self, request, form):
+        return services.technician_create(spec=technician_spec_of(form.instance))
+
+    def update_through_service(self, request, obj, form):
+        return services.technician_update(technician_id=obj.pk, spec=technician_spec_of(obj))
+
+    def delete_through_service(self, request, obj) -> None:
+        services.technician_delete(technician_id=obj.pk)
+
 
 # --- plans -------------------------------------------------------------------------------------
-
-
-def _text_number(raw: str):
-    """A numeric form value as the JSON number the API expects; text that is not a number is
-    passed on as text so the API serializer refuses it with its own message."""
-    raw = (raw or "").strip()
-    if raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        pass
-    try:
-        return float(raw)
-    except ValueError:
-        return raw
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 def _lines(raw: str) -> list[str]:
     return [line.strip() for line in (raw or "").splitlines() if line.strip()]
 
 
-# API error keys (flattened: "calendar.rrule", "task.checklist[0]") → the form's fields.
-_ERROR_FIELDS = {
+def _default(value, default):
+    return default if value is None else value
+
+
+# The services' error keys (the v1 body's names: "calendar.rrule", "counter.interval") → the
+# form's fields. A "calendar." key not listed is the form field of the same name.
+_FORM_FIELDS = {
     "asset_ids": "assets",
     "assignee_id": "assignee",
     "task.title": "task_title",
@@ -146,7 +155,6 @@ _ERROR_FIELDS = {
     "task.estimated_duration_minutes": "task_estimated_duration_minutes",
     "calendar": "trigger",
     "counter": "trigger",
-    "calendar.anchor": "anchor",
     "counter.unit": "counter_unit",
     "counter.interval": "counter_interval",
     "counter.anchor": "counter_anchor",
@@ -155,18 +163,38 @@ _ERROR_FIELDS = {
 }
 
 
-class PlanForm(forms.ModelForm):
-    """Structured fields for a plan; validated and saved by the API's own code.
+def _form_field_of(key: str) -> str:
+    base = re.sub(r"\[\d+\]", "", key)
+    return _FORM_FIELDS.get(base, base.removeprefix("calendar."))
 
-    `clean()` builds the v1 Plan body from the fields, validates it with the API serializer
-    (`PlanInput`) and creates or updates the plan with `services.plan_create/plan_update`, so
-    the rules and the messages are the API's; each API error lands on the field it names.
+
+def _in_form_terms(error: DomainError) -> DomainError:
+    """The service's error with its details renamed to the plan form's fields."""
+    if not error.details:
+        return error
+    details: dict[str, list[str]] = {}
+    for key, problems in error.details.items():
+        details.setdefault(_form_field_of(key), []).extend(problems)
+    renamed = copy.copy(error)
+    renamed.details = details
+    return renamed
+
+
+REQUIRED = "This field is required."
+
+
+class PlanForm(forms.ModelForm):
+    """Structured fields for a plan, turned into a `PlanSpec` (`to_spec()`).
+
+    The form checks what a form can (types, ranges, what each trigger needs); the admin
+    hands the spec to `services.plan_create` / `plan_update`, which apply the API's rules and
+    answer in its words; `PlanAdmin` puts each message on the field it names.
     """
 
     name = forms.CharField(max_length=255)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.MEDIUM)
-    department = forms.CharField(required=False)
+    department = forms.CharField(required=False, max_length=255)
     assets = forms.ModelMultipleChoiceField(
         queryset=Asset.objects.all(),
         required=False,
@@ -184,7 +212,9 @@ class PlanForm(forms.ModelForm):
     task_checklist = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="One item per line."
     )
-    task_estimated_duration_minutes = forms.CharField(required=False, label="Estimated minutes")
+    task_estimated_duration_minutes = forms.IntegerField(
+        required=False, min_value=1, max_value=100_000, label="Estimated minutes"
+    )
     task_code_prefix = forms.CharField(initial="MAN", required=False)
     trigger = forms.ChoiceField(
         choices=Plan.Trigger.choices, widget=forms.RadioSelect, initial=Plan.Trigger.CALENDAR
@@ -196,7 +226,7 @@ class PlanForm(forms.ModelForm):
         widget=forms.TextInput(attrs={"size": 60}),
         help_text="e.g. FREQ=WEEKLY;BYDAY=MO. Or leave empty and use every + unit.",
     )
-    every = forms.CharField(required=False)
+    every = forms.IntegerField(required=False, min_value=1, max_value=1000)
     unit = forms.ChoiceField(choices=[("", "---"), *Plan.Unit.choices], required=False)
     start_at = forms.SplitDateTimeField(
         required=False, widget=AdminSplitDateTime, label="Start at (UTC)"
@@ -204,22 +234,38 @@ class PlanForm(forms.ModelForm):
     end_at = forms.SplitDateTimeField(
         required=False, widget=AdminSplitDateTime, label="End at (UTC)"
     )
-    timezone = forms.CharField(initial="UTC", help_text="IANA zone the rule is expanded in.")
+    timezone = forms.CharField(
+        initial="UTC", max_length=64, help_text="IANA zone the rule is expanded in."
+    )
     anchor = forms.ChoiceField(choices=Plan.Anchor.choices, initial=Plan.Anchor.FIXED)
-    lead_time_hours = forms.CharField(initial="0", required=False)
-    tolerance_hours = forms.CharField(initial="24", required=False)
-    counter_unit = forms.CharField(required=False, label="Unit")
-    counter_interval = forms.CharField(required=False, label="Interval")
+    # Up to 366 days either way, as in the API.
+    lead_time_hours = forms.FloatField(initial=0, required=False, min_value=0, max_value=8784)
+    tolerance_hours = forms.FloatField(initial=24, required=False, min_value=0, max_value=8784)
+    counter_unit = forms.CharField(required=False, max_length=32, label="Unit")
+    counter_interval = forms.DecimalField(
+        required=False, max_digits=20, decimal_places=4, label="Interval"
+    )
     counter_anchor = forms.ChoiceField(
         choices=Plan.Anchor.choices, initial=Plan.Anchor.FIXED, label="Anchor"
     )
-    counter_start_value = forms.CharField(required=False, initial="0", label="Start value")
-    counter_tolerance_units = forms.CharField(required=False, label="Tolerance units")
+    counter_start_value = forms.DecimalField(
+        required=False,
+        initial=0,
+        min_value=0,
+        max_digits=20,
+        decimal_places=4,
+        label="Start value",
+    )
+    counter_tolerance_units = forms.DecimalField(
+        required=False, min_value=0, max_digits=20, decimal_places=4, label="Tolerance units"
+    )
     notification_channel_ids = forms.CharField(
         required=False, help_text="Channel ids, separated by commas."
     )
-    preventive_cost = forms.CharField(required=False)
-    failure_cost = forms.CharField(required=False)
+    preventive_cost = forms.DecimalField(
+        required=False, min_value=0, max_digits=14, decimal_places=2
+    )
+    failure_cost = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=2)
 
     class Meta:
         model = Plan
@@ -228,7 +274,6 @@ class PlanForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         plan = self.instance
-        self.saved_plan: Plan | None = None
         if not plan._state.adding and not self.is_bound:
             self.initial.update(self._initial_from(plan))
 
@@ -270,102 +315,87 @@ class PlanForm(forms.ModelForm):
         }
 
     def _post_clean(self):
-        pass  # the service validates and saves the plan; the bare instance is never saved
+        pass  # the service validates and writes the plan; the bare instance is never saved
 
-    def api_body(self) -> dict:
-        """The v1 Plan body (JSON types) these fields describe."""
-        cd = self.cleaned_data
-        task = {
-            "description": cd.get("task_description", ""),
-            "checklist": _lines(cd.get("task_checklist", "")),
-            "estimated_duration_minutes": _text_number(cd.get("task_estimated_duration_minutes")),
-        }
-        if cd.get("task_title"):
-            task["title"] = cd["task_title"]
-        body = {
-            "name": cd.get("name", ""),
-            "description": cd.get("description", ""),
-            "priority": cd.get("priority"),
-            "asset_ids": [asset.pk for asset in cd.get("assets") or []],
-            "assignee_id": cd["assignee"].pk if cd.get("assignee") else None,
-            "department": cd.get("department", ""),
-            "task": task,
-            "task_code_prefix": cd.get("task_code_prefix") or "MAN",
-            "trigger": cd.get("trigger"),
-            "calendar": None,
-            "counter": None,
-            "notification_channel_ids": [
-                part.strip()
-                for part in (cd.get("notification_channel_ids") or "").split(",")
-                if part.strip()
-            ],
-            "preventive_cost": _text_number(cd.get("preventive_cost")),
-            "failure_cost": _text_number(cd.get("failure_cost")),
-        }
-        if body["trigger"] == Plan.Trigger.CALENDAR:
-            calendar = {
-                "timezone": cd.get("timezone") or "UTC",
-                "anchor": cd.get("anchor"),
-                "end_at": _iso(cd.get("end_at")),
-            }
-            if cd.get("rrule"):
-                calendar["rrule"] = cd["rrule"]
-            if cd.get("every"):
-                calendar["every"] = _text_number(cd["every"])
-            if cd.get("unit"):
-                calendar["unit"] = cd["unit"]
-            if cd.get("start_at"):
-                calendar["start_at"] = _iso(cd["start_at"])
-            for name in ("lead_time_hours", "tolerance_hours"):
-                if _text_number(cd.get(name)) is not None:
-                    calendar[name] = _text_number(cd[name])
-            body["calendar"] = calendar
-        elif body["trigger"] == Plan.Trigger.COUNTER:
-            counter = {"unit": cd.get("counter_unit", ""), "anchor": cd.get("counter_anchor")}
-            for key in ("interval", "start_value", "tolerance_units"):
-                value = _text_number(cd.get(f"counter_{key}"))
-                if value is not None:
-                    counter[key] = value
-            body["counter"] = counter
-        return body
+    def clean_task_checklist(self) -> list[str]:
+        items = _lines(self.cleaned_data.get("task_checklist", ""))
+        if len(items) > 100:
+            raise forms.ValidationError("Ensure this field has no more than 100 elements.")
+        for item in items:
+            if len(item) > 500:
+                raise forms.ValidationError(
+                    f"Ensure each item has no more than 500 characters: {item[:40]}…"
+                )
+        return items
 
-    def _add_api_errors(self, details: dict) -> None:
-        for key, problems in details.items():
-            base = re.sub(r"\[\d+\]", "", key)
-            name = _ERROR_FIELDS.get(base, base.removeprefix("calendar."))
-            if name in self.fields:
-                self.add_error(name, problems)
-            elif key == "non_field_errors":
-                self.add_error(None, problems)
-            else:
-                self.add_error(None, [f"{key}: {problem}" for problem in problems])
+    def clean_notification_channel_ids(self) -> list[str]:
+        raw = self.cleaned_data.get("notification_channel_ids") or ""
+        ids = [part.strip() for part in raw.split(",") if part.strip()]
+        if len(set(ids)) != len(ids):
+            raise forms.ValidationError("Must not contain duplicates.")
+        if len(ids) > 50:
+            raise forms.ValidationError("Ensure this field has no more than 50 elements.")
+        return ids
 
     def clean(self):
         cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        body = PlanInput(data=self.api_body())
-        if not body.is_valid():
-            self._add_api_errors(flatten_details(body.errors))
-            return cleaned
-        now = timezone.now()
-        try:
-            with transaction.atomic():
-                if not self.instance._state.adding:
-                    plan = services.plan_update(
-                        plan_id=self.instance.pk, data=body.validated_data, now=now
-                    )
-                else:
-                    plan = services.plan_create(data=body.validated_data, now=now)
-        except DomainError as exc:
-            self._add_api_errors(exc.details or {"non_field_errors": [exc.message]})
+        # What each trigger needs before there is a spec to check.
+        if cleaned.get("trigger") == Plan.Trigger.CALENDAR:
+            required = ("start_at",)
         else:
-            self.saved_plan = plan
+            required = ("counter_unit", "counter_interval")
+        for name in required:
+            if cleaned.get(name) in (None, "") and name not in self.errors:
+                self.add_error(name, REQUIRED)
         return cleaned
+
+    def to_spec(self) -> PlanSpec:
+        """The plan these (valid) fields describe."""
+        cd = self.cleaned_data
+        trigger: CalendarTrigger | CounterTrigger
+        if cd["trigger"] == Plan.Trigger.CALENDAR:
+            trigger = CalendarTrigger(
+                rrule=cd.get("rrule") or None,
+                every=cd.get("every"),
+                unit=cd.get("unit") or None,
+                start_at=cd["start_at"],
+                end_at=cd.get("end_at"),
+                timezone=cd.get("timezone") or "UTC",
+                anchor=cd["anchor"],
+                lead_time_hours=_default(cd.get("lead_time_hours"), 0),
+                tolerance_hours=_default(cd.get("tolerance_hours"), 24),
+            )
+        else:
+            trigger = CounterTrigger(
+                unit=cd["counter_unit"],
+                interval=cd["counter_interval"],
+                anchor=cd["counter_anchor"],
+                start_value=_default(cd.get("counter_start_value"), Decimal(0)),
+                tolerance_units=cd.get("counter_tolerance_units"),
+            )
+        return PlanSpec(
+            name=cd["name"],
+            description=cd.get("description", ""),
+            priority=cd["priority"],
+            department=cd.get("department", ""),
+            asset_ids=tuple(asset.pk for asset in cd.get("assets") or ()),
+            assignee_id=cd["assignee"].pk if cd.get("assignee") else None,
+            notification_channel_ids=tuple(cd.get("notification_channel_ids") or ()),
+            preventive_cost=cd.get("preventive_cost"),
+            failure_cost=cd.get("failure_cost"),
+            trigger=trigger,
+            task=TaskTemplate(
+                title=cd.get("task_title") or None,
+                description=cd.get("task_description", ""),
+                checklist=tuple(cd.get("task_checklist") or ()),
+                estimated_duration_minutes=cd.get("task_estimated_duration_minutes"),
+                code_prefix=cd.get("task_code_prefix") or "MAN",
+            ),
+        )
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(ServiceModelAdmin):
     form = PlanForm
     change_form_template = "admin/ops_change_form.html"
     list_display = (
@@ -483,7 +513,7 @@ class PlanAdmin(admin.ModelAdmin):
                 {
                     "name": name,
                     "label": label,
-                    "url": reverse(f"admin:maintenance_plan_{name}", args=[obj.pk]),
+                    "url": reverse(f"admin:maintenance_plan_{name}", args=[quote(obj.pk)]),
                 }
                 for name, label in (
                     ("execute", "Execute now"),
@@ -493,15 +523,20 @@ class PlanAdmin(admin.ModelAdmin):
             ]
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def save_form(self, request, form, change):
-        # The form's clean() already created or updated the plan through the service.
-        return form.saved_plan
+    def create_through_service(self, request, form):
+        try:
+            return services.plan_create(spec=form.to_spec(), now=timezone.now())
+        except DomainError as exc:
+            raise _in_form_terms(exc) from exc
 
-    def save_model(self, request, obj, form, change):
-        pass
+    def update_through_service(self, request, obj, form):
+        try:
+            return services.plan_update(plan_id=obj.pk, spec=form.to_spec(), now=timezone.now())
+        except DomainError as exc:
+            raise _in_form_terms(exc) from exc
 
-    def save_related(self, request, form, formsets, change):
-        pass
+    def delete_through_service(self, request, obj) -> None:
+        services.plan_delete(plan_id=obj.pk)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -519,7 +554,7 @@ class PlanAdmin(admin.ModelAdmin):
 
     def object_action_view(self, request, object_id, action):
         """POST: execute / pause / resume one plan through the service, back to its page."""
-        plan = self.get_object(request, object_id)
+        plan = self.get_object(request, unquote(object_id))
         if plan is None:
             raise Http404
         if request.method != "POST" or not self.has_change_permission(request, plan):
@@ -528,7 +563,7 @@ class PlanAdmin(admin.ModelAdmin):
         try:
             if action == "execute":
                 task = services.plan_execute(plan_id=plan.pk, by=actor_of(request), now=now)
-                url = reverse("admin:maintenance_task_change", args=[task.pk])
+                url = reverse("admin:maintenance_task_change", args=[quote(task.pk)])
                 self.message_user(
                     request,
                     format_html('Task <a href="{}" id="new-task">{}</a> created.', url, task.code),
@@ -544,7 +579,7 @@ class PlanAdmin(admin.ModelAdmin):
                 raise Http404
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
-        return redirect("admin:maintenance_plan_change", plan.pk)
+        return redirect("admin:maintenance_plan_change", quote(plan.pk))
 
     @admin.display(description="Next due (UTC)")
     def next_due_utc(self, plan: Plan) -> str:
@@ -581,7 +616,7 @@ class PlanAdmin(admin.ModelAdmin):
             '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
             (
                 (
-                    reverse("admin:maintenance_task_change", args=[t.pk]),
+                    reverse("admin:maintenance_task_change", args=[quote(t.pk)]),
                     t.code,
                     t.get_status_display(),
                     _when(t.due_at),
@@ -649,7 +684,7 @@ class PlanAdmin(admin.ModelAdmin):
     @admin.action(description="Execute now (generate a task)")
     def execute_now(self, request, queryset):
         by = actor_of(request)
-        _run_each(
+        run_each(
             self,
             request,
             list(queryset),
@@ -659,7 +694,7 @@ class PlanAdmin(admin.ModelAdmin):
 
     @admin.action(description="Pause")
     def pause(self, request, queryset):
-        _run_each(
+        run_each(
             self,
             request,
             list(queryset),
@@ -669,7 +704,7 @@ class PlanAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resume")
     def resume(self, request, queryset):
-        _run_each(
+        run_each(
             self,
             request,
             list(queryset),
@@ -724,7 +759,10 @@ class TaskAssetInline(admin.TabularInline):
 
 
 @admin.register(Task)
-class TaskAdmin(_SearchByPlanId, admin.ModelAdmin):
+class TaskAdmin(_SearchByPlanId, ServiceModelAdmin):
+    """Tasks come from plans (no add) and are cancelled, not deleted; a change goes through
+    `task_update`."""
+
     list_display = (
         "code",
         "title",
@@ -763,37 +801,39 @@ class TaskAdmin(_SearchByPlanId, admin.ModelAdmin):
         "cancelled_at",
         "notes",
     )
+    # What this page offers to change; of these, the form shows only what the task's state
+    # lets change (`Task.changeable_fields`, the rule `task_update` enforces).
     editable_fields = ("assignee", "notes")
 
     def get_readonly_fields(self, request, obj=None):
-        # A closed task only takes notes (the service's rule, mirrored so the form says so).
-        editable = self.editable_fields if obj is None or obj.is_open else ("notes",)
+        changeable = obj.changeable_fields() if obj is not None else frozenset()
+        editable = {
+            name
+            for name in self.editable_fields
+            if Task._meta.get_field(name).attname in changeable
+        }
         return [name for name in self.fields if name not in editable]
-
-    def has_add_permission(self, request):
-        return False  # tasks come from plans
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # work orders are cancelled, not deleted
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "assignee":
             kwargs["queryset"] = Technician.objects.filter(active=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def save_model(self, request, obj, form, change):
-        changes = {}
-        if "assignee" in form.changed_data:
-            changes["assignee_id"] = obj.assignee_id
-        if "notes" in form.changed_data:
-            changes["notes"] = obj.notes
-        if changes:
-            try:
-                services.task_update(
-                    task_id=obj.pk, changes=changes, by=actor_of(request), now=timezone.now()
-                )
-            except DomainError as exc:  # e.g. the task was closed meanwhile
-                self.message_user(request, exc.message, messages.ERROR)
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The asset inline is read-only and never saved, so it has no saved objects to list.
+        return super().construct_change_message(request, form, [], add)
+
+    def update_through_service(self, request, obj, form):
+        # The form has put its values on `obj`; send the ones the operator changed.
+        changes = {
+            Task._meta.get_field(name).attname: getattr(obj, Task._meta.get_field(name).attname)
+            for name in form.changed_data
+        }
+        if not changes:
+            return obj
+        return services.task_update(
+            task_id=obj.pk, changes=changes, by=actor_of(request), now=timezone.now()
+        )
 
     def get_urls(self):
         return [
@@ -820,7 +860,7 @@ class TaskAdmin(_SearchByPlanId, admin.ModelAdmin):
             tasks = list(Task.objects.filter(pk__in=selected))
             by = actor_of(request)
             if action == "complete":
-                _run_each(
+                run_each(
                     self,
                     request,
                     tasks,
@@ -830,7 +870,7 @@ class TaskAdmin(_SearchByPlanId, admin.ModelAdmin):
                     ),
                 )
             elif action == "cancel":
-                _run_each(
+                run_each(
                     self,
                     request,
                     tasks,
@@ -859,7 +899,7 @@ class TaskAdmin(_SearchByPlanId, admin.ModelAdmin):
     @admin.action(description="Complete")
     def complete(self, request, queryset):
         by = actor_of(request)
-        _run_each(
+        run_each(
             self,
             request,
             list(queryset),
@@ -871,7 +911,7 @@ class TaskAdmin(_SearchByPlanId, admin.ModelAdmin):
 
     @admin.action(description="Cancel")
     def cancel(self, request, queryset):
-        _run_each(
+        run_each(
             self,
             request,
             list(queryset),
@@ -881,7 +921,7 @@ class TaskAdmin(_SearchByPlanId, admin.ModelAdmin):
 
 
 @admin.register(Execution)
-class ExecutionAdmin(_SearchByPlanId, _ReadOnlyAdmin):
+class ExecutionAdmin(_SearchByPlanId, ReadOnlyModelAdmin):
     list_display = (
         "id",
         "plan_name",
@@ -909,7 +949,7 @@ class ExecutionAdmin(_SearchByPlanId, _ReadOnlyAdmin):
 
 
 @admin.register(CounterReading)
-class CounterReadingAdmin(_SearchByPlanId, _ReadOnlyAdmin):
+class CounterReadingAdmin(_SearchByPlanId, ReadOnlyModelAdmin):
     list_display = ("id", "plan_name", "value", "source", "recorded_at", "reset")
     list_filter = ("reset",)
     list_select_related = ("plan",)

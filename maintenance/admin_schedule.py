@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import JsonResponse
@@ -213,7 +214,7 @@ def _plan_entries(since: datetime, until: datetime, asset: str, technician: str)
         detail = ", ".join(link.asset.code for link in plan.plan_assets.all())
         if plan.assignee:
             detail = f"{detail} · {plan.assignee.name}" if detail else plan.assignee.name
-        url = reverse("admin:maintenance_plan_change", args=[plan.pk])
+        url = reverse("admin:maintenance_plan_change", args=[quote(plan.pk)])
         for due in dues:
             due = plan.clip_to_end(due)
             if due is None or not since <= due < until:

@@ -440,6 +440,14 @@ class Task(models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
+    def changeable_fields(self) -> frozenset[str]:
+        """The fields (attnames) a change may set in the current state: an open task takes
+        its status, assignee, checklist and notes; a closed one only its notes. The rule
+        `services.task_update` enforces and the admin shows."""
+        if self.is_open:
+            return frozenset({"status", "assignee_id", "checklist", "notes"})
+        return frozenset({"notes"})
+
 
 class TaskAsset(models.Model):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="task_assets")

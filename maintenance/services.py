@@ -14,12 +14,13 @@ Concurrency rules, in one place:
 """
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, ProtectedError
 
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
@@ -31,13 +32,23 @@ from maintenance.models import (
     Plan,
     PlanAsset,
     PlanPause,
-    Priority,
     Task,
     TaskAsset,
     TaskCodeSequence,
     Technician,
 )
 from maintenance.selectors import due_plan_ids
+from maintenance.specs import (
+    POSITIVE_MESSAGE,
+    AssetSpec,
+    CalendarTrigger,
+    CounterTrigger,
+    PlanSpec,
+    TechnicianSpec,
+    calendar_rule_problems,
+    coordinates_problem,
+    task_code_prefix_problem,
+)
 from notifications import services as notifications
 from notifications.selectors import unknown_channel_ids
 from scheduling.recurrence import RecurrenceError, build_recurrence, every_to_rrule
@@ -67,19 +78,34 @@ def _recurrence_error_details(exc: RecurrenceError) -> dict[str, list[str]]:
     return {f"calendar.{field}": [exc.message]}
 
 
-def _check_references(data: dict[str, Any], errors: dict[str, list[str]]) -> None:
-    asset_ids = data.get("asset_ids") or []
+def _check_values(spec: PlanSpec, errors: dict[str, list[str]]) -> None:
+    """The rules on the spec's own values. The API's serializer refuses these first (with the
+    same functions and words); the admin form and other callers rely on this check."""
+    problem = task_code_prefix_problem(spec.task.code_prefix)
+    if problem:
+        errors["task_code_prefix"] = [problem]
+    trigger = spec.trigger
+    if isinstance(trigger, CalendarTrigger):
+        for name, messages in calendar_rule_problems(
+            trigger.rrule, trigger.every, trigger.unit
+        ).items():
+            errors[f"calendar.{name}"] = messages
+    elif trigger.interval <= 0:
+        errors["counter.interval"] = [POSITIVE_MESSAGE]
+
+
+def _check_references(spec: PlanSpec, errors: dict[str, list[str]]) -> None:
+    asset_ids = list(spec.asset_ids)
     if asset_ids:
         known = set(Asset.objects.filter(pk__in=asset_ids).values_list("pk", flat=True))
         missing = [asset_id for asset_id in asset_ids if asset_id not in known]
         if missing:
             errors["asset_ids"] = [f"Asset '{asset_id}' not found" for asset_id in missing]
-    assignee_id = data.get("assignee_id")
-    if assignee_id is not None:
-        message = _assignee_problem(assignee_id)
+    if spec.assignee_id is not None:
+        message = _assignee_problem(spec.assignee_id)
         if message:
             errors["assignee_id"] = [message]
-    unknown_channels = unknown_channel_ids(data.get("notification_channel_ids") or [])
+    unknown_channels = unknown_channel_ids(list(spec.notification_channel_ids))
     if unknown_channels:
         errors["notification_channel_ids"] = [
             f"Channel '{channel_id}' not found" for channel_id in unknown_channels
@@ -95,69 +121,70 @@ def _assignee_problem(technician_id: str) -> str | None:
     return None
 
 
-def _calendar_rrule(calendar: dict[str, Any], errors: dict[str, list[str]]) -> str | None:
-    """The block's RRULE (from `every` + `unit` when given), validated by the shared engine."""
+def _calendar_rrule(calendar: CalendarTrigger, errors: dict[str, list[str]]) -> str | None:
+    """The trigger's RRULE (from `every` + `unit` when given), validated by the shared engine."""
     try:
-        if calendar.get("every") is not None:
-            rrule = every_to_rrule(calendar["every"], calendar["unit"])
+        if calendar.every is not None:
+            rrule = every_to_rrule(calendar.every, calendar.unit)
         else:
-            rrule = calendar["rrule"]
+            rrule = calendar.rrule
         recurrence = build_recurrence(
-            rrule, start=calendar["start_at"], timezone=calendar.get("timezone") or "UTC"
+            rrule, start=calendar.start_at, timezone=calendar.timezone or "UTC"
         )
     except RecurrenceError as exc:
         errors.update(_recurrence_error_details(exc))
         return None
-    end_at = calendar.get("end_at")
-    if end_at is not None and end_at < calendar["start_at"]:
+    if calendar.end_at is not None and calendar.end_at < calendar.start_at:
         errors["calendar.end_at"] = ["end_at must not be before start_at"]
     return recurrence.rule  # the engine's normalised form ("RRULE:" stripped, upper-cased)
 
 
-def _apply_plan_data(plan: Plan, data: dict[str, Any], rrule: str | None) -> None:
-    """Copy validated input onto the row; schedule state is set by the caller."""
-    task = data.get("task") or {}
-    plan.name = data["name"]
-    plan.description = data.get("description", "")
-    plan.priority = data.get("priority", Priority.MEDIUM)
-    plan.assignee_id = data.get("assignee_id")
-    plan.department = data.get("department", "")
-    plan.task_title = task.get("title") or data["name"]
-    plan.task_description = task.get("description", "")
-    plan.task_checklist = list(task.get("checklist", []))
-    plan.task_estimated_duration_minutes = task.get("estimated_duration_minutes")
-    plan.task_code_prefix = data.get("task_code_prefix", "MAN")
-    plan.trigger = data["trigger"]
-    plan.notification_channel_ids = list(data.get("notification_channel_ids", []))
-    plan.preventive_cost = data.get("preventive_cost")
-    plan.failure_cost = data.get("failure_cost")
+def _apply_plan_spec(plan: Plan, spec: PlanSpec, rrule: str | None) -> None:
+    """Copy a validated spec onto the row; schedule state is set by the caller."""
+    task = spec.task
+    plan.name = spec.name
+    plan.description = spec.description
+    plan.priority = spec.priority
+    plan.assignee_id = spec.assignee_id
+    plan.department = spec.department
+    plan.task_title = task.title or spec.name
+    plan.task_description = task.description
+    plan.task_checklist = list(task.checklist)
+    plan.task_estimated_duration_minutes = task.estimated_duration_minutes
+    plan.task_code_prefix = task.code_prefix
+    plan.trigger = spec.trigger_kind
+    plan.notification_channel_ids = list(spec.notification_channel_ids)
+    plan.preventive_cost = spec.preventive_cost
+    plan.failure_cost = spec.failure_cost
+    plan.anchor = spec.trigger.anchor
 
-    calendar = data.get("calendar") if plan.trigger == Plan.Trigger.CALENDAR else None
-    counter = data.get("counter") if plan.trigger == Plan.Trigger.COUNTER else None
-    block = calendar or counter or {}
-    plan.anchor = block.get("anchor", Plan.Anchor.FIXED)
-
+    calendar = spec.trigger if isinstance(spec.trigger, CalendarTrigger) else None
+    counter = spec.trigger if isinstance(spec.trigger, CounterTrigger) else None
     plan.rrule = rrule or ""
-    plan.every = calendar.get("every") if calendar else None
-    plan.unit = (calendar.get("unit") or "") if calendar and plan.every else ""
-    plan.start_at = calendar["start_at"] if calendar else None
-    plan.end_at = calendar.get("end_at") if calendar else None
-    plan.timezone = (calendar.get("timezone") or "UTC") if calendar else "UTC"
-    plan.lead_time_hours = calendar.get("lead_time_hours", 0) if calendar else 0
-    plan.tolerance_hours = calendar.get("tolerance_hours", 24) if calendar else 24
+    plan.every = calendar.every if calendar else None
+    plan.unit = (calendar.unit or "") if calendar and plan.every else ""
+    plan.start_at = calendar.start_at if calendar else None
+    plan.end_at = calendar.end_at if calendar else None
+    plan.timezone = (calendar.timezone or "UTC") if calendar else "UTC"
+    plan.lead_time_hours = calendar.lead_time_hours if calendar else 0
+    plan.tolerance_hours = calendar.tolerance_hours if calendar else 24
 
-    plan.counter_unit = counter["unit"] if counter else ""
-    plan.counter_interval = counter["interval"] if counter else None
-    plan.counter_start_value = counter.get("start_value", Decimal(0)) if counter else None
-    plan.counter_tolerance_units = counter.get("tolerance_units") if counter else None
+    plan.counter_unit = counter.unit if counter else ""
+    plan.counter_interval = counter.interval if counter else None
+    plan.counter_start_value = counter.start_value if counter else None
+    plan.counter_tolerance_units = counter.tolerance_units if counter else None
 
 
-def _validated_rrule(data: dict[str, Any]) -> str | None:
+def _validated_rrule(spec: PlanSpec) -> str | None:
     errors: dict[str, list[str]] = {}
-    _check_references(data, errors)
+    _check_values(spec, errors)
+    _check_references(spec, errors)
     rrule = None
-    if data["trigger"] == Plan.Trigger.CALENDAR:
-        rrule = _calendar_rrule(data["calendar"], errors)
+    if isinstance(spec.trigger, CalendarTrigger) and not errors.keys() & {
+        "calendar.rrule",
+        "calendar.unit",
+    }:
+        rrule = _calendar_rrule(spec.trigger, errors)
     if errors:
         raise _invalid(errors)
     return rrule
@@ -170,20 +197,20 @@ def _initial_next_due(plan: Plan, *, now: datetime) -> datetime | None:
     return plan.first_occurrence_from(now)
 
 
-def _set_assets(plan: Plan, asset_ids: list[str]) -> None:
+def _set_assets(plan: Plan, asset_ids: Iterable[str]) -> None:
     PlanAsset.objects.filter(plan=plan).delete()
     PlanAsset.objects.bulk_create([PlanAsset(plan=plan, asset_id=a) for a in asset_ids])
 
 
-def plan_create(*, data: dict[str, Any], now: datetime) -> Plan:
-    """Create a plan from validated API input (the shape of the v1 Plan body)."""
-    rrule = _validated_rrule(data)
+def plan_create(*, spec: PlanSpec, now: datetime) -> Plan:
+    """Create a plan (400 naming the v1 body's field when the spec breaks a rule)."""
+    rrule = _validated_rrule(spec)
     plan = Plan()
-    _apply_plan_data(plan, data, rrule)
+    _apply_plan_spec(plan, spec, rrule)
     _reset_schedule(plan, now=now)
     with transaction.atomic():
         plan.save()
-        _set_assets(plan, data.get("asset_ids", []))
+        _set_assets(plan, spec.asset_ids)
     return plan
 
 
@@ -203,19 +230,20 @@ _CALENDAR_SCHEDULE_FIELDS = ("rrule", "start_at", "end_at", "timezone", "anchor"
 _COUNTER_SCHEDULE_FIELDS = ("counter_interval", "counter_start_value", "anchor")
 
 
-def plan_update(*, plan_id: str, data: dict[str, Any], now: datetime) -> Plan:
-    """Full update (PUT). A changed schedule is recomputed from now; otherwise kept.
+def plan_update(*, plan_id: str, spec: PlanSpec, now: datetime) -> Plan:
+    """Replace the plan with `spec` (every field; for a partial change, start from
+    `plan_spec_of(plan)`). A changed schedule is recomputed from now; otherwise kept.
 
     Calendar: a new rule, start, end, timezone or anchor recomputes `next_due_at` as on
     creation (a floating plan that has completions re-anchors on the last one). Counter: a
     new interval, start value or anchor rebases the threshold on the last reading.
     """
-    rrule = _validated_rrule(data)
+    rrule = _validated_rrule(spec)
     with transaction.atomic():
         plan = _lock_plan(plan_id)
         before = {f: getattr(plan, f) for f in (*_CALENDAR_SCHEDULE_FIELDS, "trigger")}
         before_counter = {f: getattr(plan, f) for f in _COUNTER_SCHEDULE_FIELDS}
-        _apply_plan_data(plan, data, rrule)
+        _apply_plan_spec(plan, spec, rrule)
         if plan.trigger != before["trigger"]:
             _reset_schedule(plan, now=now)
         elif plan.is_calendar:
@@ -228,7 +256,7 @@ def plan_update(*, plan_id: str, data: dict[str, Any], now: datetime) -> Plan:
             else:
                 plan.next_counter_threshold = plan.threshold_after(plan.counter_value)
         plan.save()
-        _set_assets(plan, data.get("asset_ids", []))
+        _set_assets(plan, spec.asset_ids)
     return plan
 
 
@@ -719,14 +747,17 @@ def task_cancel(*, task_id: str, notes: str | None, now: datetime) -> Task:
 def task_update(*, task_id: str, changes: dict[str, Any], by: str, now: datetime) -> Task:
     """PATCH a task: `status`, `assignee_id`, `checklist`, `notes`.
 
-    Moving to `done` or `cancelled` goes through completion or cancellation. A closed task
-    only takes `notes` (409 otherwise).
+    Moving to `done` or `cancelled` goes through completion or cancellation. What may change
+    depends on the state (`Task.changeable_fields`): a closed task only takes `notes` (409
+    otherwise).
     """
     with transaction.atomic():
         task, plan = _lock_task_and_plan(task_id)
         changes = dict(changes)
         status = changes.pop("status", None)
-        if not task.is_open and (changes.keys() - {"notes"} or status not in (None, task.status)):
+        changeable = task.changeable_fields()
+        moves = status not in (None, task.status)
+        if changes.keys() - changeable or (moves and "status" not in changeable):
             raise Conflict(f"Task '{task.pk}' is {task.status}; only its notes can change")
         if "assignee_id" in changes and changes["assignee_id"] is not None:
             problem = _assignee_problem(changes["assignee_id"])
@@ -823,6 +854,85 @@ def plan_test_notification(*, plan_id: str, now: datetime) -> list[notifications
 
 
 # --- assets and technicians ------------------------------------------------------------------
+
+
+def _duplicate_code(code: str) -> str:
+    return f"An asset with code '{code}' already exists."
+
+
+def asset_code_problem(code: str, *, asset_id: str | None = None) -> str | None:
+    """The message when another asset already has `code` (the API checks it before saving)."""
+    others = Asset.objects.filter(code=code)
+    if asset_id is not None:
+        others = others.exclude(pk=asset_id)
+    return _duplicate_code(code) if others.exists() else None
+
+
+def _check_asset(spec: AssetSpec, *, asset_id: str | None) -> None:
+    errors: dict[str, list[str]] = {}
+    problem = asset_code_problem(spec.code, asset_id=asset_id)
+    if problem:
+        errors["code"] = [problem]
+    problem = coordinates_problem(spec.latitude, spec.longitude)
+    if problem:
+        errors["latitude"] = [problem]
+    if errors:
+        raise _invalid(errors)
+
+
+def _save_asset(asset: Asset, spec: AssetSpec) -> Asset:
+    for name, value in asdict(spec).items():
+        setattr(asset, name, value)
+    try:
+        with transaction.atomic():
+            asset.save()
+    except IntegrityError:  # a concurrent write took the code after the check
+        raise _invalid({"code": [_duplicate_code(spec.code)]}) from None
+    return asset
+
+
+def asset_create(*, spec: AssetSpec) -> Asset:
+    """Create an asset (400 on a code already taken, or only one of latitude/longitude)."""
+    _check_asset(spec, asset_id=None)
+    return _save_asset(Asset(), spec)
+
+
+def asset_update(*, asset_id: str, spec: AssetSpec) -> Asset:
+    """Replace an asset's fields with `spec` (same rules as creation; 404 when unknown)."""
+    with transaction.atomic():
+        asset = Asset.objects.select_for_update().filter(pk=asset_id).first()
+        if asset is None:
+            raise NotFound(f"Asset with id '{asset_id}' not found")
+        _check_asset(spec, asset_id=asset_id)
+        return _save_asset(asset, spec)
+
+
+def technician_create(*, spec: TechnicianSpec) -> Technician:
+    """Create a technician."""
+    technician = Technician()
+    _apply_technician_spec(technician, spec)
+    technician.save()
+    return technician
+
+
+def technician_update(*, technician_id: str, spec: TechnicianSpec) -> Technician:
+    """Replace a technician's fields with `spec` (404 when unknown). Deactivating one keeps
+    its plans and tasks assigned; it can no longer be given new ones."""
+    with transaction.atomic():
+        technician = Technician.objects.select_for_update().filter(pk=technician_id).first()
+        if technician is None:
+            raise NotFound(f"Technician with id '{technician_id}' not found")
+        _apply_technician_spec(technician, spec)
+        technician.save()
+    return technician
+
+
+def _apply_technician_spec(technician: Technician, spec: TechnicianSpec) -> None:
+    technician.name = spec.name
+    technician.email = spec.email
+    technician.skills = list(spec.skills)
+    technician.daily_capacity_minutes = spec.daily_capacity_minutes
+    technician.active = spec.active
 
 
 def asset_delete(*, asset_id: str) -> None:

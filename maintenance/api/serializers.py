@@ -6,17 +6,32 @@ times are ISO 8601 UTC with ``Z`` (``REST_FRAMEWORK["DATETIME_FORMAT"]``).
 """
 
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.validators import RegexValidator
-from django.db import IntegrityError, transaction
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from maintenance import services
 from maintenance.models import Asset, CounterReading, Execution, Plan, Priority, Task, Technician
-from scheduling.recurrence import RecurrenceError, every_to_rrule
+from maintenance.specs import (
+    POSITIVE_MESSAGE,
+    TASK_CODE_PREFIX_MESSAGE,
+    TASK_CODE_PREFIX_PATTERN,
+    AssetSpec,
+    CalendarTrigger,
+    CounterTrigger,
+    PlanSpec,
+    TaskTemplate,
+    TechnicianSpec,
+    asset_spec_of,
+    calendar_rule_problems,
+    coordinates_problem,
+    technician_spec_of,
+)
 
 # --- strict fields ---------------------------------------------------------------------------
 
@@ -120,7 +135,7 @@ class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
 
 def _positive(value: Decimal) -> None:
     if value <= 0:
-        raise serializers.ValidationError("Must be greater than 0.")
+        raise serializers.ValidationError(POSITIVE_MESSAGE)
 
 
 def _unique_items(value: list) -> None:
@@ -184,10 +199,6 @@ class StrictModelSerializer(_RefusesUnknownKeys, serializers.ModelSerializer):
 # --- assets and technicians --------------------------------------------------------------------
 
 
-def _duplicate_code(code: str) -> str:
-    return f"An asset with code '{code}' already exists."
-
-
 class AssetSerializer(StrictModelSerializer):
     code = StrictCharField(max_length=64)
     name = StrictCharField(max_length=255)
@@ -210,12 +221,13 @@ class AssetSerializer(StrictModelSerializer):
             "updated_at",
         )
 
+    # The service checks these again (a write from elsewhere); checked here first so they are
+    # reported together with the other fields' problems, as they always were.
     def validate_code(self, value: str) -> str:
-        others = Asset.objects.filter(code=value)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError(_duplicate_code(value))
+        asset_id = self.instance.pk if self.instance is not None else None
+        problem = services.asset_code_problem(value, asset_id=asset_id)
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
 
     def validate(self, attrs):
@@ -224,19 +236,16 @@ class AssetSerializer(StrictModelSerializer):
                 return attrs.get(name)
             return getattr(self.instance, name)
 
-        if (final("latitude") is None) != (final("longitude") is None):
-            raise serializers.ValidationError(
-                {"latitude": ["latitude and longitude must be given together."]}
-            )
+        problem = coordinates_problem(final("latitude"), final("longitude"))
+        if problem:
+            raise serializers.ValidationError({"latitude": [problem]})
         return attrs
 
-    def save(self, **kwargs):
-        try:
-            with transaction.atomic():
-                return super().save(**kwargs)
-        except IntegrityError:  # a concurrent request took the code after validate_code
-            code = self.validated_data["code"]
-            raise serializers.ValidationError({"code": [_duplicate_code(code)]}) from None
+    def to_spec(self) -> AssetSpec:
+        """The whole asset these validated fields describe (a PATCH keeps what it omits)."""
+        if self.partial and self.instance is not None:
+            return replace(asset_spec_of(self.instance), **self.validated_data)
+        return AssetSpec(**self.validated_data)
 
 
 class TechnicianSerializer(StrictModelSerializer):
@@ -264,6 +273,15 @@ class TechnicianSerializer(StrictModelSerializer):
     def validate_skills(self, value):
         _unique_items(value)
         return value
+
+    def to_spec(self) -> TechnicianSpec:
+        """The whole technician these validated fields describe (a PATCH keeps what it omits)."""
+        fields = dict(self.validated_data)
+        if "skills" in fields:
+            fields["skills"] = tuple(fields["skills"])
+        if self.partial and self.instance is not None:
+            return replace(technician_spec_of(self.instance), **fields)
+        return TechnicianSpec(**fields)
 
 
 # --- plans: input ----------------------------------------------------------------------------
@@ -294,28 +312,13 @@ class CalendarInput(StrictSerializer):
 
     def validate(self, attrs):
         rrule, every, unit = attrs.get("rrule"), attrs.get("every"), attrs.get("unit")
-        if rrule is not None and (every is not None or unit is not None):
-            if not self._same_rule(rrule, every, unit):
-                raise serializers.ValidationError(
-                    {"rrule": ["Give either rrule or every + unit, not both."]}
-                )
+        problems = calendar_rule_problems(rrule, every, unit)
+        if problems:
+            raise serializers.ValidationError(problems)
+        if rrule is not None and every is not None:
             # A plan's own output (the shorthand and its RRULE) sent back: keep the shorthand.
-            attrs["rrule"] = rrule = None
-        if rrule is None and every is None:
-            raise serializers.ValidationError({"rrule": ["Give rrule, or every + unit."]})
-        if every is not None and unit is None:
-            raise serializers.ValidationError({"unit": ["unit is required with every."]})
+            attrs["rrule"] = None
         return attrs
-
-    @staticmethod
-    def _same_rule(rrule: str, every: int | None, unit: str | None) -> bool:
-        if every is None or unit is None:
-            return False
-        try:
-            shorthand = every_to_rrule(every, unit)
-        except RecurrenceError:
-            return False
-        return rrule.strip().upper().removeprefix("RRULE:") == shorthand
 
 
 class CounterInput(StrictSerializer):
@@ -326,10 +329,7 @@ class CounterInput(StrictSerializer):
     tolerance_units = StrictDecimalField(min_value=Decimal(0), allow_null=True, default=None)
 
 
-TASK_CODE_PREFIX = RegexValidator(
-    r"^[A-Z][A-Z0-9]{0,9}\Z",
-    "Must be 1 to 10 uppercase letters or digits, starting with a letter (e.g. MAN).",
-)
+TASK_CODE_PREFIX = RegexValidator(TASK_CODE_PREFIX_PATTERN, TASK_CODE_PREFIX_MESSAGE)
 
 
 class PlanInput(StrictSerializer):
@@ -387,6 +387,57 @@ class PlanInput(StrictSerializer):
         if attrs.get(other) is not None:
             raise serializers.ValidationError({other: [f"Must be null for a {trigger} plan."]})
         return attrs
+
+    def to_spec(self) -> PlanSpec:
+        """The plan these validated fields describe, as `plan_create` / `plan_update` take it."""
+        return plan_spec_from(self.validated_data)
+
+
+def plan_spec_from(data: Mapping) -> PlanSpec:
+    """A `PlanSpec` from `PlanInput`'s validated data (the v1 Plan body's shape)."""
+    task = data.get("task") or {}
+    trigger: CalendarTrigger | CounterTrigger
+    if data["trigger"] == Plan.Trigger.CALENDAR:
+        calendar = data["calendar"]
+        trigger = CalendarTrigger(
+            rrule=calendar.get("rrule"),
+            every=calendar.get("every"),
+            unit=calendar.get("unit"),
+            start_at=calendar["start_at"],
+            end_at=calendar.get("end_at"),
+            timezone=calendar.get("timezone") or "UTC",
+            anchor=calendar.get("anchor", Plan.Anchor.FIXED),
+            lead_time_hours=calendar.get("lead_time_hours", 0),
+            tolerance_hours=calendar.get("tolerance_hours", 24),
+        )
+    else:
+        counter = data["counter"]
+        trigger = CounterTrigger(
+            unit=counter["unit"],
+            interval=counter["interval"],
+            anchor=counter.get("anchor", Plan.Anchor.FIXED),
+            start_value=counter.get("start_value", Decimal(0)),
+            tolerance_units=counter.get("tolerance_units"),
+        )
+    return PlanSpec(
+        name=data["name"],
+        description=data.get("description", ""),
+        priority=data.get("priority", Priority.MEDIUM),
+        department=data.get("department", ""),
+        asset_ids=tuple(data.get("asset_ids", ())),
+        assignee_id=data.get("assignee_id"),
+        notification_channel_ids=tuple(data.get("notification_channel_ids", ())),
+        preventive_cost=data.get("preventive_cost"),
+        failure_cost=data.get("failure_cost"),
+        trigger=trigger,
+        task=TaskTemplate(
+            title=task.get("title"),
+            description=task.get("description", ""),
+            checklist=tuple(task.get("checklist", ())),
+            estimated_duration_minutes=task.get("estimated_duration_minutes"),
+            code_prefix=data.get("task_code_prefix", "MAN"),
+        ),
+    )
 
 
 # --- plans: output ---------------------------------------------------------------------------

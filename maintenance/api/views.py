@@ -89,10 +89,23 @@ class _CrudViewSet(
     mixins.UpdateModelMixin,
     _V1ViewSet,
 ):
-    """Assets and technicians: plain CRUD; deletion goes through a service (409 when in use)."""
+    """Assets and technicians: CRUD whose writes go through the services (delete: 409 when in
+    use). The serializer validates and builds the spec; the service writes the row."""
+
+    def create_object(self, spec):
+        raise NotImplementedError
+
+    def update_object(self, pk: str, spec):
+        raise NotImplementedError
 
     def delete_object(self, pk: str) -> None:
         raise NotImplementedError
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = self.create_object(serializer.to_spec())
+
+    def perform_update(self, serializer) -> None:
+        serializer.instance = self.update_object(serializer.instance.pk, serializer.to_spec())
 
     def destroy(self, request, pk=None):
         self.get_object()
@@ -110,6 +123,12 @@ class AssetViewSet(_CrudViewSet):
     serializer_class = s.AssetSerializer
     label = "Asset"
 
+    def create_object(self, spec):
+        return services.asset_create(spec=spec)
+
+    def update_object(self, pk: str, spec):
+        return services.asset_update(asset_id=pk, spec=spec)
+
     def delete_object(self, pk: str) -> None:
         services.asset_delete(asset_id=pk)
 
@@ -123,6 +142,12 @@ class TechnicianViewSet(_CrudViewSet):
     queryset = Technician.objects.order_by("name", "id")
     serializer_class = s.TechnicianSerializer
     label = "Technician"
+
+    def create_object(self, spec):
+        return services.technician_create(spec=spec)
+
+    def update_object(self, pk: str, spec):
+        return services.technician_update(technician_id=pk, spec=spec)
 
     def delete_object(self, pk: str) -> None:
         services.technician_delete(technician_id=pk)
@@ -160,14 +185,14 @@ class PlanViewSet(_V1ViewSet):
     def create(self, request):
         body = s.PlanInput(data=request.data)
         body.is_valid(raise_exception=True)
-        plan = services.plan_create(data=body.validated_data, now=timezone.now())
+        plan = services.plan_create(spec=body.to_spec(), now=timezone.now())
         return self._render(plan.pk, status_code=status.HTTP_201_CREATED)
 
     def update(self, request, pk=None):
         self.get_object()
         body = s.PlanInput(data=request.data)
         body.is_valid(raise_exception=True)
-        services.plan_update(plan_id=pk, data=body.validated_data, now=timezone.now())
+        services.plan_update(plan_id=pk, spec=body.to_spec(), now=timezone.now())
         return self._render(pk)
 
     def destroy(self, request, pk=None):

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from core.models import ApiKey
 from maintenance import services as maintenance_services
 from maintenance.models import Plan, Task
+from maintenance.specs import CalendarTrigger, PlanSpec
 from scheduling import services as scheduling_services
 from scheduling.models import Maintenance, MaintenanceEvent, Monitor
 
@@ -66,11 +67,10 @@ def test_the_plan_form_shows_the_apis_messages(page, screenshot):
 
 def test_it_executes_a_plan_and_finds_the_task(page, screenshot):
     plan = maintenance_services.plan_create(
-        data={
-            "name": "Inspect the boiler",
-            "trigger": "calendar",
-            "calendar": {"every": 1, "unit": "week", "start_at": _tomorrow()},
-        },
+        spec=PlanSpec(
+            name="Inspect the boiler",
+            trigger=CalendarTrigger(every=1, unit="week", start_at=_tomorrow()),
+        ),
         now=timezone.now(),
     )
     page.goto(f"/admin/maintenance/plan/{plan.pk}/change/")

@@ -2,10 +2,12 @@
 
 import copy
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import time_machine
 
+from maintenance.specs import CalendarTrigger, CounterTrigger, PlanSpec, TaskTemplate
 from tests.conftest import at  # noqa: F401 - re-exported for this package's tests
 
 BASE = "/api/v1/maintenance"
@@ -38,6 +40,16 @@ COUNTER_PLAN = {
     "trigger": "counter",
     "counter": {"unit": "hours", "interval": 500},
 }
+
+# The same two plans as service input (`dataclasses.replace` them to vary a field).
+CALENDAR_SPEC = PlanSpec(
+    name="Lubricate pump bearings",
+    task=TaskTemplate(title="Lubricate bearings", checklist=("Clean nipple", "Grease 5 g")),
+    trigger=CalendarTrigger(every=1, unit="day", start_at=datetime(2026, 3, 2, 8, tzinfo=UTC)),
+)
+COUNTER_SPEC = PlanSpec(
+    name="Oil change", trigger=CounterTrigger(unit="hours", interval=Decimal(500))
+)
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
 """The admin: lists with a fixed query count, and actions that call the services."""
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from maintenance import services
-from maintenance.models import Execution, Plan, Task
+from maintenance.models import Asset, Execution, Plan, Task, Technician
 from tests.maintenance.conftest import BASE, at
 
 
@@ -113,7 +114,7 @@ def test_its_task_actions_and_form_call_the_services(
     assert Task.objects.get(pk=cancel_id).status == "cancelled"
 
     inline = {"task_assets-TOTAL_FORMS": "0", "task_assets-INITIAL_FORMS": "0"}
-    change = reverse("admin:maintenance_task_change", args=[cancel_id])
+    change = reverse("admin:maintenance_task_change", args=[quote(cancel_id)])
     assert admin_client.get(change).status_code == 200
     response = admin_client.post(change, {"assignee": tech["id"], "notes": "n", **inline})
     assert response.status_code == 302
@@ -122,7 +123,85 @@ def test_its_task_actions_and_form_call_the_services(
     assert (cancelled.notes, cancelled.assignee_id) == ("n", None)
 
     open_id = api_client.post(f"{BASE}/plans/{plan['id']}/execute").json()["task_id"]
-    change = reverse("admin:maintenance_task_change", args=[open_id])
+    change = reverse("admin:maintenance_task_change", args=[quote(open_id)])
     response = admin_client.post(change, {"assignee": tech["id"], "notes": "", **inline})
     assert response.status_code == 302
     assert Task.objects.get(pk=open_id).assignee_id == tech["id"]
+
+
+ASSET_ADD = "/admin/maintenance/asset/add/"
+TECHNICIAN_ADD = "/admin/maintenance/technician/add/"
+
+
+def _form_errors(response) -> dict:
+    assert response.status_code == 200, "expected the form back with errors"
+    return {k: list(v) for k, v in response.context["adminform"].form.errors.items()}
+
+
+def test_an_asset_made_in_the_admin_is_made_by_the_service_like_the_apis(
+    admin_client, api_client, make_asset
+):
+    made = make_asset(code="PMP-01")
+    form = {"code": "PMP-02", "name": "Pump", "location": "Hall 1", "latitude": "48.1"}
+    # The API's rules and words, on the admin's fields.
+    body = {**form, "latitude": 48.1}
+    api = api_client.post(f"{BASE}/assets", body, format="json").json()["error"]["details"]
+    errors = _form_errors(admin_client.post(ASSET_ADD, form))
+    assert errors == {"latitude": api["latitude"]}
+    errors = _form_errors(admin_client.post(ASSET_ADD, {**form, "code": "PMP-01", "latitude": ""}))
+    assert errors == {"code": ["An asset with code 'PMP-01' already exists."]}
+    assert Asset.objects.count() == 1
+
+    response = admin_client.post(ASSET_ADD, {**form, "longitude": "11.5"})
+    assert response.status_code == 302
+    asset = Asset.objects.get(code="PMP-02")
+    assert asset.pk.startswith("asset_") and made["id"].startswith("asset_")
+    assert api_client.get(f"{BASE}/assets/{asset.pk}").json()["latitude"] == 48.1
+
+    change = reverse("admin:maintenance_asset_change", args=[quote(asset.pk)])
+    errors = _form_errors(admin_client.post(change, {**form, "code": "PMP-01"}))
+    assert errors == {
+        "code": ["An asset with code 'PMP-01' already exists."],
+        "latitude": ["latitude and longitude must be given together."],
+    }
+    assert admin_client.post(change, {"code": "PMP-03", "name": "Pump"}).status_code == 302
+    assert (Asset.objects.get(pk=asset.pk).code, Asset.objects.get(pk=asset.pk).latitude) == (
+        "PMP-03",
+        None,
+    )
+
+
+def test_a_technician_is_made_changed_and_deleted_through_the_services(
+    admin_client, make_plan, monkeypatch
+):
+    calls = []
+    for name in ("technician_create", "technician_update", "technician_delete"):
+        real = getattr(services, name)
+        monkeypatch.setattr(
+            services,
+            name,
+            lambda *, _real=real, _name=name, **kw: calls.append(_name) or _real(**kw),
+        )
+    form = {
+        "name": "Ada",
+        "email": "ada@example.com",
+        "skills": '["mechanical"]',
+        "daily_capacity_minutes": "480",
+        "active": "on",
+    }
+    assert admin_client.post(TECHNICIAN_ADD, form).status_code == 302
+    tech = Technician.objects.get()
+    assert tech.pk.startswith("tech") and tech.skills == ["mechanical"]
+    change = reverse("admin:maintenance_technician_change", args=[quote(tech.pk)])
+    assert admin_client.post(change, {**form, "active": ""}).status_code == 302
+    assert Technician.objects.get().active is False
+
+    # One still assigned is refused (Django lists what protects it); a free one goes.
+    make_plan()
+    Plan.objects.update(assignee=tech)  # assigned while it was active
+    delete = reverse("admin:maintenance_technician_delete", args=[quote(tech.pk)])
+    assert "Cannot delete" in admin_client.post(delete, {"post": "yes"}).content.decode()
+    Plan.objects.all().delete()
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not Technician.objects.exists()
+    assert calls == ["technician_create", "technician_update", "technician_delete"]

@@ -1,13 +1,19 @@
 """The plan form validates and saves through the API's code; the plan page's actions and the
 task work queue call the services; lists and the queue cost a fixed number of queries."""
 
+from dataclasses import replace
+
 import pytest
+from django.contrib.admin.utils import quote
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.errors import InvalidInput
+from maintenance import services
 from maintenance.models import Plan, Task
-from tests.maintenance.conftest import BASE, at
+from maintenance.specs import CalendarTrigger
+from tests.maintenance.conftest import BASE, CALENDAR_SPEC, at
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -148,7 +154,7 @@ def test_it_refuses_an_inactive_assignee_with_the_services_message(admin_client,
 
 def test_it_updates_a_plan_and_reschedules_it(admin_client, make_plan):
     plan = make_plan()
-    url = reverse("admin:maintenance_plan_change", args=[plan["id"]])
+    url = reverse("admin:maintenance_plan_change", args=[quote(plan["id"])])
     page = admin_client.get(url)
     assert page.status_code == 200
     initial = page.context["adminform"].form.initial
@@ -167,7 +173,7 @@ def test_it_updates_a_plan_and_reschedules_it(admin_client, make_plan):
 def test_the_plan_page_shows_state_and_recent_work(admin_client, api_client, make_plan):
     plan = make_plan()
     task = api_client.post(f"{BASE}/plans/{plan['id']}/execute").json()
-    content = admin_client.get(reverse("admin:maintenance_plan_change", args=[plan["id"]]))
+    content = admin_client.get(reverse("admin:maintenance_plan_change", args=[quote(plan["id"])]))
     text = content.content.decode()
     assert "2026-03-02 08:00 UTC" in text
     assert task["task_code"] in text
@@ -179,7 +185,7 @@ def test_the_plan_page_buttons_call_the_services(admin_client, make_plan):
     plan = make_plan()
 
     def act(name):
-        url = reverse(f"admin:maintenance_plan_{name}", args=[plan["id"]])
+        url = reverse(f"admin:maintenance_plan_{name}", args=[quote(plan["id"])])
         return admin_client.post(url, follow=True).content.decode()
 
     assert "Plan paused." in act("pause")
@@ -188,7 +194,7 @@ def test_the_plan_page_buttons_call_the_services(admin_client, make_plan):
     assert "Plan resumed." in act("resume")
     assert "MAN-001" in act("execute")
     assert Task.objects.get().execution.executed_by == f"user:{admin_client.user.pk}"
-    url = reverse("admin:maintenance_plan_execute", args=[plan["id"]])
+    url = reverse("admin:maintenance_plan_execute", args=[quote(plan["id"])])
     assert admin_client.get(url).status_code == 403  # POST only
 
 
@@ -247,3 +253,42 @@ def test_history_is_searchable_by_plan_id(admin_client, api_client, make_plan, m
     expected = 0 if model == "counterreading" else 1
     assert response.context["cl"].result_count == expected
     assert admin_client.get(url, {"q": "MAN-001"}).status_code == 200
+
+
+def test_a_bad_rrule_shows_the_services_message_on_the_rrule_field_and_saves_nothing(
+    admin_client,
+):
+    spec = replace(
+        CALENDAR_SPEC, trigger=CalendarTrigger(rrule="FREQ=SECONDLY", start_at=at("2026-03-02"))
+    )
+    with pytest.raises(InvalidInput) as refused:
+        services.plan_create(spec=spec, now=at("2026-03-01"))
+    response = admin_client.post(ADD, _form(every="", unit="", rrule="FREQ=SECONDLY"))
+    errors = _errors(response)
+    assert errors == {"rrule": refused.value.details["calendar.rrule"]}
+    assert not Plan.objects.exists()
+
+
+def test_an_update_the_service_refuses_changes_nothing(admin_client, make_plan):
+    plan = make_plan()
+    url = reverse("admin:maintenance_plan_change", args=[quote(plan["id"])])
+    response = admin_client.post(url, _form(name="Renamed", timezone="Mars/Olympus"))
+    assert "timezone" in _errors(response)
+    assert Plan.objects.get().name == "Lubricate pump bearings"
+
+
+def test_the_plan_pages_work_for_ids_the_admin_must_quote(admin_client, api_client, make_plan):
+    # Admin URLs escape "_" as "_5F"; an unescaped id whose "_" is followed by two hex digits
+    # (1 id in 16) was read as another id: the flaky admin tests' cause.
+    plan_id = make_plan()["id"]
+    Plan.objects.filter(pk=plan_id).update(id="plan_3Fx")
+    url = reverse("admin:maintenance_plan_execute", args=[quote("plan_3Fx")])
+    page = admin_client.post(url, follow=True)
+    assert page.status_code == 200
+    assert page.context["original"].pk == "plan_3Fx"  # back on that plan's page
+    task = Task.objects.get()
+    Task.objects.filter(pk=task.pk).update(id="task_3Fy")
+    page = admin_client.get(reverse("admin:maintenance_plan_change", args=[quote("plan_3Fx")]))
+    task_url = reverse("admin:maintenance_task_change", args=[quote("task_3Fy")])
+    assert f'href="{task_url}"' in page.content.decode()
+    assert admin_client.get(task_url).context["original"].pk == "task_3Fy"

@@ -5,12 +5,14 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.contrib.admin.utils import quote
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from maintenance import services as maintenance_services
+from maintenance.specs import CalendarTrigger, PlanSpec
 from scheduling import services as scheduling_services
 from scheduling.models import Monitor
 from scheduling.services import MonitorLink
@@ -48,18 +50,16 @@ def _plan(name: str, **fields):
 
     asset = Asset.objects.create(code=f"A-{name}", name=name)
     tech = Technician.objects.create(name=f"Tech {name}")
-    data = {
-        "name": name,
-        "trigger": "calendar",
-        "asset_ids": [asset.pk],
-        "assignee_id": tech.pk,
-        "calendar": {
-            "rrule": "FREQ=WEEKLY;BYDAY=WE",
-            "start_at": datetime(2026, 3, 4, 9, 0, tzinfo=UTC),
-        },
+    spec = PlanSpec(
+        name=name,
+        asset_ids=(asset.pk,),
+        assignee_id=tech.pk,
+        trigger=CalendarTrigger(
+            rrule="FREQ=WEEKLY;BYDAY=WE", start_at=datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+        ),
         **fields,
-    }
-    return maintenance_services.plan_create(data=data, now=NOW), asset, tech
+    )
+    return maintenance_services.plan_create(spec=spec, now=NOW), asset, tech
 
 
 def test_it_shows_window_events_and_plan_due_dates_for_30_days(admin_client):
@@ -78,7 +78,7 @@ def test_it_shows_window_events_and_plan_due_dates_for_30_days(admin_client):
     assert kinds.count("window") == 5 and kinds.count("plan") == 4
     html = page.content.decode()
     assert reverse("admin:scheduling_maintenance_change", args=[window.pk]) in html
-    assert reverse("admin:maintenance_plan_change", args=[plan.pk]) in html
+    assert reverse("admin:maintenance_plan_change", args=[quote(plan.pk)]) in html
 
     listing = admin_client.get(SCHEDULE, {"view": "list"}).content.decode()
     assert 'id="schedule-list"' in listing
@@ -152,7 +152,7 @@ def test_a_non_staff_user_cannot_act_on_a_plan(db, client, django_user_model, fr
     user = django_user_model.objects.create_user(username="visitor", password="visitor-pw-1")
     client.force_login(user)
     for name in ("execute", "pause", "resume"):
-        response = client.post(reverse(f"admin:maintenance_plan_{name}", args=[plan.pk]))
+        response = client.post(reverse(f"admin:maintenance_plan_{name}", args=[quote(plan.pk)]))
         assert response.status_code == 302
         assert response["Location"].startswith("/admin/login/")
     assert plan.tasks.count() == 0
@@ -166,7 +166,7 @@ def test_a_staff_user_without_permissions_is_refused(db, client, django_user_mod
     client.force_login(user)
     assert client.get("/admin/maintenance/task/queue/").status_code == 403
     assert client.get(SCHEDULE).status_code == 403
-    response = client.post(reverse("admin:maintenance_plan_execute", args=[plan.pk]))
+    response = client.post(reverse("admin:maintenance_plan_execute", args=[quote(plan.pk)]))
     assert response.status_code in (403, 404)
     assert plan.tasks.count() == 0
 
@@ -177,7 +177,7 @@ def test_posts_need_the_csrf_token(db, django_user_model, frozen):
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     for url in (
-        reverse("admin:maintenance_plan_execute", args=[plan.pk]),
+        reverse("admin:maintenance_plan_execute", args=[quote(plan.pk)]),
         "/admin/maintenance/task/queue/",
         "/admin/maintenance/plan/add/",
         reverse("admin:scheduling_maintenance_add"),

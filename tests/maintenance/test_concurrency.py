@@ -3,6 +3,7 @@ thread). SQLite serialises writers, so there is nothing to race there: these tes
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from django.db import connection
 
 from maintenance import services
 from maintenance.models import CounterReading, Execution, Plan, Task
-from tests.maintenance.conftest import CALENDAR_PLAN, COUNTER_PLAN, T0
+from tests.maintenance.conftest import CALENDAR_SPEC, COUNTER_SPEC, T0
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -46,9 +47,9 @@ def run_in_threads(count: int, work: Callable[[int], object]) -> list:
 
 
 def test_it_generates_each_of_200_due_plans_once_with_8_concurrent_schedulers():
-    data = {**CALENDAR_PLAN, "calendar": {**CALENDAR_PLAN["calendar"], "start_at": T0}}
+    spec = replace(CALENDAR_SPEC, trigger=replace(CALENDAR_SPEC.trigger, start_at=T0))
     for _ in range(200):
-        services.plan_create(data=data, now=T0)
+        services.plan_create(spec=spec, now=T0)
     due = T0  # every plan's first occurrence is its start, T0
     assert Plan.objects.filter(next_due_at=T0).count() == 200
 
@@ -64,7 +65,7 @@ def test_it_generates_each_of_200_due_plans_once_with_8_concurrent_schedulers():
 
 
 def test_it_executes_once_for_20_concurrent_readings_crossing_one_threshold():
-    plan = services.plan_create(data=COUNTER_PLAN, now=T0)  # threshold 500
+    plan = services.plan_create(spec=COUNTER_SPEC, now=T0)  # threshold 500
 
     results = run_in_threads(
         20,

@@ -1,11 +1,14 @@
 """Every list costs a fixed number of queries, whatever the page size."""
 
+from dataclasses import replace
+from decimal import Decimal
+
 import pytest
 from django.utils import timezone
 
 from maintenance import services
 from maintenance.models import Asset, Technician
-from tests.maintenance.conftest import BASE, CALENDAR_PLAN, COUNTER_PLAN
+from tests.maintenance.conftest import BASE, CALENDAR_SPEC, COUNTER_SPEC
 
 ROWS = 105  # more than the largest page
 
@@ -23,12 +26,12 @@ def populated(db):
     now = timezone.now()
     plans = [
         services.plan_create(
-            data={
-                **CALENDAR_PLAN,
-                "calendar": {**CALENDAR_PLAN["calendar"], "start_at": now},
-                "asset_ids": [assets[i].pk, assets[(i + 1) % ROWS].pk],
-                "assignee_id": techs[i].pk,
-            },
+            spec=replace(
+                CALENDAR_SPEC,
+                trigger=replace(CALENDAR_SPEC.trigger, start_at=now),
+                asset_ids=(assets[i].pk, assets[(i + 1) % ROWS].pk),
+                assignee_id=techs[i].pk,
+            ),
             now=now,
         )
         for i in range(ROWS)
@@ -37,7 +40,8 @@ def populated(db):
     for _ in range(ROWS):
         services.plan_execute(plan_id=busy.pk, by="key:tests", now=now)
     counter = services.plan_create(
-        data={**COUNTER_PLAN, "counter": {**COUNTER_PLAN["counter"], "interval": 10}}, now=now
+        spec=replace(COUNTER_SPEC, trigger=replace(COUNTER_SPEC.trigger, interval=Decimal(10))),
+        now=now,
     )
     for value in range(ROWS):
         services.counter_record(

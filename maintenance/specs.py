@@ -1,0 +1,247 @@
+"""Typed input of the v1 services: what a plan, an asset or a technician should be.
+
+The API serializers, the admin forms, the optimiser and management commands all build these
+and hand them to `maintenance.services`; no service reads an API body. A spec says what the
+caller wants, already of the right Python types; the services check what only they can (the
+rules below, references to other rows, the recurrence engine) and answer with the field
+names of the v1 body (`calendar.rrule`, `counter.interval`, `task.title`), so every entry
+point reports a problem in the same words.
+
+`plan_spec_of(plan)` reads a stored plan back as the spec that would write it again, so a
+partial change is ``dataclasses.replace(plan_spec_of(plan), ...)``.
+
+Imports neither Django's ORM nor DRF nor an api module: only the recurrence engine's pure
+helpers.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from scheduling.recurrence import RecurrenceError, every_to_rrule
+
+if TYPE_CHECKING:
+    from maintenance.models import Asset, Plan, Technician
+
+CALENDAR = "calendar"
+COUNTER = "counter"
+FIXED = "fixed"
+DEFAULT_PRIORITY = "medium"
+DEFAULT_TASK_CODE_PREFIX = "MAN"
+
+# --- the rules on a spec's own values (shared by the API serializers and the services) --------
+
+TASK_CODE_PREFIX_PATTERN = r"^[A-Z][A-Z0-9]{0,9}\Z"
+TASK_CODE_PREFIX_MESSAGE = (
+    "Must be 1 to 10 uppercase letters or digits, starting with a letter (e.g. MAN)."
+)
+POSITIVE_MESSAGE = "Must be greater than 0."
+COORDINATES_MESSAGE = "latitude and longitude must be given together."
+
+
+def task_code_prefix_problem(prefix: str) -> str | None:
+    return None if re.match(TASK_CODE_PREFIX_PATTERN, prefix) else TASK_CODE_PREFIX_MESSAGE
+
+
+def same_rule(rrule: str, every: int | None, unit: str | None) -> bool:
+    """Whether an RRULE is exactly what `every` + `unit` expands to (a plan's own output)."""
+    if every is None or unit is None:
+        return False
+    try:
+        shorthand = every_to_rrule(every, unit)
+    except RecurrenceError:
+        return False
+    return rrule.strip().upper().removeprefix("RRULE:") == shorthand
+
+
+def calendar_rule_problems(
+    rrule: str | None, every: int | None, unit: str | None
+) -> dict[str, list[str]]:
+    """How the rule is given: an RRULE, or `every` + `unit` (both only when they agree).
+
+    Keys are the calendar block's field names (`rrule`, `unit`).
+    """
+    if rrule is not None and (every is not None or unit is not None):
+        if not same_rule(rrule, every, unit):
+            return {"rrule": ["Give either rrule or every + unit, not both."]}
+        rrule = None
+    if rrule is None and every is None:
+        return {"rrule": ["Give rrule, or every + unit."]}
+    if every is not None and unit is None:
+        return {"unit": ["unit is required with every."]}
+    return {}
+
+
+def coordinates_problem(latitude: float | None, longitude: float | None) -> str | None:
+    if (latitude is None) != (longitude is None):
+        return COORDINATES_MESSAGE
+    return None
+
+
+# --- plans -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalendarTrigger:
+    """A calendar schedule: an RRULE, or the shorthand `every` + `unit` (which wins when given).
+
+    Expanded in `timezone` from `start_at` until `end_at`; a task is generated `lead_time_hours`
+    before each occurrence and is late `tolerance_hours` after it. A floating anchor counts
+    the next occurrence from the last completion instead of the fixed grid.
+    """
+
+    start_at: datetime
+    rrule: str | None = None
+    every: int | None = None
+    unit: str | None = None
+    end_at: datetime | None = None
+    timezone: str = "UTC"
+    anchor: str = FIXED
+    lead_time_hours: float = 0
+    tolerance_hours: float = 24
+
+    kind = CALENDAR
+
+
+@dataclass(frozen=True, kw_only=True)
+class CounterTrigger:
+    """A usage schedule: a task each `interval` of `unit` from `start_value`; late once usage
+    passes the crossed threshold + `tolerance_units` (never, when None)."""
+
+    unit: str
+    interval: Decimal
+    anchor: str = FIXED
+    start_value: Decimal = Decimal(0)
+    tolerance_units: Decimal | None = None
+
+    kind = COUNTER
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskTemplate:
+    """What each generated task carries; `title` None means the plan's name."""
+
+    title: str | None = None
+    description: str = ""
+    checklist: tuple[str, ...] = ()
+    estimated_duration_minutes: int | None = None
+    code_prefix: str = DEFAULT_TASK_CODE_PREFIX
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanSpec:
+    """A whole plan as `plan_create` / `plan_update` take it (an update replaces every field)."""
+
+    name: str
+    trigger: CalendarTrigger | CounterTrigger
+    description: str = ""
+    priority: str = DEFAULT_PRIORITY
+    department: str = ""
+    asset_ids: tuple[str, ...] = ()
+    assignee_id: str | None = None
+    notification_channel_ids: tuple[str, ...] = ()
+    preventive_cost: Decimal | None = None
+    failure_cost: Decimal | None = None
+    task: TaskTemplate = field(default_factory=TaskTemplate)
+
+    @property
+    def trigger_kind(self) -> str:
+        return self.trigger.kind
+
+
+def plan_spec_of(plan: "Plan") -> PlanSpec:
+    """The spec that would write `plan` as it is stored (its schedule state aside).
+
+    Uses `plan.plan_assets` (prefetch it, in id order, to read many plans in few queries).
+    A calendar plan given as `every` + `unit` reads back as that shorthand, with no rrule.
+    """
+    trigger: CalendarTrigger | CounterTrigger
+    if plan.trigger == CALENDAR:
+        trigger = CalendarTrigger(
+            rrule=None if plan.every else plan.rrule,
+            every=plan.every or None,
+            unit=(plan.unit or None) if plan.every else None,
+            start_at=plan.start_at,
+            end_at=plan.end_at,
+            timezone=plan.timezone,
+            anchor=plan.anchor,
+            lead_time_hours=plan.lead_time_hours,
+            tolerance_hours=plan.tolerance_hours,
+        )
+    else:
+        trigger = CounterTrigger(
+            unit=plan.counter_unit,
+            interval=plan.counter_interval,
+            anchor=plan.anchor,
+            start_value=plan.counter_start_value,
+            tolerance_units=plan.counter_tolerance_units,
+        )
+    links = sorted(plan.plan_assets.all(), key=lambda link: link.pk)
+    return PlanSpec(
+        name=plan.name,
+        description=plan.description,
+        priority=plan.priority,
+        department=plan.department,
+        asset_ids=tuple(link.asset_id for link in links),
+        assignee_id=plan.assignee_id,
+        notification_channel_ids=tuple(plan.notification_channel_ids),
+        preventive_cost=plan.preventive_cost,
+        failure_cost=plan.failure_cost,
+        trigger=trigger,
+        task=TaskTemplate(
+            title=plan.task_title,
+            description=plan.task_description,
+            checklist=tuple(plan.task_checklist),
+            estimated_duration_minutes=plan.task_estimated_duration_minutes,
+            code_prefix=plan.task_code_prefix,
+        ),
+    )
+
+
+# --- assets and technicians ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssetSpec:
+    """A whole asset; `latitude` and `longitude` come together or not at all."""
+
+    code: str
+    name: str
+    location: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    installed_at: datetime | None = None
+
+
+def asset_spec_of(asset: "Asset") -> AssetSpec:
+    return AssetSpec(
+        code=asset.code,
+        name=asset.name,
+        location=asset.location,
+        latitude=asset.latitude,
+        longitude=asset.longitude,
+        installed_at=asset.installed_at,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TechnicianSpec:
+    """A whole technician; an inactive one can no longer be assigned."""
+
+    name: str
+    email: str = ""
+    skills: tuple[str, ...] = ()
+    daily_capacity_minutes: int = 480
+    active: bool = True
+
+
+def technician_spec_of(technician: "Technician") -> TechnicianSpec:
+    return TechnicianSpec(
+        name=technician.name,
+        email=technician.email,
+        skills=tuple(technician.skills),
+        daily_capacity_minutes=technician.daily_capacity_minutes,
+        active=technician.active,
+    )
