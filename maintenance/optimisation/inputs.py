@@ -25,7 +25,6 @@ import numpy as np
 from maintenance.models import (
     Asset,
     CounterReading,
-    Failure,
     Plan,
     PlanAsset,
     Task,
@@ -33,6 +32,7 @@ from maintenance.models import (
     Technician,
 )
 from maintenance.optimisation import engine
+from maintenance.optimisation.models import Failure
 
 DAY = 86400.0
 WORKLOAD_HORIZON_DAYS = 30

@@ -47,8 +47,9 @@ from rest_framework.renderers import JSONRenderer
 from core.api.exceptions import flatten_details
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
 from maintenance import selectors, services
-from maintenance.models import Asset, Failure, Plan, PlanAsset, SuggestionSet, Task, Technician
+from maintenance.models import Asset, Plan, PlanAsset, Task, Technician
 from maintenance.optimisation import engine, inputs
+from maintenance.optimisation.models import Failure, SuggestionSet
 from scheduling.recurrence import RecurrenceError
 
 CLOCK_SKEW = timedelta(minutes=5)

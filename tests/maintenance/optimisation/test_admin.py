@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from maintenance.models import Failure, SuggestionSet
+from maintenance.optimisation.models import Failure, SuggestionSet
 from tests.maintenance.conftest import BASE, at, iso
 
 
@@ -30,7 +30,7 @@ def drafts(api_client, make_plan, make_asset, clock):
 
 @pytest.mark.parametrize("model", ["failure", "suggestionset"])
 def test_it_lists_in_a_fixed_number_of_queries(admin_client, drafts, model):
-    url = reverse(f"admin:maintenance_{model}_changelist")
+    url = reverse(f"admin:optimisation_{model}_changelist")
     drafts(2)
     with CaptureQueriesContext(connection) as small:
         assert admin_client.get(url).status_code == 200
@@ -44,7 +44,7 @@ def test_it_lists_in_a_fixed_number_of_queries(admin_client, drafts, model):
 def test_it_adds_a_failure_through_the_service(admin_client, make_asset, clock):
     asset = make_asset()
     response = admin_client.post(
-        reverse("admin:maintenance_failure_add"),
+        reverse("admin:optimisation_failure_add"),
         {
             "asset": asset["id"],
             "occurred_at_0": "2026-02-10",
@@ -64,15 +64,15 @@ def test_it_adds_a_failure_through_the_service(admin_client, make_asset, clock):
 def test_it_shows_a_plans_drafts_and_applies_or_rejects_them(admin_client, drafts):
     first, second = drafts(2)
     plan_id = SuggestionSet.objects.get(pk=first).plan_id
-    url = reverse("admin:maintenance_suggestionset_changelist")
+    url = reverse("admin:optimisation_suggestionset_changelist")
     listed = admin_client.get(url, {"plan_id": plan_id})
     assert first in listed.content.decode() and second not in listed.content.decode()
     searched = admin_client.get(url, {"q": plan_id}).content.decode()
     assert first in searched and second not in searched
     assert admin_client.get(url, {"q": "Plan 1"}).status_code == 200
-    failures = reverse("admin:maintenance_failure_changelist")
+    failures = reverse("admin:optimisation_failure_changelist")
     assert admin_client.get(failures, {"q": "A-001"}).status_code == 200
-    detail = admin_client.get(reverse("admin:maintenance_suggestionset_change", args=[first]))
+    detail = admin_client.get(reverse("admin:optimisation_suggestionset_change", args=[first]))
     assert detail.status_code == 200
     assert "failure(s) with a known age" in detail.content.decode()
 

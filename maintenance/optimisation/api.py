@@ -31,8 +31,9 @@ from maintenance.api.serializers import (
     StrictSerializer,
 )
 from maintenance.api.views import PAGING, _errors, _page_of
-from maintenance.models import Asset, Failure, Plan, SuggestionSet
+from maintenance.models import Asset, Plan
 from maintenance.optimisation import services
+from maintenance.optimisation.models import Failure, SuggestionSet
 from maintenance.optimisation.services import KINDS
 
 # --- serializers ----------------------------------------------------------------------------------

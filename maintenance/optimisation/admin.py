@@ -14,8 +14,8 @@ from django.utils.html import format_html
 
 from core.api.permissions import actor_of
 from core.errors import DomainError
-from maintenance.models import Failure, SuggestionSet
 from maintenance.optimisation import services
+from maintenance.optimisation.models import Failure, SuggestionSet
 
 
 @admin.register(Failure)
