@@ -41,10 +41,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from rest_framework.exceptions import ValidationError
-from rest_framework.renderers import JSONRenderer
 
-from core.api.exceptions import flatten_details
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
 from maintenance import selectors, services
 from maintenance.models import Asset, Plan, PlanAsset, Task, Technician
@@ -55,6 +52,10 @@ from scheduling.recurrence import RecurrenceError
 CLOCK_SKEW = timedelta(minutes=5)
 KINDS = ("frequency", "workload", "route", "counter_threshold")
 MAX_EVERY_DAYS = 3653  # the recurrence engine's largest daily step
+# A failure's bounds, the same for the API body and the admin form.
+MAX_FAILURE_DESCRIPTION = 10_000
+MAX_DOWNTIME_HOURS = 1_000_000
+_AT_LEAST_0 = "Ensure this value is greater than or equal to 0."  # DRF's words, as in the API
 
 
 # --- failures -------------------------------------------------------------------------------------
@@ -70,11 +71,26 @@ def failure_create(
     by: str = "",
     now: datetime,
 ) -> Failure:
-    """Record a failure of an asset (404 for an unknown asset; not in the future)."""
+    """Record a failure of an asset (404 for an unknown asset; not in the future; the bounds
+    above)."""
     if not Asset.objects.filter(pk=asset_id).exists():
         raise NotFound(f"Asset with id '{asset_id}' not found")
     if occurred_at > now + CLOCK_SKEW:
         raise InvalidInput("occurred_at is in the future", field="occurred_at")
+    if len(description) > MAX_FAILURE_DESCRIPTION:
+        raise InvalidInput(
+            f"Ensure this field has no more than {MAX_FAILURE_DESCRIPTION} characters.",
+            field="description",
+        )
+    if downtime_hours < 0:
+        raise InvalidInput(_AT_LEAST_0, field="downtime_hours")
+    if downtime_hours > MAX_DOWNTIME_HOURS:
+        raise InvalidInput(
+            f"Ensure this value is less than or equal to {MAX_DOWNTIME_HOURS}.",
+            field="downtime_hours",
+        )
+    if cost is not None and cost < 0:
+        raise InvalidInput(_AT_LEAST_0, field="cost")
     return Failure.objects.create(
         asset_id=asset_id,
         occurred_at=occurred_at,
@@ -83,6 +99,15 @@ def failure_create(
         cost=cost,
         created_by=by,
     )
+
+
+def failure_delete(*, failure_id: str) -> None:
+    """Delete a failure recorded by mistake (404 when it does not exist).
+
+    Drafts made from it keep their figures: a draft records its evidence as it was read."""
+    deleted, _ = Failure.objects.filter(pk=failure_id).delete()
+    if not deleted:
+        raise NotFound(f"Failure with id '{failure_id}' not found")
 
 
 # --- drafting -------------------------------------------------------------------------------------
@@ -562,15 +587,27 @@ def plan_optimize(*, plan_id: str, by: str, now: datetime) -> SuggestionSet:
 # --- applying -------------------------------------------------------------------------------------
 
 
-def _put_body(plan_id: str) -> dict:
+# SPEC-SEAM: the optimiser's only read and write of a plan's settings. Until the plan services
+# take a typed PlanSpec they take the v1 body, so the plan is read as a client would GET it and
+# written as a full PUT of that body with the proposed fields changed (the edits below work on
+# its nested `calendar` / `counter` keys). With specs: `plan_spec_of(plan)` here, a replaced
+# spec in `_apply_plan_change`, and `_set` paths on the spec; nothing else in this package
+# reads or writes a plan's settings. The api imports stay inside these two functions.
+def _plan_body(plan_id: str) -> dict:
     """The plan as a client would GET it, as JSON: the base of a full PUT."""
+    from rest_framework.renderers import JSONRenderer
+
     from maintenance.api.serializers import PlanSerializer
 
     plan = selectors.plan_queryset().get(pk=plan_id)
     return json.loads(JSONRenderer().render(PlanSerializer(plan).data))
 
 
-def _put(plan_id: str, body: dict, *, now: datetime) -> None:
+def _apply_plan_change(plan_id: str, body: dict, *, now: datetime) -> None:
+    """Write the changed body through `plan_update`, with the API's validation of a PUT."""
+    from rest_framework.exceptions import ValidationError
+
+    from core.api.exceptions import flatten_details
     from maintenance.api.serializers import PlanInput
 
     serializer = PlanInput(data=body)
@@ -646,12 +683,12 @@ def suggestion_apply(
                 continue  # informative only
             _collect_edits(suggestion.plan_id, item, plan_edits, task_assignees)
         for plan_id in sorted(plan_edits):
-            body = _put_body(plan_id)
+            body = _plan_body(plan_id)
             before = json.dumps(body, sort_keys=True)
             for edit in plan_edits[plan_id]:
                 edit(body)
             if json.dumps(body, sort_keys=True) != before:
-                _put(plan_id, body, now=now)
+                _apply_plan_change(plan_id, body, now=now)
         for task_id in sorted(task_assignees):
             services.task_update(
                 task_id=task_id, changes={"assignee_id": task_assignees[task_id]}, by=by, now=now
