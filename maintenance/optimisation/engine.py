@@ -344,6 +344,14 @@ def _weibull_rule(
             confidence=confidence,
             data=data,
         )
+    return _cost_optimal_rule(fit, data, preventive_cost, failure_cost, unit=unit, per=per)
+
+
+def _cost_optimal_rule(
+    fit: WeibullFit, data: dict, preventive_cost: float, failure_cost: float, *, unit: str, per: str
+) -> FrequencyResult:
+    """Wear-out with costs: t* when it beats run-to-failure, else no benefit."""
+    confidence = confidence_from_failures(fit.n_failures)
     best = optimal_interval(fit.beta, fit.eta, float(preventive_cost), float(failure_cost))
     data.update(
         {

@@ -305,20 +305,7 @@ def _draft_workload(draft: _Draft, now: datetime) -> None:
             f"({result.peak_before:.0%} of capacity, {who} on {day(result.peak_day_before)})",
         )
         return
-    reassignments, touches = [], []
-    for move in result.moves:
-        label = roster.labels[move.unit_id]
-        key = "task_id" if "task_id" in label else "plan_id"
-        reassignments.append(
-            {
-                key: label[key],
-                "label": label.get("code") or label.get("name"),
-                "from_assignee_id": move.from_id,
-                "to_assignee_id": move.to_id,
-                "minutes": round(move.minutes, 1),
-            }
-        )
-        touches.append(move.unit_id)
+    reassignments = _reassignments(result, roster)
     n_items = sum(len(u.minutes_by_day) for u in roster.units)
     minutes = sum(r["minutes"] for r in reassignments)
     draft.add(
@@ -341,26 +328,46 @@ def _draft_workload(draft: _Draft, now: datetime) -> None:
             f"brings the peak to {result.peak_after:.0%}"
         ),
         confidence=1 - roster.n_without_estimate / max(n_items, 1),
-        data={
-            "method": "greedy: longest work first to the least-loaded eligible technician, "
-            "kept when the peak load ratio falls",
-            "eligibility": "active, capacity > 0, and every skill of the current assignee",
-            "horizon_days": horizon,
-            "horizon_from": roster.day0.date().isoformat(),
-            "load_ratio": "estimated minutes per day / daily_capacity_minutes",
-            "default_task_minutes": inputs.DEFAULT_TASK_MINUTES,
-            "n_work_units": len(roster.units),
-            "n_without_estimate": roster.n_without_estimate,
-            "capacity_minutes": {w.id: w.capacity_minutes for w in roster.workers},
-            "peak_by_technician_before": {
-                k: round(v, 4) for k, v in result.worker_peaks_before.items()
-            },
-            "peak_by_technician_after": {
-                k: round(v, 4) for k, v in result.worker_peaks_after.items()
-            },
-        },
-        touches=touches,
+        data=_workload_data(roster, result, horizon),
+        touches=[move.unit_id for move in result.moves],
     )
+
+
+def _reassignments(result: engine.WorkloadResult, roster: inputs.Roster) -> list[dict]:
+    """Each move as the item shows it: the task or plan, its label, from whom to whom."""
+    reassignments = []
+    for move in result.moves:
+        label = roster.labels[move.unit_id]
+        key = "task_id" if "task_id" in label else "plan_id"
+        reassignments.append(
+            {
+                key: label[key],
+                "label": label.get("code") or label.get("name"),
+                "from_assignee_id": move.from_id,
+                "to_assignee_id": move.to_id,
+                "minutes": round(move.minutes, 1),
+            }
+        )
+    return reassignments
+
+
+def _workload_data(roster: inputs.Roster, result: engine.WorkloadResult, horizon: int) -> dict:
+    return {
+        "method": "greedy: longest work first to the least-loaded eligible technician, "
+        "kept when the peak load ratio falls",
+        "eligibility": "active, capacity > 0, and every skill of the current assignee",
+        "horizon_days": horizon,
+        "horizon_from": roster.day0.date().isoformat(),
+        "load_ratio": "estimated minutes per day / daily_capacity_minutes",
+        "default_task_minutes": inputs.DEFAULT_TASK_MINUTES,
+        "n_work_units": len(roster.units),
+        "n_without_estimate": roster.n_without_estimate,
+        "capacity_minutes": {w.id: w.capacity_minutes for w in roster.workers},
+        "peak_by_technician_before": {
+            k: round(v, 4) for k, v in result.worker_peaks_before.items()
+        },
+        "peak_by_technician_after": {k: round(v, 4) for k, v in result.worker_peaks_after.items()},
+    }
 
 
 def _takes_date(plan: Plan, due_at: datetime) -> bool:
@@ -384,20 +391,7 @@ def _draft_route(draft: _Draft, now: datetime) -> None:
         return
     due = plan.next_due_at
     by_id = {c.pk: c for c in candidates}
-    matches = engine.route_companions(
-        sites[plan.pk],
-        plan.tolerance_hours,
-        [
-            engine.RouteCandidate(
-                plan_id=c.pk,
-                due_hours=(c.next_due_at - due).total_seconds() / 3600,
-                sites=sites[c.pk],
-            )
-            for c in candidates
-        ],
-    )
-    skipped = [m.plan_id for m in matches if not _takes_date(by_id[m.plan_id], due)]
-    matches = [m for m in matches if m.plan_id not in skipped]
+    matches, skipped = _route_matches(plan, candidates, sites)
     if not matches:
         draft.skip(
             "route",
@@ -406,12 +400,7 @@ def _draft_route(draft: _Draft, now: datetime) -> None:
         )
         return
     members = [plan, *(by_id[m.plan_id] for m in matches)]
-    active = set(Technician.objects.filter(active=True).values_list("id", flat=True))
-    assignee = plan.assignee_id if plan.assignee_id in active else None
-    if assignee is None:
-        counts = Counter(m.assignee_id for m in members if m.assignee_id in active)
-        if counts:
-            assignee = min(counts, key=lambda k: (-counts[k], k))
+    assignee = _group_assignee(plan, members)
     current = [
         {
             "plan_id": m.pk,
@@ -442,27 +431,64 @@ def _draft_route(draft: _Draft, now: datetime) -> None:
             + f" saves {len(matches)} trip(s)"
         ),
         confidence=sum(1.0 if m.how == "location" else 0.8 for m in matches) / len(matches),
-        data={
-            "method": "same location (case-insensitive) or haversine distance on "
-            f"latitude/longitude ≤ {engine.ROUTE_RADIUS_KM:g} km",
-            "tolerance_hours": plan.tolerance_hours,
-            "window": [_iso(due - plan.tolerance), _iso(due + plan.tolerance)],
-            "matches": [
-                {
-                    "plan_id": m.plan_id,
-                    "how": m.how,
-                    "asset_id": m.asset_id,
-                    "near_asset_id": m.near_asset_id,
-                    "distance_km": m.distance_km,
-                    "offset_hours": round(m.due_hours, 4),
-                }
-                for m in matches
-            ],
-            "skipped_rule_cannot_take_date": skipped,
-            "assignee_rule": "the plan's own assignee, else the most common among the group",
-        },
+        data=_route_data(plan, matches, skipped),
         touches=[f"plan:{m.pk}" for m in members],
     )
+
+
+def _route_matches(
+    plan: Plan, candidates: list[Plan], sites: dict[str, tuple[engine.Site, ...]]
+) -> tuple[list[engine.RouteMatch], list[str]]:
+    """The candidates the engine groups with the plan, less those whose rule cannot take the
+    plan's due date (returned apart, by id)."""
+    due = plan.next_due_at
+    by_id = {c.pk: c for c in candidates}
+    matches = engine.route_companions(
+        sites[plan.pk],
+        plan.tolerance_hours,
+        [
+            engine.RouteCandidate(
+                plan_id=c.pk,
+                due_hours=(c.next_due_at - due).total_seconds() / 3600,
+                sites=sites[c.pk],
+            )
+            for c in candidates
+        ],
+    )
+    skipped = [m.plan_id for m in matches if not _takes_date(by_id[m.plan_id], due)]
+    return [m for m in matches if m.plan_id not in skipped], skipped
+
+
+def _group_assignee(plan: Plan, members: list[Plan]) -> str | None:
+    """The plan's own assignee if active, else the most common active one in the group."""
+    active = set(Technician.objects.filter(active=True).values_list("id", flat=True))
+    if plan.assignee_id in active:
+        return plan.assignee_id
+    counts = Counter(m.assignee_id for m in members if m.assignee_id in active)
+    return min(counts, key=lambda k: (-counts[k], k)) if counts else None
+
+
+def _route_data(plan: Plan, matches: list[engine.RouteMatch], skipped: list[str]) -> dict:
+    due = plan.next_due_at
+    return {
+        "method": "same location (case-insensitive) or haversine distance on "
+        f"latitude/longitude ≤ {engine.ROUTE_RADIUS_KM:g} km",
+        "tolerance_hours": plan.tolerance_hours,
+        "window": [_iso(due - plan.tolerance), _iso(due + plan.tolerance)],
+        "matches": [
+            {
+                "plan_id": m.plan_id,
+                "how": m.how,
+                "asset_id": m.asset_id,
+                "near_asset_id": m.near_asset_id,
+                "distance_km": m.distance_km,
+                "offset_hours": round(m.due_hours, 4),
+            }
+            for m in matches
+        ],
+        "skipped_rule_cannot_take_date": skipped,
+        "assignee_rule": "the plan's own assignee, else the most common among the group",
+    }
 
 
 def _threshold_with(plan: Plan, interval: Decimal) -> Decimal:
@@ -548,19 +574,27 @@ def _draft_counter(draft: _Draft, now: datetime) -> None:
         rationale=rationale,
         confidence=confidence,
         data={
-            "usage_method": "scipy.stats.linregress of cumulative usage on days",
-            "usage_rate_per_day": round(fit.rate, 6),
-            "intercept": round(fit.intercept, 4),
-            "r_squared": round(fit.r_squared, 6),
-            "n_readings": fit.n,
-            "readings_from": _iso(history.origin),
-            "readings_span_days": round(fit.span_days, 4),
-            "last_reading": {"value": float(last_value), "recorded_at": _iso(last_at)},
+            **_usage_data(history, last_value=last_value, last_at=last_at),
             "failure_method": result.method,
             **renewals.describe(),
             **result.data,
         },
     )
+
+
+def _usage_data(history: inputs.CounterHistory, *, last_value: Decimal, last_at: datetime) -> dict:
+    """How the usage rate was found, from which readings."""
+    fit = history.fit
+    return {
+        "usage_method": "scipy.stats.linregress of cumulative usage on days",
+        "usage_rate_per_day": round(fit.rate, 6),
+        "intercept": round(fit.intercept, 4),
+        "r_squared": round(fit.r_squared, 6),
+        "n_readings": fit.n,
+        "readings_from": _iso(history.origin),
+        "readings_span_days": round(fit.span_days, 4),
+        "last_reading": {"value": float(last_value), "recorded_at": _iso(last_at)},
+    }
 
 
 def plan_optimize(*, plan_id: str, by: str, now: datetime) -> SuggestionSet:
