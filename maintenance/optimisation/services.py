@@ -522,16 +522,7 @@ def _draft_counter(draft: _Draft, now: datetime) -> None:
     if fit.rate <= 0:
         draft.skip("counter_threshold", f"usage does not grow ({fit.rate:.4g} {unit}/day)")
         return
-    renewals = inputs.renewal_ages(plan, usage=history.at)
-    singular = unit[:-1] if unit.endswith("s") and len(unit) > 2 else unit
-    result = engine.frequency_analysis(
-        renewals.failures,
-        renewals.suspensions,
-        preventive_cost=_cost(plan.preventive_cost),
-        failure_cost=_cost(plan.failure_cost),
-        unit=unit,
-        per=singular,
-    )
+    renewals, result = _usage_frequency(plan, history, unit)
     last_at = plan.counter_recorded_at or history.origin + timedelta(days=float(history.days[-1]))
     last_value = plan.counter_value if plan.counter_value is not None else Decimal(0)
 
@@ -539,20 +530,12 @@ def _draft_counter(draft: _Draft, now: datetime) -> None:
         days = max(0.0, float(threshold - last_value) / fit.rate)
         return _iso(last_at + timedelta(days=days))
 
-    current = {
-        "interval": float(plan.counter_interval),
-        "next_counter_threshold": float(plan.next_counter_threshold),
-        "expected_at": expected(plan.next_counter_threshold),
-    }
+    current = _counter_block(plan.counter_interval, plan.next_counter_threshold, expected)
     interval = plan.counter_interval
     if result.proposed is not None:
         interval = Decimal(result.proposed)
     threshold = _threshold_with(plan, interval)
-    proposed = {
-        "interval": float(interval),
-        "next_counter_threshold": float(threshold),
-        "expected_at": expected(threshold),
-    }
+    proposed = _counter_block(interval, threshold, expected)
     usage = f"usage runs at {fit.rate:.4g} {unit}/day (least squares over {fit.n} readings)"
     if interval == plan.counter_interval:
         proposed = current
@@ -580,6 +563,33 @@ def _draft_counter(draft: _Draft, now: datetime) -> None:
             **result.data,
         },
     )
+
+
+def _usage_frequency(
+    plan: Plan, history: inputs.CounterHistory, unit: str
+) -> tuple[inputs.Renewals, engine.FrequencyResult]:
+    """The frequency rules on ages in counter units (usage at each renewal and failure)."""
+    renewals = inputs.renewal_ages(plan, usage=history.at)
+    singular = unit[:-1] if unit.endswith("s") and len(unit) > 2 else unit
+    result = engine.frequency_analysis(
+        renewals.failures,
+        renewals.suspensions,
+        preventive_cost=_cost(plan.preventive_cost),
+        failure_cost=_cost(plan.failure_cost),
+        unit=unit,
+        per=singular,
+    )
+    return renewals, result
+
+
+def _counter_block(
+    interval: Decimal, threshold: Decimal, expected: Callable[[Decimal], str]
+) -> dict:
+    return {
+        "interval": float(interval),
+        "next_counter_threshold": float(threshold),
+        "expected_at": expected(threshold),
+    }
 
 
 def _usage_data(history: inputs.CounterHistory, *, last_value: Decimal, last_at: datetime) -> dict:
