@@ -24,13 +24,13 @@ from maintenance.models import (
     Asset,
     CounterReading,
     Execution,
-    Failure,
     Plan,
     PlanAsset,
     Task,
     TaskAsset,
     Technician,
 )
+from maintenance.optimisation.models import Failure
 from maintenance.optimisation.services import plan_optimize
 
 YEARS = 10

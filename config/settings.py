@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "notifications",
     "scheduling",
     "maintenance",
+    "maintenance.optimisation",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v4/", include("scheduling.api.urls")),
+    # Optimisation's routes share the v1 maintenance prefix; before the router's, whose
+    # `plans/<id>` would not shadow them today, but the order keeps it so.
+    path("api/v1/maintenance/", include("maintenance.optimisation.api")),
     path("api/v1/maintenance/", include("maintenance.api.urls")),
     path("api/v1/notifications/", include("notifications.api.urls")),
 ]

@@ -959,6 +959,3 @@ class CounterReadingAdmin(_SearchByPlanId, ReadOnlyModelAdmin):
     @admin.display(description="Plan", ordering="plan__name")
     def plan_name(self, reading: CounterReading) -> str:
         return reading.plan.name if reading.plan else f"{reading.plan_id} (deleted)"
-
-
-from maintenance import admin_optimisation  # noqa: E402,F401

@@ -481,7 +481,9 @@ class CounterReading(models.Model):
         return self.id
 
 
-# --- optimisation: failures and suggestion drafts ------------------------------------------------
+# --- optimisation's old id defaults ---------------------------------------------------------------
+# Failure and SuggestionSet moved to maintenance.optimisation; migration 0002, which created
+# their tables, still names these defaults.
 
 
 def new_failure_id() -> str:
@@ -490,67 +492,3 @@ def new_failure_id() -> str:
 
 def new_suggestion_id() -> str:
     return new_id("sugg")
-
-
-class Failure(models.Model):
-    """A breakdown of an asset: the optimisation engine's evidence of how it wears out.
-
-    A failure renews the asset (it is repaired to as good as new), like a completed
-    preventive task of a plan on it; ages are measured from the latest renewal.
-    """
-
-    id = _id_field(new_failure_id)
-    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="failures")
-    occurred_at = models.DateTimeField()
-    description = models.TextField(blank=True)
-    downtime_hours = models.FloatField(default=0)
-    cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.CharField(max_length=200, blank=True)
-
-    class Meta:
-        ordering = ("-occurred_at", "-id")
-        indexes = [models.Index(fields=["asset", "occurred_at"], name="failure_asset_idx")]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(downtime_hours__gte=0), name="failure_downtime_non_negative"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.asset_id} failed {self.occurred_at:%Y-%m-%d %H:%M}"
-
-
-class SuggestionSet(models.Model):
-    """A draft of adjustments the optimisation engine proposed for a plan.
-
-    Nothing changes until someone applies it (all items or chosen ones). ``basis`` holds a
-    digest of the editable state of every row the items would change, as read when the draft
-    was made: a row that changed since makes the draft stale (409 on apply).
-    """
-
-    class Status(models.TextChoices):
-        DRAFT = "draft"
-        APPLIED = "applied"
-        REJECTED = "rejected"
-
-    id = _id_field(new_suggestion_id)
-    plan = _soft_plan_fk("suggestion_sets")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    items = models.JSONField(default=list, blank=True)
-    reasons = models.JSONField(default=dict, blank=True)
-    basis = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=dj_timezone.now)
-    created_by = models.CharField(max_length=200, blank=True)
-    applied_at = models.DateTimeField(null=True, blank=True)
-    applied_by = models.CharField(max_length=200, blank=True)
-    applied_items = models.JSONField(null=True, blank=True)
-    rejected_at = models.DateTimeField(null=True, blank=True)
-    rejected_by = models.CharField(max_length=200, blank=True)
-
-    class Meta:
-        ordering = ("-created_at", "-id")
-        indexes = [models.Index(fields=["plan", "-created_at"], name="suggestion_plan_idx")]
-
-    def __str__(self) -> str:
-        return self.id

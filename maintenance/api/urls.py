@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from maintenance.api import optimisation, views
+from maintenance.api import views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("assets", views.AssetViewSet, basename="v1-asset")
@@ -11,6 +11,5 @@ router.register("tasks", views.TaskViewSet, basename="v1-task")
 
 urlpatterns = [
     path("compliance", views.ComplianceView.as_view(), name="v1-compliance"),
-    *optimisation.urlpatterns,
     *router.urls,
 ]

@@ -232,60 +232,76 @@ def frequency_analysis(
             data=base,
         )
     if n_f < MIN_WEIBULL_FAILURES or not weibull:
-        mean, sigma, value = mtbf_minus_sigma(failures)
-        why = (
-            f"only {n_f} failures, too few for a Weibull fit"
-            if weibull
-            else f"{n_f} failures at ages too alike for a Weibull fit"
-        )
-        proposed = max(1, math.floor(value)) if value >= 1 else None
-        data = {
-            **base,
-            "method": "mtbf_minus_one_sigma",
-            "ages_at_failure": [_r(a) for a in failures],
-            "mtbf": _r(mean),
-            "sigma": _r(sigma),
-            "mtbf_minus_sigma": _r(value),
-            "t_star_days" if unit == "days" else "t_star": proposed,
-        }
-        if proposed is None:
-            return FrequencyResult(
-                method="insufficient",
-                proposed=None,
-                rationale=(
-                    f"{n_f} failures (mean {mean:.4g} {unit}, {SIGMA} {sigma:.4g}): "
-                    f"MTBF - 1{SIGMA} is under one {per}, so no interval is proposed"
-                ),
-                confidence=0.0,
-                data=data,
-            )
-        return FrequencyResult(
-            method="mtbf",
-            proposed=proposed,
-            rationale=(
-                f"{why}: they came on average every "
-                f"{mean:.0f} {unit} ({SIGMA} {sigma:.0f}); servicing every {proposed} {unit} "
-                f"(mean - 1{SIGMA}) comes before most of them"
-            ),
-            confidence=round(confidence_from_failures(n_f) / 2, 2),
-            data=data,
-        )
-
+        return _mtbf_rule(failures, base, unit=unit, per=per, too_few=weibull)
     try:
         fit = weibull_fit(failures, suspensions)
     except (ValueError, OverflowError, FloatingPointError) as exc:
         # Degenerate ages (all alike): the MTBF rule still says something sensible.
-        fallback = frequency_analysis(
-            failures,
-            suspensions,
-            preventive_cost=preventive_cost,
-            failure_cost=failure_cost,
-            unit=unit,
-            per=per,
-            weibull=False,
-        )
+        fallback = _mtbf_rule(failures, base, unit=unit, per=per, too_few=False)
         fallback.data["weibull_error"] = str(exc)
         return fallback
+    return _weibull_rule(fit, base, preventive_cost, failure_cost, unit=unit, per=per)
+
+
+def _t_star_key(unit: str) -> str:
+    return "t_star_days" if unit == "days" else "t_star"
+
+
+def _mtbf_rule(
+    failures: Sequence[float], base: dict, *, unit: str, per: str, too_few: bool
+) -> FrequencyResult:
+    """3-4 failures (or ages too alike to fit): service at MTBF - 1 sigma."""
+    n_f = len(failures)
+    mean, sigma, value = mtbf_minus_sigma(failures)
+    why = (
+        f"only {n_f} failures, too few for a Weibull fit"
+        if too_few
+        else f"{n_f} failures at ages too alike for a Weibull fit"
+    )
+    proposed = max(1, math.floor(value)) if value >= 1 else None
+    data = {
+        **base,
+        "method": "mtbf_minus_one_sigma",
+        "ages_at_failure": [_r(a) for a in failures],
+        "mtbf": _r(mean),
+        "sigma": _r(sigma),
+        "mtbf_minus_sigma": _r(value),
+        _t_star_key(unit): proposed,
+    }
+    if proposed is None:
+        return FrequencyResult(
+            method="insufficient",
+            proposed=None,
+            rationale=(
+                f"{n_f} failures (mean {mean:.4g} {unit}, {SIGMA} {sigma:.4g}): "
+                f"MTBF - 1{SIGMA} is under one {per}, so no interval is proposed"
+            ),
+            confidence=0.0,
+            data=data,
+        )
+    return FrequencyResult(
+        method="mtbf",
+        proposed=proposed,
+        rationale=(
+            f"{why}: they came on average every "
+            f"{mean:.0f} {unit} ({SIGMA} {sigma:.0f}); servicing every {proposed} {unit} "
+            f"(mean - 1{SIGMA}) comes before most of them"
+        ),
+        confidence=round(confidence_from_failures(n_f) / 2, 2),
+        data=data,
+    )
+
+
+def _weibull_rule(
+    fit: WeibullFit,
+    base: dict,
+    preventive_cost: float | None,
+    failure_cost: float | None,
+    *,
+    unit: str,
+    per: str,
+) -> FrequencyResult:
+    """5 failures or more: no benefit (β ≤ 1), no costs to weigh, or the cost-optimal t*."""
     data = {
         **base,
         "method": "weibull_mle_right_censored",
@@ -293,13 +309,13 @@ def frequency_analysis(
         "eta": _r(fit.eta),
         "mttf": _r(fit.mttf),
         "log_likelihood": _r(fit.log_likelihood),
-        "t_star_days" if unit == "days" else "t_star": None,
+        _t_star_key(unit): None,
         "cost_rate_at_t_star": None,
         "cost_rate_run_to_failure": None,
         "preventive_cost": preventive_cost,
         "failure_cost": failure_cost,
     }
-    confidence = confidence_from_failures(n_f)
+    confidence = confidence_from_failures(fit.n_failures)
     if fit.beta <= 1:
         return FrequencyResult(
             method="weibull_no_benefit",
@@ -328,10 +344,18 @@ def frequency_analysis(
             confidence=confidence,
             data=data,
         )
+    return _cost_optimal_rule(fit, data, preventive_cost, failure_cost, unit=unit, per=per)
+
+
+def _cost_optimal_rule(
+    fit: WeibullFit, data: dict, preventive_cost: float, failure_cost: float, *, unit: str, per: str
+) -> FrequencyResult:
+    """Wear-out with costs: t* when it beats run-to-failure, else no benefit."""
+    confidence = confidence_from_failures(fit.n_failures)
     best = optimal_interval(fit.beta, fit.eta, float(preventive_cost), float(failure_cost))
     data.update(
         {
-            "t_star_days" if unit == "days" else "t_star": best.t_whole,
+            _t_star_key(unit): best.t_whole,
             "t_star_exact": _r(best.t_exact),
             "cost_rate_at_t_star": _r(best.cost_rate),
             "cost_rate_run_to_failure": _r(best.cost_rate_run_to_failure),
@@ -466,6 +490,76 @@ def _peak_cell(ratios: np.ndarray, ids: list[str]) -> tuple[float, str | None, i
     return float(ratios[row, day]), ids[row], int(day)
 
 
+_EPS = 1e-9
+
+
+def _spread(unit: WorkUnit, horizon_days: int) -> np.ndarray:
+    """The unit's minutes per day over the horizon (days outside it are dropped)."""
+    vector = np.zeros(horizon_days)
+    for day, minutes in unit.minutes_by_day:
+        if 0 <= day < horizon_days:
+            vector[day] += minutes
+    return vector
+
+
+def _cells_at(matrix: np.ndarray, peak: float) -> int:
+    """How many technician-days sit at the peak (0 when nothing is booked)."""
+    return int((matrix >= peak - _EPS).sum()) if peak > 0 else 0
+
+
+class _Roster:
+    """The load ratios (technician x day) the greedy search moves units across."""
+
+    def __init__(self, workers: Sequence[Worker], units: Sequence[WorkUnit], horizon_days: int):
+        self.workers = sorted(workers, key=lambda w: w.id)
+        self.ids = [w.id for w in self.workers]
+        self.row_of = {w.id: i for i, w in enumerate(self.workers)}
+        self.capacity = np.array([max(w.capacity_minutes, 1) for w in self.workers], dtype=float)
+        self.vectors = {u.id: _spread(u, horizon_days) for u in units}
+        loads = np.zeros((len(self.workers), horizon_days))
+        for unit in units:
+            if unit.assignee_id in self.row_of:
+                loads[self.row_of[unit.assignee_id]] += self.vectors[unit.id]
+        self.initial = loads / self.capacity[:, None]
+        self.ratios = self.initial.copy()
+
+    def best_target(self, source: int, vector: np.ndarray, days: np.ndarray) -> int | None:
+        """The eligible technician whose own peak over the unit's days would stay lowest."""
+        best = None
+        for worker in self.workers:
+            target = self.row_of[worker.id]
+            if target == source or not eligible(worker, self.workers[source]):
+                continue
+            own = float((self.ratios[target, days] + vector[days] / self.capacity[target]).max())
+            if best is None or own < best[0] - _EPS:
+                best = (own, target)
+        return None if best is None else best[1]
+
+    def try_move(self, unit: WorkUnit) -> Move | None:
+        """Move the unit when that lowers the peak (or leaves fewer cells at it)."""
+        source = self.row_of.get(unit.assignee_id)
+        vector = self.vectors[unit.id]
+        days = np.nonzero(vector)[0]
+        if source is None or len(days) == 0:
+            return None
+        peak = float(self.ratios.max())
+        if self.ratios[source, days].max() < peak - _EPS:
+            return None  # only work at the peak can lower it
+        target = self.best_target(source, vector, days)
+        if target is None:
+            return None
+        trial = self.ratios.copy()
+        trial[source] -= vector / self.capacity[source]
+        trial[target] += vector / self.capacity[target]
+        new_peak = float(trial.max())
+        if new_peak < peak - _EPS or (
+            new_peak <= peak + _EPS and _cells_at(trial, peak) < _cells_at(self.ratios, peak)
+        ):
+            self.ratios = trial
+            return Move(unit.id, self.ids[source], self.ids[target], unit.minutes)
+        return None
+
+
 def balance_workload(
     workers: Sequence[Worker], units: Sequence[WorkUnit], *, horizon_days: int
 ) -> WorkloadResult:
@@ -478,69 +572,25 @@ def balance_workload(
 
     Load ratio = minutes on a day / daily capacity (a technician without capacity counts
     each minute against one minute)."""
-    ordered = sorted(workers, key=lambda w: w.id)
-    ids = [w.id for w in ordered]
-    row_of = {w.id: i for i, w in enumerate(ordered)}
-    capacity = np.array([max(w.capacity_minutes, 1) for w in ordered], dtype=float)
-    eps = 1e-9
-
-    def spread(unit: WorkUnit) -> np.ndarray:
-        vector = np.zeros(horizon_days)
-        for day, minutes in unit.minutes_by_day:
-            if 0 <= day < horizon_days:
-                vector[day] += minutes
-        return vector
-
-    vectors = {u.id: spread(u) for u in units}
-    loads = np.zeros((len(ordered), horizon_days))
-    for unit in units:
-        if unit.assignee_id in row_of:
-            loads[row_of[unit.assignee_id]] += vectors[unit.id]
-    before = loads / capacity[:, None]
+    roster = _Roster(workers, units, horizon_days)
+    ids, before = roster.ids, roster.initial
     peak_before, who_before, day_before = _peak_cell(before, ids)
-    ratios = before.copy()
-
-    def at_peak(matrix: np.ndarray, peak: float) -> int:
-        return int((matrix >= peak - eps).sum()) if peak > 0 else 0
-
     order = sorted(units, key=lambda u: (-u.minutes, u.id))
     moved: dict[str, Move] = {}
     progress, passes = True, 0
     while progress and passes < MAX_WORKLOAD_PASSES:
         progress, passes = False, passes + 1
         for unit in order:
-            source = row_of.get(unit.assignee_id)
-            vector = vectors[unit.id]
-            days = np.nonzero(vector)[0]
-            if unit.id in moved or source is None or len(days) == 0:
+            if unit.id in moved:
                 continue
-            peak = float(ratios.max())
-            if ratios[source, days].max() < peak - eps:
-                continue  # only work at the peak can lower it
-            best = None
-            for worker in ordered:
-                target = row_of[worker.id]
-                if target == source or not eligible(worker, ordered[source]):
-                    continue
-                own = float((ratios[target, days] + vector[days] / capacity[target]).max())
-                if best is None or own < best[0] - eps:
-                    best = (own, target)
-            if best is None:
-                continue
-            target = best[1]
-            trial = ratios.copy()
-            trial[source] -= vector / capacity[source]
-            trial[target] += vector / capacity[target]
-            new_peak = float(trial.max())
-            if new_peak < peak - eps or (
-                new_peak <= peak + eps and at_peak(trial, peak) < at_peak(ratios, peak)
-            ):
-                ratios = trial
-                moved[unit.id] = Move(unit.id, ids[source], ids[target], unit.minutes)
+            move = roster.try_move(unit)
+            if move is not None:
+                moved[unit.id] = move
                 progress = True
+    ratios = roster.ratios
     peak_after, who_after, day_after = _peak_cell(ratios, ids)
     moves = [moved[u.id] for u in order if u.id in moved]
-    if peak_after >= peak_before - eps:
+    if peak_after >= peak_before - _EPS:
         moves, ratios = [], before
         peak_after, who_after, day_after = peak_before, who_before, day_before
     return WorkloadResult(

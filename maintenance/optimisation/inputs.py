@@ -25,7 +25,6 @@ import numpy as np
 from maintenance.models import (
     Asset,
     CounterReading,
-    Failure,
     Plan,
     PlanAsset,
     Task,
@@ -33,6 +32,7 @@ from maintenance.models import (
     Technician,
 )
 from maintenance.optimisation import engine
+from maintenance.optimisation.models import Failure
 
 DAY = 86400.0
 WORKLOAD_HORIZON_DAYS = 30
@@ -194,6 +194,8 @@ def _plan_occurrences(plan: Plan, *, now: datetime, end: datetime) -> list[datet
 
 
 def workload_roster(*, now: datetime, horizon_days: int = WORKLOAD_HORIZON_DAYS) -> Roster:
+    """Every technician, and the assigned work over the horizon: open tasks, then the
+    occurrences of active calendar plans (in id order)."""
     day0 = now.replace(hour=0, minute=0, second=0, microsecond=0)
     end = day0 + timedelta(days=horizon_days)
     workers = [
@@ -205,13 +207,18 @@ def workload_roster(*, now: datetime, horizon_days: int = WORKLOAD_HORIZON_DAYS)
         )
         for t in Technician.objects.order_by("id")
     ]
-    units: list[engine.WorkUnit] = []
-    labels: dict[str, dict] = {}
-    missing = 0
+    roster = Roster(workers=workers, units=[], labels={}, day0=day0, n_without_estimate=0)
+    _add_task_units(roster, end=end)
+    _add_plan_units(roster, now=now, end=end)
+    return roster
 
-    def day_of(instant: datetime) -> int:
-        return max(0, int(days_between(day0, instant) // 1))
 
+def _day_of(roster: Roster, instant: datetime) -> int:
+    return max(0, int(days_between(roster.day0, instant) // 1))
+
+
+def _add_task_units(roster: Roster, *, end: datetime) -> None:
+    """Open assigned tasks due before the end: one unit each, on its due day."""
     tasks = (
         Task.objects.filter(status__in=Task.OPEN_STATUSES, assignee__isnull=False, due_at__lt=end)
         .order_by("id")
@@ -219,16 +226,20 @@ def workload_roster(*, now: datetime, horizon_days: int = WORKLOAD_HORIZON_DAYS)
     )
     for task_id, code, assignee_id, minutes, due_at in tasks:
         if minutes is None:
-            missing += 1
+            roster.n_without_estimate += 1
         unit_id = f"task:{task_id}"
-        units.append(
+        roster.units.append(
             engine.WorkUnit(
                 id=unit_id,
                 assignee_id=assignee_id,
-                minutes_by_day=((day_of(due_at), float(minutes or DEFAULT_TASK_MINUTES)),),
+                minutes_by_day=((_day_of(roster, due_at), float(minutes or DEFAULT_TASK_MINUTES)),),
             )
         )
-        labels[unit_id] = {"task_id": task_id, "code": code}
+        roster.labels[unit_id] = {"task_id": task_id, "code": code}
+
+
+def _add_plan_units(roster: Roster, *, now: datetime, end: datetime) -> None:
+    """Active assigned calendar plans: one unit each, its occurrences' minutes per day."""
     plans = Plan.objects.filter(
         status=Plan.Status.ACTIVE,
         trigger=Plan.Trigger.CALENDAR,
@@ -241,26 +252,23 @@ def workload_roster(*, now: datetime, horizon_days: int = WORKLOAD_HORIZON_DAYS)
             continue
         minutes = plan.task_estimated_duration_minutes
         if minutes is None:
-            missing += len(occurrences)
+            roster.n_without_estimate += len(occurrences)
         per_day: dict[int, float] = defaultdict(float)
         for t in occurrences:
-            per_day[day_of(t)] += float(minutes or DEFAULT_TASK_MINUTES)
+            per_day[_day_of(roster, t)] += float(minutes or DEFAULT_TASK_MINUTES)
         unit_id = f"plan:{plan.pk}"
-        units.append(
+        roster.units.append(
             engine.WorkUnit(
                 id=unit_id,
                 assignee_id=plan.assignee_id,
                 minutes_by_day=tuple(sorted(per_day.items())),
             )
         )
-        labels[unit_id] = {
+        roster.labels[unit_id] = {
             "plan_id": plan.pk,
             "name": plan.name,
             "occurrences": len(occurrences),
         }
-    return Roster(
-        workers=workers, units=units, labels=labels, day0=day0, n_without_estimate=missing
-    )
 
 
 # --- routes ---------------------------------------------------------------------------------------

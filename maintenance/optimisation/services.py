@@ -41,19 +41,21 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from rest_framework.exceptions import ValidationError
-from rest_framework.renderers import JSONRenderer
 
-from core.api.exceptions import flatten_details
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
 from maintenance import selectors, services
-from maintenance.models import Asset, Failure, Plan, PlanAsset, SuggestionSet, Task, Technician
+from maintenance.models import Asset, Plan, PlanAsset, Task, Technician
 from maintenance.optimisation import engine, inputs
+from maintenance.optimisation.models import Failure, SuggestionSet
 from scheduling.recurrence import RecurrenceError
 
 CLOCK_SKEW = timedelta(minutes=5)
 KINDS = ("frequency", "workload", "route", "counter_threshold")
 MAX_EVERY_DAYS = 3653  # the recurrence engine's largest daily step
+# A failure's bounds, the same for the API body and the admin form.
+MAX_FAILURE_DESCRIPTION = 10_000
+MAX_DOWNTIME_HOURS = 1_000_000
+_AT_LEAST_0 = "Ensure this value is greater than or equal to 0."  # DRF's words, as in the API
 
 
 # --- failures -------------------------------------------------------------------------------------
@@ -69,11 +71,26 @@ def failure_create(
     by: str = "",
     now: datetime,
 ) -> Failure:
-    """Record a failure of an asset (404 for an unknown asset; not in the future)."""
+    """Record a failure of an asset (404 for an unknown asset; not in the future; the bounds
+    above)."""
     if not Asset.objects.filter(pk=asset_id).exists():
         raise NotFound(f"Asset with id '{asset_id}' not found")
     if occurred_at > now + CLOCK_SKEW:
         raise InvalidInput("occurred_at is in the future", field="occurred_at")
+    if len(description) > MAX_FAILURE_DESCRIPTION:
+        raise InvalidInput(
+            f"Ensure this field has no more than {MAX_FAILURE_DESCRIPTION} characters.",
+            field="description",
+        )
+    if downtime_hours < 0:
+        raise InvalidInput(_AT_LEAST_0, field="downtime_hours")
+    if downtime_hours > MAX_DOWNTIME_HOURS:
+        raise InvalidInput(
+            f"Ensure this value is less than or equal to {MAX_DOWNTIME_HOURS}.",
+            field="downtime_hours",
+        )
+    if cost is not None and cost < 0:
+        raise InvalidInput(_AT_LEAST_0, field="cost")
     return Failure.objects.create(
         asset_id=asset_id,
         occurred_at=occurred_at,
@@ -82,6 +99,15 @@ def failure_create(
         cost=cost,
         created_by=by,
     )
+
+
+def failure_delete(*, failure_id: str) -> None:
+    """Delete a failure recorded by mistake (404 when it does not exist).
+
+    Drafts made from it keep their figures: a draft records its evidence as it was read."""
+    deleted, _ = Failure.objects.filter(pk=failure_id).delete()
+    if not deleted:
+        raise NotFound(f"Failure with id '{failure_id}' not found")
 
 
 # --- drafting -------------------------------------------------------------------------------------
@@ -279,20 +305,7 @@ def _draft_workload(draft: _Draft, now: datetime) -> None:
             f"({result.peak_before:.0%} of capacity, {who} on {day(result.peak_day_before)})",
         )
         return
-    reassignments, touches = [], []
-    for move in result.moves:
-        label = roster.labels[move.unit_id]
-        key = "task_id" if "task_id" in label else "plan_id"
-        reassignments.append(
-            {
-                key: label[key],
-                "label": label.get("code") or label.get("name"),
-                "from_assignee_id": move.from_id,
-                "to_assignee_id": move.to_id,
-                "minutes": round(move.minutes, 1),
-            }
-        )
-        touches.append(move.unit_id)
+    reassignments = _reassignments(result, roster)
     n_items = sum(len(u.minutes_by_day) for u in roster.units)
     minutes = sum(r["minutes"] for r in reassignments)
     draft.add(
@@ -315,26 +328,46 @@ def _draft_workload(draft: _Draft, now: datetime) -> None:
             f"brings the peak to {result.peak_after:.0%}"
         ),
         confidence=1 - roster.n_without_estimate / max(n_items, 1),
-        data={
-            "method": "greedy: longest work first to the least-loaded eligible technician, "
-            "kept when the peak load ratio falls",
-            "eligibility": "active, capacity > 0, and every skill of the current assignee",
-            "horizon_days": horizon,
-            "horizon_from": roster.day0.date().isoformat(),
-            "load_ratio": "estimated minutes per day / daily_capacity_minutes",
-            "default_task_minutes": inputs.DEFAULT_TASK_MINUTES,
-            "n_work_units": len(roster.units),
-            "n_without_estimate": roster.n_without_estimate,
-            "capacity_minutes": {w.id: w.capacity_minutes for w in roster.workers},
-            "peak_by_technician_before": {
-                k: round(v, 4) for k, v in result.worker_peaks_before.items()
-            },
-            "peak_by_technician_after": {
-                k: round(v, 4) for k, v in result.worker_peaks_after.items()
-            },
-        },
-        touches=touches,
+        data=_workload_data(roster, result, horizon),
+        touches=[move.unit_id for move in result.moves],
     )
+
+
+def _reassignments(result: engine.WorkloadResult, roster: inputs.Roster) -> list[dict]:
+    """Each move as the item shows it: the task or plan, its label, from whom to whom."""
+    reassignments = []
+    for move in result.moves:
+        label = roster.labels[move.unit_id]
+        key = "task_id" if "task_id" in label else "plan_id"
+        reassignments.append(
+            {
+                key: label[key],
+                "label": label.get("code") or label.get("name"),
+                "from_assignee_id": move.from_id,
+                "to_assignee_id": move.to_id,
+                "minutes": round(move.minutes, 1),
+            }
+        )
+    return reassignments
+
+
+def _workload_data(roster: inputs.Roster, result: engine.WorkloadResult, horizon: int) -> dict:
+    return {
+        "method": "greedy: longest work first to the least-loaded eligible technician, "
+        "kept when the peak load ratio falls",
+        "eligibility": "active, capacity > 0, and every skill of the current assignee",
+        "horizon_days": horizon,
+        "horizon_from": roster.day0.date().isoformat(),
+        "load_ratio": "estimated minutes per day / daily_capacity_minutes",
+        "default_task_minutes": inputs.DEFAULT_TASK_MINUTES,
+        "n_work_units": len(roster.units),
+        "n_without_estimate": roster.n_without_estimate,
+        "capacity_minutes": {w.id: w.capacity_minutes for w in roster.workers},
+        "peak_by_technician_before": {
+            k: round(v, 4) for k, v in result.worker_peaks_before.items()
+        },
+        "peak_by_technician_after": {k: round(v, 4) for k, v in result.worker_peaks_after.items()},
+    }
 
 
 def _takes_date(plan: Plan, due_at: datetime) -> bool:
@@ -358,20 +391,7 @@ def _draft_route(draft: _Draft, now: datetime) -> None:
         return
     due = plan.next_due_at
     by_id = {c.pk: c for c in candidates}
-    matches = engine.route_companions(
-        sites[plan.pk],
-        plan.tolerance_hours,
-        [
-            engine.RouteCandidate(
-                plan_id=c.pk,
-                due_hours=(c.next_due_at - due).total_seconds() / 3600,
-                sites=sites[c.pk],
-            )
-            for c in candidates
-        ],
-    )
-    skipped = [m.plan_id for m in matches if not _takes_date(by_id[m.plan_id], due)]
-    matches = [m for m in matches if m.plan_id not in skipped]
+    matches, skipped = _route_matches(plan, candidates, sites)
     if not matches:
         draft.skip(
             "route",
@@ -380,12 +400,7 @@ def _draft_route(draft: _Draft, now: datetime) -> None:
         )
         return
     members = [plan, *(by_id[m.plan_id] for m in matches)]
-    active = set(Technician.objects.filter(active=True).values_list("id", flat=True))
-    assignee = plan.assignee_id if plan.assignee_id in active else None
-    if assignee is None:
-        counts = Counter(m.assignee_id for m in members if m.assignee_id in active)
-        if counts:
-            assignee = min(counts, key=lambda k: (-counts[k], k))
+    assignee = _group_assignee(plan, members)
     current = [
         {
             "plan_id": m.pk,
@@ -416,27 +431,64 @@ def _draft_route(draft: _Draft, now: datetime) -> None:
             + f" saves {len(matches)} trip(s)"
         ),
         confidence=sum(1.0 if m.how == "location" else 0.8 for m in matches) / len(matches),
-        data={
-            "method": "same location (case-insensitive) or haversine distance on "
-            f"latitude/longitude ≤ {engine.ROUTE_RADIUS_KM:g} km",
-            "tolerance_hours": plan.tolerance_hours,
-            "window": [_iso(due - plan.tolerance), _iso(due + plan.tolerance)],
-            "matches": [
-                {
-                    "plan_id": m.plan_id,
-                    "how": m.how,
-                    "asset_id": m.asset_id,
-                    "near_asset_id": m.near_asset_id,
-                    "distance_km": m.distance_km,
-                    "offset_hours": round(m.due_hours, 4),
-                }
-                for m in matches
-            ],
-            "skipped_rule_cannot_take_date": skipped,
-            "assignee_rule": "the plan's own assignee, else the most common among the group",
-        },
+        data=_route_data(plan, matches, skipped),
         touches=[f"plan:{m.pk}" for m in members],
     )
+
+
+def _route_matches(
+    plan: Plan, candidates: list[Plan], sites: dict[str, tuple[engine.Site, ...]]
+) -> tuple[list[engine.RouteMatch], list[str]]:
+    """The candidates the engine groups with the plan, less those whose rule cannot take the
+    plan's due date (returned apart, by id)."""
+    due = plan.next_due_at
+    by_id = {c.pk: c for c in candidates}
+    matches = engine.route_companions(
+        sites[plan.pk],
+        plan.tolerance_hours,
+        [
+            engine.RouteCandidate(
+                plan_id=c.pk,
+                due_hours=(c.next_due_at - due).total_seconds() / 3600,
+                sites=sites[c.pk],
+            )
+            for c in candidates
+        ],
+    )
+    skipped = [m.plan_id for m in matches if not _takes_date(by_id[m.plan_id], due)]
+    return [m for m in matches if m.plan_id not in skipped], skipped
+
+
+def _group_assignee(plan: Plan, members: list[Plan]) -> str | None:
+    """The plan's own assignee if active, else the most common active one in the group."""
+    active = set(Technician.objects.filter(active=True).values_list("id", flat=True))
+    if plan.assignee_id in active:
+        return plan.assignee_id
+    counts = Counter(m.assignee_id for m in members if m.assignee_id in active)
+    return min(counts, key=lambda k: (-counts[k], k)) if counts else None
+
+
+def _route_data(plan: Plan, matches: list[engine.RouteMatch], skipped: list[str]) -> dict:
+    due = plan.next_due_at
+    return {
+        "method": "same location (case-insensitive) or haversine distance on "
+        f"latitude/longitude ≤ {engine.ROUTE_RADIUS_KM:g} km",
+        "tolerance_hours": plan.tolerance_hours,
+        "window": [_iso(due - plan.tolerance), _iso(due + plan.tolerance)],
+        "matches": [
+            {
+                "plan_id": m.plan_id,
+                "how": m.how,
+                "asset_id": m.asset_id,
+                "near_asset_id": m.near_asset_id,
+                "distance_km": m.distance_km,
+                "offset_hours": round(m.due_hours, 4),
+            }
+            for m in matches
+        ],
+        "skipped_rule_cannot_take_date": skipped,
+        "assignee_rule": "the plan's own assignee, else the most common among the group",
+    }
 
 
 def _threshold_with(plan: Plan, interval: Decimal) -> Decimal:
@@ -470,16 +522,7 @@ def _draft_counter(draft: _Draft, now: datetime) -> None:
     if fit.rate <= 0:
         draft.skip("counter_threshold", f"usage does not grow ({fit.rate:.4g} {unit}/day)")
         return
-    renewals = inputs.renewal_ages(plan, usage=history.at)
-    singular = unit[:-1] if unit.endswith("s") and len(unit) > 2 else unit
-    result = engine.frequency_analysis(
-        renewals.failures,
-        renewals.suspensions,
-        preventive_cost=_cost(plan.preventive_cost),
-        failure_cost=_cost(plan.failure_cost),
-        unit=unit,
-        per=singular,
-    )
+    renewals, result = _usage_frequency(plan, history, unit)
     last_at = plan.counter_recorded_at or history.origin + timedelta(days=float(history.days[-1]))
     last_value = plan.counter_value if plan.counter_value is not None else Decimal(0)
 
@@ -487,20 +530,12 @@ def _draft_counter(draft: _Draft, now: datetime) -> None:
         days = max(0.0, float(threshold - last_value) / fit.rate)
         return _iso(last_at + timedelta(days=days))
 
-    current = {
-        "interval": float(plan.counter_interval),
-        "next_counter_threshold": float(plan.next_counter_threshold),
-        "expected_at": expected(plan.next_counter_threshold),
-    }
+    current = _counter_block(plan.counter_interval, plan.next_counter_threshold, expected)
     interval = plan.counter_interval
     if result.proposed is not None:
         interval = Decimal(result.proposed)
     threshold = _threshold_with(plan, interval)
-    proposed = {
-        "interval": float(interval),
-        "next_counter_threshold": float(threshold),
-        "expected_at": expected(threshold),
-    }
+    proposed = _counter_block(interval, threshold, expected)
     usage = f"usage runs at {fit.rate:.4g} {unit}/day (least squares over {fit.n} readings)"
     if interval == plan.counter_interval:
         proposed = current
@@ -522,19 +557,54 @@ def _draft_counter(draft: _Draft, now: datetime) -> None:
         rationale=rationale,
         confidence=confidence,
         data={
-            "usage_method": "scipy.stats.linregress of cumulative usage on days",
-            "usage_rate_per_day": round(fit.rate, 6),
-            "intercept": round(fit.intercept, 4),
-            "r_squared": round(fit.r_squared, 6),
-            "n_readings": fit.n,
-            "readings_from": _iso(history.origin),
-            "readings_span_days": round(fit.span_days, 4),
-            "last_reading": {"value": float(last_value), "recorded_at": _iso(last_at)},
+            **_usage_data(history, last_value=last_value, last_at=last_at),
             "failure_method": result.method,
             **renewals.describe(),
             **result.data,
         },
     )
+
+
+def _usage_frequency(
+    plan: Plan, history: inputs.CounterHistory, unit: str
+) -> tuple[inputs.Renewals, engine.FrequencyResult]:
+    """The frequency rules on ages in counter units (usage at each renewal and failure)."""
+    renewals = inputs.renewal_ages(plan, usage=history.at)
+    singular = unit[:-1] if unit.endswith("s") and len(unit) > 2 else unit
+    result = engine.frequency_analysis(
+        renewals.failures,
+        renewals.suspensions,
+        preventive_cost=_cost(plan.preventive_cost),
+        failure_cost=_cost(plan.failure_cost),
+        unit=unit,
+        per=singular,
+    )
+    return renewals, result
+
+
+def _counter_block(
+    interval: Decimal, threshold: Decimal, expected: Callable[[Decimal], str]
+) -> dict:
+    return {
+        "interval": float(interval),
+        "next_counter_threshold": float(threshold),
+        "expected_at": expected(threshold),
+    }
+
+
+def _usage_data(history: inputs.CounterHistory, *, last_value: Decimal, last_at: datetime) -> dict:
+    """How the usage rate was found, from which readings."""
+    fit = history.fit
+    return {
+        "usage_method": "scipy.stats.linregress of cumulative usage on days",
+        "usage_rate_per_day": round(fit.rate, 6),
+        "intercept": round(fit.intercept, 4),
+        "r_squared": round(fit.r_squared, 6),
+        "n_readings": fit.n,
+        "readings_from": _iso(history.origin),
+        "readings_span_days": round(fit.span_days, 4),
+        "last_reading": {"value": float(last_value), "recorded_at": _iso(last_at)},
+    }
 
 
 def plan_optimize(*, plan_id: str, by: str, now: datetime) -> SuggestionSet:
@@ -561,15 +631,27 @@ def plan_optimize(*, plan_id: str, by: str, now: datetime) -> SuggestionSet:
 # --- applying -------------------------------------------------------------------------------------
 
 
-def _put_body(plan_id: str) -> dict:
+# SPEC-SEAM: the optimiser's only read and write of a plan's settings. Until the plan services
+# take a typed PlanSpec they take the v1 body, so the plan is read as a client would GET it and
+# written as a full PUT of that body with the proposed fields changed (the edits below work on
+# its nested `calendar` / `counter` keys). With specs: `plan_spec_of(plan)` here, a replaced
+# spec in `_apply_plan_change`, and `_set` paths on the spec; nothing else in this package
+# reads or writes a plan's settings. The api imports stay inside these two functions.
+def _plan_body(plan_id: str) -> dict:
     """The plan as a client would GET it, as JSON: the base of a full PUT."""
+    from rest_framework.renderers import JSONRenderer
+
     from maintenance.api.serializers import PlanSerializer
 
     plan = selectors.plan_queryset().get(pk=plan_id)
     return json.loads(JSONRenderer().render(PlanSerializer(plan).data))
 
 
-def _put(plan_id: str, body: dict, *, now: datetime) -> None:
+def _apply_plan_change(plan_id: str, body: dict, *, now: datetime) -> None:
+    """Write the changed body through `plan_update`, with the API's validation of a PUT."""
+    from rest_framework.exceptions import ValidationError
+
+    from core.api.exceptions import flatten_details
     from maintenance.api.serializers import PlanInput
 
     serializer = PlanInput(data=body)
@@ -645,12 +727,12 @@ def suggestion_apply(
                 continue  # informative only
             _collect_edits(suggestion.plan_id, item, plan_edits, task_assignees)
         for plan_id in sorted(plan_edits):
-            body = _put_body(plan_id)
+            body = _plan_body(plan_id)
             before = json.dumps(body, sort_keys=True)
             for edit in plan_edits[plan_id]:
                 edit(body)
             if json.dumps(body, sort_keys=True) != before:
-                _put(plan_id, body, now=now)
+                _apply_plan_change(plan_id, body, now=now)
         for task_id in sorted(task_assignees):
             services.task_update(
                 task_id=task_id, changes={"assignee_id": task_assignees[task_id]}, by=by, now=now

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from maintenance.models import Plan, SuggestionSet
+from maintenance.models import Plan
 from maintenance.optimisation import engine
+from maintenance.optimisation.models import SuggestionSet
 from tests.maintenance.conftest import BASE, COUNTER_PLAN, at, iso
 
 KINDS = {"frequency", "workload", "route", "counter_threshold"}

@@ -10,8 +10,9 @@ from scipy import stats
 
 from core.errors import Conflict
 from maintenance import services as plan_services
-from maintenance.models import Asset, Failure, Plan, SuggestionSet
+from maintenance.models import Asset, Plan
 from maintenance.optimisation import services
+from maintenance.optimisation.models import Failure, SuggestionSet
 from tests.maintenance.conftest import CALENDAR_PLAN, T0
 from tests.maintenance.test_concurrency import run_in_threads
 

@@ -1,25 +1,26 @@
 """Admin for the optimisation side: failures, and a plan's suggestion drafts.
 
-Failures are recorded through `failure_create` (the API's service). Drafts are read-only;
-the actions apply or reject them through `suggestion_apply` / `suggestion_reject`, with the
-API's rules (only drafts; 409-style refusal, shown as a warning, when the plan changed).
-Filter the drafts list by plan (`?plan_id=...`) to see one plan's drafts.
+Failures are recorded and deleted through `failure_create` / `failure_delete` (the API's
+rules); recorded history is not rewritten, so a failure has no change form. Drafts are
+written by the optimiser only: read-only here, with actions that apply or reject them through
+`suggestion_apply` / `suggestion_reject` (only drafts; a refusal, e.g. when the plan changed,
+is shown as a warning). Filter the drafts list by plan (`?plan_id=...`) to see one plan's drafts.
 """
 
 import json
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, run_each
 from core.api.permissions import actor_of
-from core.errors import DomainError
-from maintenance.models import Failure, SuggestionSet
 from maintenance.optimisation import services
+from maintenance.optimisation.models import Failure, SuggestionSet
 
 
 @admin.register(Failure)
-class FailureAdmin(admin.ModelAdmin):
+class FailureAdmin(ServiceModelAdmin):
     list_display = ("occurred_at", "asset", "description", "downtime_hours", "cost", "created_by")
     list_select_related = ("asset",)
     search_fields = ("id", "asset__code", "asset__name", "description")
@@ -28,29 +29,24 @@ class FailureAdmin(admin.ModelAdmin):
     fields = ("id", "asset", "occurred_at", "description", "downtime_hours", "cost", "created_by")
     readonly_fields = ("id", "created_by")
 
-    def has_change_permission(self, request, obj=None):
-        return obj is None  # history is not rewritten; the add form still needs this
+    def create_through_service(self, request, form) -> Failure:
+        data = form.cleaned_data
+        return services.failure_create(
+            asset_id=data["asset"].pk,
+            occurred_at=data["occurred_at"],
+            description=data.get("description", ""),
+            downtime_hours=data.get("downtime_hours") or 0,
+            cost=data.get("cost"),
+            by=actor_of(request),
+            now=timezone.now(),
+        )
 
-    def save_model(self, request, obj, form, change):
-        try:
-            created = services.failure_create(
-                asset_id=obj.asset_id,
-                occurred_at=obj.occurred_at,
-                description=obj.description,
-                downtime_hours=obj.downtime_hours,
-                cost=obj.cost,
-                by=actor_of(request),
-                now=timezone.now(),
-            )
-        except DomainError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            return
-        obj.pk = created.pk
-        obj._state.adding = False
+    def delete_through_service(self, request, obj: Failure) -> None:
+        services.failure_delete(failure_id=obj.pk)
 
 
 @admin.register(SuggestionSet)
-class SuggestionSetAdmin(admin.ModelAdmin):
+class SuggestionSetAdmin(ReadOnlyModelAdmin):
     list_display = ("id", "plan_name", "status", "kinds", "created_at", "created_by", "applied_by")
     list_filter = ("status",)
     list_select_related = ("plan",)
@@ -88,12 +84,6 @@ class SuggestionSetAdmin(admin.ModelAdmin):
     def lookup_allowed(self, lookup, value, request=None):
         return lookup == "plan_id" or super().lookup_allowed(lookup, value, request)
 
-    def has_add_permission(self, request):
-        return False  # drafts come from POST /plans/{id}/optimize
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="Plan", ordering="plan__name")
     def plan_name(self, suggestion: SuggestionSet) -> str:
         return suggestion.plan.name if suggestion.plan else f"{suggestion.plan_id} (deleted)"
@@ -124,24 +114,13 @@ class SuggestionSetAdmin(admin.ModelAdmin):
     def reasons_display(self, suggestion: SuggestionSet) -> str:
         return "; ".join(f"{kind}: {why}" for kind, why in suggestion.reasons.items()) or "—"
 
-    def _each(self, request, queryset, verb, call) -> None:
-        done = 0
-        for suggestion in queryset:
-            try:
-                call(suggestion)
-            except DomainError as exc:
-                self.message_user(request, f"{suggestion}: {exc.message}", messages.WARNING)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, f"{verb} {done} draft(s).", messages.SUCCESS)
-
     @admin.action(description="Apply all items")
     def apply_all(self, request, queryset):
         by = actor_of(request)
-        self._each(
+        run_each(
+            self,
             request,
-            list(queryset),
+            queryset,
             "Applied",
             lambda s: services.suggestion_apply(
                 suggestion_id=s.pk, items=None, by=by, now=timezone.now()
@@ -151,9 +130,10 @@ class SuggestionSetAdmin(admin.ModelAdmin):
     @admin.action(description="Reject")
     def reject(self, request, queryset):
         by = actor_of(request)
-        self._each(
+        run_each(
+            self,
             request,
-            list(queryset),
+            queryset,
             "Rejected",
             lambda s: services.suggestion_reject(suggestion_id=s.pk, by=by, now=timezone.now()),
         )

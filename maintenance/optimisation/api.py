@@ -31,8 +31,9 @@ from maintenance.api.serializers import (
     StrictSerializer,
 )
 from maintenance.api.views import PAGING, _errors, _page_of
-from maintenance.models import Asset, Failure, Plan, SuggestionSet
+from maintenance.models import Asset, Plan
 from maintenance.optimisation import services
+from maintenance.optimisation.models import Failure, SuggestionSet
 from maintenance.optimisation.services import KINDS
 
 # --- serializers ----------------------------------------------------------------------------------
@@ -40,8 +41,10 @@ from maintenance.optimisation.services import KINDS
 
 class FailureInput(StrictSerializer):
     occurred_at = StrictDateTimeField()
-    description = StrictCharField(allow_blank=True, default="", max_length=10_000)
-    downtime_hours = StrictFloatField(min_value=0, max_value=1_000_000, default=0)
+    description = StrictCharField(
+        allow_blank=True, default="", max_length=services.MAX_FAILURE_DESCRIPTION
+    )
+    downtime_hours = StrictFloatField(min_value=0, max_value=services.MAX_DOWNTIME_HOURS, default=0)
     cost = StrictDecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal(0), allow_null=True, default=None
     )
