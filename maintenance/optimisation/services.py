@@ -1,12 +1,12 @@
 """Optimisation writes: record failures, draft suggestions for a plan, apply or reject a draft.
 
 `plan_optimize` reads and creates one draft row; it changes nothing else. `suggestion_apply`
-changes plans only through `maintenance.services.plan_update` with a full PUT body built
-from the plan's current representation (exactly what a client re-sending the plan with the
-proposed fields changed would do), and tasks through `task_update` (a PATCH of the
-assignee). A draft records a digest of the editable state (what a PUT or PATCH can set,
-and the status) of every row its items would change; if one of them (or the plan itself)
-changed since, or the draft is no longer a draft, apply is a 409.
+changes plans only through `maintenance.services.plan_update` with the plan's current spec
+(`maintenance.specs.plan_spec_of`) and the proposed fields replaced (exactly what a client
+re-sending the plan with those fields changed would do), and tasks through `task_update`
+(a PATCH of the assignee). A draft records a digest of the editable state (what a PUT or
+PATCH can set, and the status) of every row its items would change; if one of them (or the
+plan itself) changed since, or the draft is no longer a draft, apply is a 409.
 
 Item kinds and how they apply:
 
@@ -36,17 +36,19 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 
-from core.errors import Conflict, InvalidInput, NotFound, summary_message
+from core.errors import Conflict, InvalidInput, NotFound
 from maintenance import selectors, services
 from maintenance.models import Asset, Plan, PlanAsset, Task, Technician
 from maintenance.optimisation import engine, inputs
 from maintenance.optimisation.models import Failure, SuggestionSet
+from maintenance.specs import CalendarTrigger, CounterTrigger, PlanSpec, plan_spec_of
 from scheduling.recurrence import RecurrenceError
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -631,36 +633,26 @@ def plan_optimize(*, plan_id: str, by: str, now: datetime) -> SuggestionSet:
 # --- applying -------------------------------------------------------------------------------------
 
 
-# SPEC-SEAM: the optimiser's only read and write of a plan's settings. Until the plan services
-# take a typed PlanSpec they take the v1 body, so the plan is read as a client would GET it and
-# written as a full PUT of that body with the proposed fields changed (the edits below work on
-# its nested `calendar` / `counter` keys). With specs: `plan_spec_of(plan)` here, a replaced
-# spec in `_apply_plan_change`, and `_set` paths on the spec; nothing else in this package
-# reads or writes a plan's settings. The api imports stay inside these two functions.
-def _plan_body(plan_id: str) -> dict:
-    """The plan as a client would GET it, as JSON: the base of a full PUT."""
-    from rest_framework.renderers import JSONRenderer
-
-    from maintenance.api.serializers import PlanSerializer
-
-    plan = selectors.plan_queryset().get(pk=plan_id)
-    return json.loads(JSONRenderer().render(PlanSerializer(plan).data))
+# The optimiser's only read and write of a plan's settings: the plan read back as a typed spec,
+# the proposed fields replaced, and the result written through `plan_update`, which applies the
+# same rules (and messages) as the API's PUT.
+PlanEdit = Callable[[PlanSpec], PlanSpec]
 
 
-def _apply_plan_change(plan_id: str, body: dict, *, now: datetime) -> None:
-    """Write the changed body through `plan_update`, with the API's validation of a PUT."""
-    from rest_framework.exceptions import ValidationError
+def _edit_trigger(kind: type, **changes: Any) -> PlanEdit:
+    def edit(spec: PlanSpec) -> PlanSpec:
+        if not isinstance(spec.trigger, kind):
+            # The plan changed trigger since the draft was made (its fingerprint would say so).
+            raise Conflict(
+                f"Plan '{spec.name}' no longer has a {kind.__name__}; run optimize again"
+            )
+        return replace(spec, trigger=replace(spec.trigger, **changes))
 
-    from core.api.exceptions import flatten_details
-    from maintenance.api.serializers import PlanInput
+    return edit
 
-    serializer = PlanInput(data=body)
-    try:
-        serializer.is_valid(raise_exception=True)
-    except ValidationError as exc:
-        details = flatten_details(exc.detail)
-        raise InvalidInput(summary_message(details), details=details) from None
-    services.plan_update(plan_id=plan_id, data=serializer.validated_data, now=now)
+
+def _edit_plan(**changes: Any) -> PlanEdit:
+    return lambda spec: replace(spec, **changes)
 
 
 def _lock(suggestion_id: str) -> SuggestionSet:
@@ -719,7 +711,7 @@ def suggestion_apply(
         suggestion = _lock(suggestion_id)
         chosen = _chosen(suggestion, items)
         _check_fresh(suggestion, chosen)
-        plan_edits: dict[str, list[Callable[[dict], None]]] = defaultdict(list)
+        plan_edits: dict[str, list[PlanEdit]] = defaultdict(list)
         task_assignees: dict[str, str] = {}
         for index in chosen:
             item = suggestion.items[index]
@@ -727,12 +719,11 @@ def suggestion_apply(
                 continue  # informative only
             _collect_edits(suggestion.plan_id, item, plan_edits, task_assignees)
         for plan_id in sorted(plan_edits):
-            body = _plan_body(plan_id)
-            before = json.dumps(body, sort_keys=True)
+            spec = before = plan_spec_of(selectors.plan_queryset().get(pk=plan_id))
             for edit in plan_edits[plan_id]:
-                edit(body)
-            if json.dumps(body, sort_keys=True) != before:
-                _apply_plan_change(plan_id, body, now=now)
+                spec = edit(spec)
+            if spec != before:
+                services.plan_update(plan_id=plan_id, spec=spec, now=now)
         for task_id in sorted(task_assignees):
             services.task_update(
                 task_id=task_id, changes={"assignee_id": task_assignees[task_id]}, by=by, now=now
@@ -745,43 +736,32 @@ def suggestion_apply(
     return suggestion
 
 
-def _set(path: tuple[str, ...], value: Any) -> Callable[[dict], None]:
-    def edit(body: dict) -> None:
-        target = body
-        for key in path[:-1]:
-            target = target[key]
-        target[path[-1]] = value
-
-    return edit
-
-
 def _collect_edits(plan_id: str, item: dict, plan_edits, task_assignees) -> None:
     kind, proposed = item["kind"], item["proposed"]
     if kind == "frequency":
-        plan_edits[plan_id].append(_set(("calendar", "every"), proposed["every"]))
-        plan_edits[plan_id].append(_set(("calendar", "unit"), proposed["unit"]))
-        plan_edits[plan_id].append(_set(("calendar", "rrule"), None))
-    elif kind == "counter_threshold":
-        interval = proposed["interval"]
         plan_edits[plan_id].append(
-            _set(("counter", "interval"), int(interval) if interval == int(interval) else interval)
+            _edit_trigger(
+                CalendarTrigger, every=proposed["every"], unit=proposed["unit"], rrule=None
+            )
         )
+    elif kind == "counter_threshold":
+        # The API keeps an interval to 4 decimal places; the engine proposes floats.
+        interval = Decimal(str(proposed["interval"])).quantize(Decimal("0.0001"))
+        plan_edits[plan_id].append(_edit_trigger(CounterTrigger, interval=interval.normalize()))
     elif kind == "workload":
         for move in proposed["reassignments"]:
             if "task_id" in move:
                 task_assignees[move["task_id"]] = move["to_assignee_id"]
             else:
-                plan_edits[move["plan_id"]].append(_set(("assignee_id",), move["to_assignee_id"]))
+                plan_edits[move["plan_id"]].append(_edit_plan(assignee_id=move["to_assignee_id"]))
     elif kind == "route":
         current = {row["plan_id"]: row for row in item["current"]["plans"]}
         for member in proposed["plan_ids"]:
             if proposed["assignee_id"] is not None:
-                plan_edits[member].append(_set(("assignee_id",), proposed["assignee_id"]))
+                plan_edits[member].append(_edit_plan(assignee_id=proposed["assignee_id"]))
             if member != plan_id and current[member]["next_due_at"] != proposed["due_at"]:
-                start = datetime.fromisoformat(proposed["due_at"])
-                plan_edits[member].append(
-                    _set(("calendar", "start_at"), start.strftime("%Y-%m-%dT%H:%M:%SZ"))
-                )
+                start = datetime.fromisoformat(proposed["due_at"]).replace(microsecond=0)
+                plan_edits[member].append(_edit_trigger(CalendarTrigger, start_at=start))
 
 
 def suggestion_reject(*, suggestion_id: str, by: str, now: datetime) -> SuggestionSet:

@@ -1,5 +1,6 @@
 """Apply under real concurrency (PostgreSQL): a draft is applied once, whoever races for it."""
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ from maintenance import services as plan_services
 from maintenance.models import Asset, Plan
 from maintenance.optimisation import services
 from maintenance.optimisation.models import Failure, SuggestionSet
-from tests.maintenance.conftest import CALENDAR_PLAN, T0
+from tests.maintenance.conftest import CALENDAR_SPEC, T0
 from tests.maintenance.test_concurrency import run_in_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -28,13 +29,13 @@ def _postgres_only():
 def test_six_concurrent_applies_of_one_draft_apply_it_once():
     asset = Asset.objects.create(code="C-1", name="Pump", installed_at=T0 - timedelta(days=2000))
     plan = plan_services.plan_create(
-        data={
-            **CALENDAR_PLAN,
-            "calendar": {**CALENDAR_PLAN["calendar"], "start_at": T0},
-            "asset_ids": [asset.pk],
-            "preventive_cost": Decimal(100),
-            "failure_cost": Decimal(2000),
-        },
+        spec=replace(
+            CALENDAR_SPEC,
+            trigger=replace(CALENDAR_SPEC.trigger, start_at=T0),
+            asset_ids=(asset.pk,),
+            preventive_cost=Decimal(100),
+            failure_cost=Decimal(2000),
+        ),
         now=T0,
     )
     ages = stats.weibull_min.ppf((np.arange(12) + 0.5) / 12, 3.0, scale=60)
