@@ -411,15 +411,3 @@ class MaintenancePreviewResultSerializer(serializers.Serializer):
 
 class MessageResponseSerializer(serializers.Serializer):
     message = serializers.CharField()
-
-
-class V4ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), required=False
-    )
-
-
-class V4ErrorSerializer(serializers.Serializer):
-    error = V4ErrorBodySerializer()
