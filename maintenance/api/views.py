@@ -11,13 +11,14 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from core.api.pagination import SkipLimitPagination
 from core.api.permissions import actor_of
+from core.api.schema import ErrorEnvelopeSerializer
+from core.api.views import ServiceAPIView, ServiceViewSet
 from core.errors import NotFound
 from maintenance import selectors, services
 from maintenance.api import serializers as s
@@ -25,21 +26,8 @@ from maintenance.api.filters import PlanFilter, TaskFilter
 from maintenance.models import Asset, CounterReading, Plan, Technician
 from notifications.api.serializers import TestResultOutput
 
-ERROR = inline_serializer(
-    name="ErrorEnvelope",
-    fields={
-        "error": inline_serializer(
-            name="Error",
-            fields={
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "details": serializers.DictField(
-                    child=serializers.ListField(child=serializers.CharField()), required=False
-                ),
-            },
-        )
-    },
-)
+# One schema of the error envelope for both versions (core.api.schema).
+ERROR = ErrorEnvelopeSerializer
 
 
 def _errors(*codes: int) -> dict:
@@ -64,7 +52,7 @@ PAGING = [
 ]
 
 
-class _V1ViewSet(viewsets.GenericViewSet):
+class _V1ViewSet(ServiceViewSet):
     """Shared base: skip/limit paging and a 404 that names the resource and id."""
 
     pagination_class = SkipLimitPagination
@@ -345,7 +333,7 @@ class TaskViewSet(_V1ViewSet):
         return self._render(pk)
 
 
-class ComplianceView(APIView):
+class ComplianceView(ServiceAPIView):
     """Compliance metrics over the tasks and occurrences due between two dates."""
 
     @extend_schema(

@@ -3,25 +3,9 @@ business (`notifications.transports.validate_target`), called by the service."""
 
 from rest_framework import serializers
 
+from core.api.fields import StrictBooleanField, StrictCharField
+from core.api.serializers import StrictSerializer
 from notifications.models import Channel
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string only (DRF would turn 42 into "42")."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """true or false only (DRF would accept "yes", 1, "on")."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
 
 
 class StringListField(serializers.ListField):
@@ -35,23 +19,18 @@ class StringListField(serializers.ListField):
         return list(data)
 
 
-class ChannelInput(serializers.Serializer):
+class ChannelInput(StrictSerializer):
+    """POST and PUT (PATCH: partial) body of a channel; any other key is a 400 naming it."""
+
+    # Read-only fields of the resource are accepted and dropped, so a GET body can be PUT back.
+    ignored_fields = ("id", "last_error", "created_at", "updated_at", "secret")
+
     name = StrictCharField(max_length=255)
     kind = serializers.ChoiceField(choices=Channel.Kind.choices)
     target = StrictCharField(max_length=2048)
     events = StringListField(default=list, max_length=20)
     monitor_tags = StringListField(default=list, max_length=200)
     active = StrictBooleanField(default=True)
-
-    # Read-only fields of the resource are accepted and dropped, so a GET body can be PUT back.
-    IGNORED = frozenset({"id", "last_error", "created_at", "updated_at", "secret"})
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields) - self.IGNORED)
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class ChannelOutput(serializers.ModelSerializer):

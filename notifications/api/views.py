@@ -4,42 +4,33 @@ from dataclasses import asdict
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.pagination import SkipLimitPagination
-from core.errors import NotFound
+from core.api.views import ServiceViewSet
 from notifications import services
 from notifications.api import serializers as s
 from notifications.api.filters import ChannelFilter
 from notifications.models import Channel
 
 
-class ChannelViewSet(viewsets.GenericViewSet):
+class ChannelViewSet(ServiceViewSet):
     """Notification channels: email addresses, signed webhooks and Apprise URLs."""
 
     queryset = Channel.objects.all()
     serializer_class = s.ChannelOutput
     pagination_class = SkipLimitPagination
     filterset_class = ChannelFilter
-
-    def get_object(self) -> Channel:
-        pk = self.kwargs["pk"]
-        channel = Channel.objects.filter(pk=pk).first()
-        if channel is None:
-            raise NotFound(f"Channel with id '{pk}' not found")
-        return channel
+    object_label = "Channel"
 
     def list(self, request):
-        channels = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(channels)
-        return self.get_paginated_response(s.ChannelOutput(page, many=True).data)
+        return self.page_of(self.filter_queryset(self.get_queryset()), s.ChannelOutput)
 
     @extend_schema(request=s.ChannelInput, responses={201: s.ChannelCreated})
     def create(self, request):
-        data = _valid(s.ChannelInput(data=request.data))
-        channel = services.channel_create(**data)
+        channel = services.channel_create(**self.validated(s.ChannelInput))
         return Response(s.ChannelCreated(channel).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, pk=None):
@@ -47,14 +38,15 @@ class ChannelViewSet(viewsets.GenericViewSet):
 
     @extend_schema(request=s.ChannelInput, responses=s.ChannelOutput)
     def update(self, request, pk=None):
-        channel = self.get_object()
-        data = _valid(s.ChannelInput(data=request.data))
-        return Response(s.ChannelOutput(services.channel_update(channel=channel, data=data)).data)
+        return self._update(partial=False)
 
     @extend_schema(request=s.ChannelInput(partial=True), responses=s.ChannelOutput)
     def partial_update(self, request, pk=None):
+        return self._update(partial=True)
+
+    def _update(self, *, partial: bool) -> Response:
         channel = self.get_object()
-        data = _valid(s.ChannelInput(data=request.data, partial=True))
+        data = self.validated(s.ChannelInput, partial=partial)
         return Response(s.ChannelOutput(services.channel_update(channel=channel, data=data)).data)
 
     def destroy(self, request, pk=None):
@@ -68,8 +60,3 @@ class ChannelViewSet(viewsets.GenericViewSet):
         channel = self.get_object()
         results = services.send_test(channel_ids=[channel.pk], now=timezone.now())
         return Response({"deliveries": [asdict(result) for result in results]})
-
-
-def _valid(serializer) -> dict:
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data

@@ -9,15 +9,15 @@ and fields a request schema does not list are a 400 (Kener's request schemas say
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from core.api.fields import StrictCharField, StrictChoiceField, StrictIntegerField, shown
+from core.api.serializers import V4StrictSerializer
 from core.errors import InvalidInput
 from scheduling.models import (
     MAX_DURATION_SECONDS,
@@ -36,11 +36,6 @@ MAX_UNIX_SECONDS = int(datetime(2200, 1, 1, tzinfo=UTC).timestamp()) - 1
 MAX_MONITORS = 1000
 
 
-def _shown(value: object) -> str:
-    """A rejected value as it looked in the JSON body."""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
 def unix_seconds(dt: datetime) -> int:
     return int(dt.timestamp())
 
@@ -57,60 +52,6 @@ def _enum(name: str, values: list[str]):
 
 
 # --- strict fields -------------------------------------------------------------------------------
-
-
-class _NamedMessagesMixin:
-    """`required` and `null` messages that name the field."""
-
-    type_message = "{field} has the wrong type"
-
-    def bind(self, field_name, parent):
-        super().bind(field_name, parent)
-        self.error_messages = {
-            **self.error_messages,
-            "required": f"{field_name} is required",
-            "null": self.type_message.format(field=field_name),
-        }
-
-    def invalid(self, message: str) -> ValidationError:
-        return ValidationError(message.format(field=self.field_name))
-
-
-class StrictCharField(_NamedMessagesMixin, serializers.CharField):
-    """A JSON string, surrounding whitespace trimmed."""
-
-    type_message = "{field} must be a string"
-
-    def bind(self, field_name, parent):
-        super().bind(field_name, parent)
-        self.error_messages["blank"] = f"{field_name} must not be empty"
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            raise self.invalid(self.type_message)
-        value = data.strip() if self.trim_whitespace else data
-        if not value and not self.allow_blank:
-            raise self.invalid("{field} must not be empty")
-        if self.max_length is not None and len(value) > self.max_length:
-            raise self.invalid(f"{{field}} must be at most {self.max_length} characters")
-        return value
-
-
-class StrictIntegerField(_NamedMessagesMixin, serializers.IntegerField):
-    """A JSON integer (not a bool, a float or a string) within [min_value, max_value]."""
-
-    type_message = "{field} must be an integer"
-    too_small = "{field} must be at least {min_value}"
-    too_large = "{field} must be at most {max_value}"
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            raise self.invalid(self.type_message)
-        if self.min_value is not None and data < self.min_value:
-            raise self.invalid(self.too_small.replace("{min_value}", str(self.min_value)))
-        if self.max_value is not None and data > self.max_value:
-            raise self.invalid(self.too_large.replace("{max_value}", str(self.max_value)))
-        return data
 
 
 class DurationSecondsField(StrictIntegerField):
@@ -137,31 +78,6 @@ class UnixSecondsField(StrictIntegerField):
 
     def to_representation(self, value: datetime) -> int:
         return unix_seconds(value)
-
-
-class StrictChoiceField(_NamedMessagesMixin, serializers.ChoiceField):
-    """One of the choices, exactly (case matters, as in Kener).
-
-    `accept` widens what passes this check beyond the documented choices, for values that a
-    later step refuses with a better message.
-    """
-
-    def __init__(self, *, accept: list[str] | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.accept = set(accept or ()) | set(self.choices)
-
-    def bind(self, field_name, parent):
-        super().bind(field_name, parent)
-        self.error_messages["null"] = self._invalid_message("null")
-
-    def _invalid_message(self, shown: str) -> str:
-        allowed = ", ".join(self.choices)
-        return f"Invalid {self.field_name} '{shown}'. Must be one of: {allowed}"
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or data not in self.accept:
-            raise ValidationError(self._invalid_message(_shown(data)))
-        return data
 
 
 @_enum("MaintenanceStatusEnum", Maintenance.Status.values)
@@ -258,7 +174,7 @@ class MonitorsField(serializers.Field):
             if impact not in Impact.values:
                 allowed = ", ".join(Impact.values)
                 problems["impact"] = [
-                    f"Invalid impact '{_shown(impact)}'. Must be one of: {allowed}"
+                    f"Invalid impact '{shown(impact)}'. Must be one of: {allowed}"
                 ]
             errors.append(problems)
         if any(errors):
@@ -282,34 +198,7 @@ def resolve_monitors(pairs: list[tuple[str, str]], *, field: str = "monitors") -
 # --- strict request serializers -----------------------------------------------------------------
 
 
-class StrictSerializer(serializers.Serializer):
-    """Rejects bodies that are not objects and fields it does not declare."""
-
-    ignored_fields: frozenset[str] = frozenset()
-
-    def run_validation(self, data=serializers.empty):
-        if data is None:  # a JSON `null` body
-            raise ValidationError({"non_field_errors": ["Request body must be a JSON object"]})
-        return super().run_validation(data)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, Mapping):
-            raise ValidationError({"non_field_errors": ["Request body must be a JSON object"]})
-        unknown = {
-            name: [f"Unknown field '{name}'"]
-            for name in sorted(set(data) - set(self.fields) - self.ignored_fields)
-        }
-        known = {key: value for key, value in data.items() if key in self.fields}
-        try:
-            value = super().to_internal_value(known)
-        except ValidationError as exc:
-            raise ValidationError({**exc.detail, **unknown}) from None
-        if unknown:
-            raise ValidationError(unknown)
-        return value
-
-
-class MaintenanceWriteSerializer(StrictSerializer):
+class MaintenanceWriteSerializer(V4StrictSerializer):
     """Body of POST (all required fields) and PATCH (`partial=True`) /api/v4/maintenances."""
 
     ignored_fields = frozenset({"id", "created_at", "updated_at"})
@@ -331,7 +220,7 @@ class MaintenanceWriteSerializer(StrictSerializer):
         return attrs
 
 
-class MaintenanceEventUpdateSerializer(StrictSerializer):
+class MaintenanceEventUpdateSerializer(V4StrictSerializer):
     """Body of PATCH of an event: `{start_date_time, end_date_time}` or `{status}`."""
 
     start_date_time = UnixSecondsField(required=False)
@@ -373,7 +262,7 @@ class MaintenanceEventUpdateSerializer(StrictSerializer):
         return attrs
 
 
-class MaintenancePreviewSerializer(StrictSerializer):
+class MaintenancePreviewSerializer(V4StrictSerializer):
     """Body of POST /api/v4/maintenances/preview."""
 
     start_date_time = UnixSecondsField()
@@ -399,7 +288,7 @@ class TagField(StrictCharField):
         return value
 
 
-class MonitorWriteSerializer(StrictSerializer):
+class MonitorWriteSerializer(V4StrictSerializer):
     """Body of POST (tag required) and PATCH (`partial=True`) /api/v4/monitors."""
 
     ignored_fields = frozenset({"created_at", "updated_at"})
@@ -522,15 +411,3 @@ class MaintenancePreviewResultSerializer(serializers.Serializer):
 
 class MessageResponseSerializer(serializers.Serializer):
     message = serializers.CharField()
-
-
-class V4ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), required=False
-    )
-
-
-class V4ErrorSerializer(serializers.Serializer):
-    error = V4ErrorBodySerializer()

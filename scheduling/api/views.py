@@ -9,10 +9,10 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from core.api.pagination import PageLimitPagination
+from core.api.views import ServiceAPIView
 from scheduling import selectors, services
 from scheduling.api.filters import EventFilter, MaintenanceFilter
 from scheduling.api.serializers import (
@@ -33,15 +33,8 @@ from scheduling.api.serializers import (
     MonitorMaintenanceSerializer,
     MonitorSerializer,
     MonitorWriteSerializer,
-    V4ErrorSerializer,
 )
 from scheduling.models import MaintenanceEvent, Monitor
-
-READ_ERRORS = {401: V4ErrorSerializer, 404: V4ErrorSerializer}
-LIST_ERRORS = {400: V4ErrorSerializer, 401: V4ErrorSerializer}
-WRITE_ERRORS = {400: V4ErrorSerializer, 401: V4ErrorSerializer, 403: V4ErrorSerializer}
-DETAIL_WRITE_ERRORS = {**WRITE_ERRORS, 404: V4ErrorSerializer}
-DELETE_ERRORS = {401: V4ErrorSerializer, 403: V4ErrorSerializer, 404: V4ErrorSerializer}
 
 MAINTENANCE_ID = OpenApiParameter("maintenance_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 EVENT_ID = OpenApiParameter("event_id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -51,11 +44,8 @@ EVENTS = ["Maintenance Events"]
 MONITORS = ["Monitors"]
 
 
-class V4View(GenericAPIView):
+class V4View(ServiceAPIView):
     """Fixes one `now` per request: every status in a response is true at that instant."""
-
-    pagination_class = None
-    filterset_class = None
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -66,11 +56,6 @@ class V4View(GenericAPIView):
 
     def render(self, serializer_class, instance, *, many: bool = False):
         return serializer_class(instance, many=many, context=self.get_serializer_context()).data
-
-    def validated(self, serializer_class, *, partial: bool = False) -> dict:
-        serializer = serializer_class(data=self.request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
 
 
 def _message(text: str) -> Response:
@@ -92,7 +77,7 @@ class MaintenanceListView(V4View):
         summary="List maintenances, newest first",
         tags=MAINTENANCES,
         filters=True,
-        responses={200: MaintenanceListEnvelopeSerializer, **LIST_ERRORS},
+        responses={200: MaintenanceListEnvelopeSerializer},
     )
     def get(self, request):
         maintenances = self.filter_queryset(self.get_queryset())
@@ -105,7 +90,7 @@ class MaintenanceListView(V4View):
         summary="Create a maintenance and generate its events",
         tags=MAINTENANCES,
         request=MaintenanceWriteSerializer,
-        responses={201: MaintenanceEnvelopeSerializer, **WRITE_ERRORS},
+        responses={201: MaintenanceEnvelopeSerializer},
     )
     def post(self, request):
         data = self.validated(MaintenanceWriteSerializer)
@@ -125,7 +110,7 @@ class MaintenanceDetailView(V4View):
         summary="Get a maintenance",
         tags=MAINTENANCES,
         parameters=[MAINTENANCE_ID],
-        responses={200: MaintenanceEnvelopeSerializer, **READ_ERRORS},
+        responses={200: MaintenanceEnvelopeSerializer},
     )
     def get(self, request, maintenance_id: str):
         maintenance = selectors.maintenance_get(maintenance_id=maintenance_id)
@@ -137,7 +122,7 @@ class MaintenanceDetailView(V4View):
         tags=MAINTENANCES,
         parameters=[MAINTENANCE_ID],
         request=MaintenanceWriteSerializer(partial=True),
-        responses={200: MaintenanceEnvelopeSerializer, **DETAIL_WRITE_ERRORS},
+        responses={200: MaintenanceEnvelopeSerializer},
     )
     def patch(self, request, maintenance_id: str):
         maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
@@ -154,7 +139,7 @@ class MaintenanceDetailView(V4View):
         summary="Delete a maintenance with its events",
         tags=MAINTENANCES,
         parameters=[MAINTENANCE_ID],
-        responses={200: MessageResponseSerializer, **DELETE_ERRORS},
+        responses={200: MessageResponseSerializer},
     )
     def delete(self, request, maintenance_id: str):
         maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
@@ -170,7 +155,7 @@ class PreviewView(V4View):
         summary="The first occurrences of a schedule, without saving anything",
         tags=MAINTENANCES,
         request=MaintenancePreviewSerializer,
-        responses={200: MaintenancePreviewResultSerializer, **WRITE_ERRORS},
+        responses={200: MaintenancePreviewResultSerializer},
     )
     def post(self, request):
         occurrences, description = services.maintenance_preview(
@@ -209,7 +194,7 @@ class EventListView(V4View):
         operation_id="listMaintenanceEvents",
         summary="List events of all maintenances",
         tags=EVENTS,
-        responses={200: MaintenanceEventRowSerializer(many=True), **LIST_ERRORS},
+        responses={200: MaintenanceEventRowSerializer(many=True)},
     )
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -228,11 +213,7 @@ class MaintenanceEventListView(V4View):
         summary="List the events of one maintenance, start ascending",
         tags=EVENTS,
         parameters=[MAINTENANCE_ID],
-        responses={
-            200: MaintenanceEventSerializer(many=True),
-            **READ_ERRORS,
-            400: V4ErrorSerializer,
-        },
+        responses={200: MaintenanceEventSerializer(many=True)},
     )
     def get(self, request, maintenance_id: str):
         maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
@@ -249,7 +230,7 @@ class MaintenanceEventDetailView(V4View):
         summary="Get one event",
         tags=EVENTS,
         parameters=[MAINTENANCE_ID, EVENT_ID],
-        responses={200: MaintenanceEventEnvelopeSerializer, **READ_ERRORS},
+        responses={200: MaintenanceEventEnvelopeSerializer},
     )
     def get(self, request, maintenance_id: str, event_id: str):
         maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
@@ -263,7 +244,7 @@ class MaintenanceEventDetailView(V4View):
         tags=EVENTS,
         parameters=[MAINTENANCE_ID, EVENT_ID],
         request=MaintenanceEventUpdateSerializer,
-        responses={200: MaintenanceEventEnvelopeSerializer, **DETAIL_WRITE_ERRORS},
+        responses={200: MaintenanceEventEnvelopeSerializer},
     )
     def patch(self, request, maintenance_id: str, event_id: str):
         maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
@@ -280,7 +261,7 @@ class MaintenanceEventDetailView(V4View):
         summary="Delete an event (its occurrence is not generated again)",
         tags=EVENTS,
         parameters=[MAINTENANCE_ID, EVENT_ID],
-        responses={200: MessageResponseSerializer, **DELETE_ERRORS},
+        responses={200: MessageResponseSerializer},
     )
     def delete(self, request, maintenance_id: str, event_id: str):
         maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
@@ -294,12 +275,13 @@ class MaintenanceEventDetailView(V4View):
 
 class MonitorListView(V4View):
     serializer_class = MonitorSerializer
+    conflict_actions = ("post",)  # the tag is taken
 
     @extend_schema(
         operation_id="listMonitors",
         summary="List monitors by tag",
         tags=MONITORS,
-        responses={200: MonitorListEnvelopeSerializer, **LIST_ERRORS},
+        responses={200: MonitorListEnvelopeSerializer},
     )
     def get(self, request):
         monitors = Monitor.objects.order_by("tag")
@@ -310,7 +292,7 @@ class MonitorListView(V4View):
         summary="Create a monitor",
         tags=MONITORS,
         request=MonitorWriteSerializer,
-        responses={201: MonitorEnvelopeSerializer, **WRITE_ERRORS, 409: V4ErrorSerializer},
+        responses={201: MonitorEnvelopeSerializer},
     )
     def post(self, request):
         monitor = services.monitor_create(**self.validated(MonitorWriteSerializer))
@@ -321,13 +303,14 @@ class MonitorListView(V4View):
 
 class MonitorDetailView(V4View):
     serializer_class = MonitorSerializer
+    conflict_actions = ("patch", "delete")  # the new tag is taken; maintenances name it
 
     @extend_schema(
         operation_id="getMonitor",
         summary="Get a monitor",
         tags=MONITORS,
         parameters=[TAG],
-        responses={200: MonitorEnvelopeSerializer, **READ_ERRORS},
+        responses={200: MonitorEnvelopeSerializer},
     )
     def get(self, request, tag: str):
         monitor = selectors.monitor_get(tag=tag)
@@ -339,7 +322,7 @@ class MonitorDetailView(V4View):
         tags=MONITORS,
         parameters=[TAG],
         request=MonitorWriteSerializer(partial=True),
-        responses={200: MonitorEnvelopeSerializer, **DETAIL_WRITE_ERRORS, 409: V4ErrorSerializer},
+        responses={200: MonitorEnvelopeSerializer},
     )
     def patch(self, request, tag: str):
         monitor = selectors.monitor_get(tag=tag)
@@ -352,7 +335,7 @@ class MonitorDetailView(V4View):
         summary="Delete a monitor that no maintenance names",
         tags=MONITORS,
         parameters=[TAG],
-        responses={200: MessageResponseSerializer, **DELETE_ERRORS, 409: V4ErrorSerializer},
+        responses={200: MessageResponseSerializer},
     )
     def delete(self, request, tag: str):
         monitor = selectors.monitor_get(tag=tag)
@@ -368,7 +351,7 @@ class MonitorMaintenanceView(V4View):
         summary="Whether a monitor is under maintenance now, with the worst impact",
         tags=MONITORS,
         parameters=[TAG],
-        responses={200: MonitorMaintenanceSerializer, **READ_ERRORS},
+        responses={200: MonitorMaintenanceSerializer},
     )
     def get(self, request, tag: str):
         monitor = selectors.monitor_get(tag=tag)

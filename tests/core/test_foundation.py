@@ -89,3 +89,120 @@ def test_it_names_the_nested_field_in_validation_messages():
     assert summary_message({"title": ["This field is required."]}) == (
         "title: This field is required."
     )
+
+
+# --- the strict fields and serializers both API versions share ------------------------------
+
+
+def _refusal(serializer_class, body) -> dict:
+    serializer = serializer_class(data=body)
+    assert not serializer.is_valid()
+    return flatten_details(serializer.errors)
+
+
+def _bodies(wording_base):
+    from core.api import fields as f
+
+    class Body(wording_base):
+        ignored_fields = ("id",)
+        name = f.StrictCharField(max_length=5)
+        count = f.StrictIntegerField(min_value=1, max_value=10, required=False)
+        ratio = f.StrictFloatField(min_value=0, max_value=1, required=False)
+        flag = f.StrictBooleanField(required=False)
+        amount = f.StrictDecimalField(required=False)
+        at = f.StrictDateTimeField(required=False)
+        kind = f.StrictChoiceField(choices=["A", "B"], required=False)
+        email = f.StrictEmailField(required=False)
+
+    return Body
+
+
+V1_REFUSALS = [
+    ({}, {"name": ["This field is required."]}),
+    ({"name": None}, {"name": ["This field may not be null."]}),
+    ({"name": 5}, {"name": ["Not a valid string."]}),
+    ({"name": " "}, {"name": ["This field may not be blank."]}),
+    ({"name": "toolong"}, {"name": ["Ensure this field has no more than 5 characters."]}),
+    ({"name": "a", "count": "5"}, {"count": ["A valid integer is required."]}),
+    ({"name": "a", "count": True}, {"count": ["A valid integer is required."]}),
+    ({"name": "a", "count": 0}, {"count": ["Ensure this value is greater than or equal to 1."]}),
+    ({"name": "a", "ratio": "0.5"}, {"ratio": ["A valid number is required."]}),
+    ({"name": "a", "ratio": 2}, {"ratio": ["Ensure this value is less than or equal to 1."]}),
+    ({"name": "a", "flag": "yes"}, {"flag": ["Must be a valid boolean."]}),
+    ({"name": "a", "amount": "1.5"}, {"amount": ["A valid number is required."]}),
+    (
+        {"name": "a", "at": 5},
+        {
+            "at": [
+                "Datetime has wrong format. Use one of these formats instead: "
+                "ISO 8601, e.g. 2026-04-24T10:00:00Z."
+            ]
+        },
+    ),
+    ({"name": "a", "at": "1900-01-01T00:00:00Z"}, {"at": ["Must be between 1970 and 2200."]}),
+    ({"name": "a", "kind": "C"}, {"kind": ['"C" is not a valid choice.']}),
+    ({"name": "a", "email": "nobody"}, {"email": ["Enter a valid email address."]}),
+    ({"name": "a", "colour": 1, "id": "x"}, {"colour": ["Unknown field."]}),
+    (
+        {"zeta": 1, "name": 5, "alpha": 1},
+        {"name": ["Not a valid string."], "zeta": ["Unknown field."], "alpha": ["Unknown field."]},
+    ),
+    ([], {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
+]
+
+V4_REFUSALS = [
+    ({}, {"name": ["name is required"]}),
+    ({"name": None}, {"name": ["name must be a string"]}),
+    ({"name": 5}, {"name": ["name must be a string"]}),
+    ({"name": " "}, {"name": ["name must not be empty"]}),
+    ({"name": "toolong"}, {"name": ["name must be at most 5 characters"]}),
+    ({"name": "a", "count": "5"}, {"count": ["count must be an integer"]}),
+    ({"name": "a", "count": 0}, {"count": ["count must be at least 1"]}),
+    ({"name": "a", "count": 11}, {"count": ["count must be at most 10"]}),
+    ({"name": "a", "ratio": True}, {"ratio": ["ratio must be a number"]}),
+    ({"name": "a", "flag": 1}, {"flag": ["flag must be a boolean"]}),
+    ({"name": "a", "kind": "a"}, {"kind": ["Invalid kind 'a'. Must be one of: A, B"]}),
+    ({"name": "a", "kind": 5}, {"kind": ["Invalid kind '5'. Must be one of: A, B"]}),
+    ({"name": "a", "kind": None}, {"kind": ["Invalid kind 'null'. Must be one of: A, B"]}),
+    (
+        {"zeta": 1, "name": 5, "alpha": 1, "id": 1},
+        {
+            "name": ["name must be a string"],
+            "alpha": ["Unknown field 'alpha'"],
+            "zeta": ["Unknown field 'zeta'"],
+        },
+    ),
+    ([], {"non_field_errors": ["Request body must be a JSON object"]}),
+    (None, {"non_field_errors": ["Request body must be a JSON object"]}),
+]
+
+
+@pytest.mark.parametrize(("body", "details"), V1_REFUSALS)
+def test_the_strict_fields_keep_drfs_messages_in_v1(body, details):
+    from core.api.serializers import StrictSerializer
+
+    refused = _refusal(_bodies(StrictSerializer), body)
+    assert refused == details
+    assert list(refused) == list(details)
+
+
+@pytest.mark.parametrize(("body", "details"), V4_REFUSALS)
+def test_the_strict_fields_name_the_field_in_v4(body, details):
+    from core.api.serializers import V4StrictSerializer
+
+    refused = _refusal(_bodies(V4StrictSerializer), body)
+    assert refused == details
+    assert list(refused) == list(details)
+
+
+def test_the_strict_fields_accept_exact_json_types():
+    from core.api.serializers import StrictSerializer, V4StrictSerializer
+
+    body = {"name": " a ", "count": 3, "ratio": 1, "flag": False, "amount": 0.1, "kind": "B"}
+    for base in (StrictSerializer, V4StrictSerializer):
+        serializer = _bodies(base)(data={**body, "id": "echoed"})
+        assert serializer.is_valid(), serializer.errors
+        data = serializer.validated_data
+        assert (data["name"], data["count"], data["flag"], data["kind"]) == ("a", 3, False, "B")
+        assert str(data["amount"]) == "0.1000"
+        assert "id" not in data

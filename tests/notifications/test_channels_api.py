@@ -92,6 +92,25 @@ def test_it_rejects_bad_fields_naming_them(api_client, body, field, complaint):
     assert complaint in str(details[field])
 
 
+def test_it_refuses_unknown_keys_on_every_write_beside_the_other_errors(api_client):
+    created = create(api_client).json()
+    url = f"{URL}/{created['id']}"
+
+    posted = create(api_client, name=42, colour="red")
+    patched = api_client.patch(url, {"name": "x", "colour": "red"}, format="json")
+    put = api_client.put(url, {**created, "colour": "red"}, format="json")
+
+    assert posted.status_code == 400
+    assert posted.json()["error"]["details"] == {
+        "name": ["Not a valid string."],
+        "colour": ["Unknown field."],
+    }
+    for response in (patched, put):
+        assert response.status_code == 400
+        assert response.json()["error"]["details"] == {"colour": ["Unknown field."]}
+    assert Channel.objects.get(pk=created["id"]).name == "ops"
+
+
 def test_it_lists_channels_with_paging_and_filters(api_client):
     create(api_client, name="a", kind="email", target="a@example.com")
     create(api_client, name="b", active=False)

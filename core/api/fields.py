@@ -1,0 +1,256 @@
+"""The strict fields both API versions use.
+
+A strict field checks the JSON type of its value itself: DRF would turn `5` into `"5"` for a
+string field, `"5"` or `5.0` into `5` for an integer one, `"yes"` into `True`. Every refusal
+is a 400 naming the field.
+
+The two versions word their refusals differently, and clients read the words: v1 keeps
+DRF's messages ("Not a valid string."), v4 repeats Kener's, which name the field
+("title must be a string"). The type checks are written once; the serializer a field sits
+in carries the `Wording` (`core.api.serializers.StrictSerializer.wording`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP
+
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How strict fields and serializers word a refusal."""
+
+    # Fields say "{field} must be a string" (True) or keep DRF's message (False).
+    names_fields: bool
+    # What a key the serializer does not declare gets; `{name}` is the key.
+    unknown_field: str
+    # Unknown keys in sorted order (True) or in the body's order (False).
+    sort_unknown: bool
+    # What a body that is not a JSON object gets; None keeps DRF's "Invalid data..." message.
+    not_an_object: str | None
+
+
+V1_WORDING = Wording(
+    names_fields=False, unknown_field="Unknown field.", sort_unknown=False, not_an_object=None
+)
+V4_WORDING = Wording(
+    names_fields=True,
+    unknown_field="Unknown field '{name}'",
+    sort_unknown=True,
+    not_an_object="Request body must be a JSON object",
+)
+
+
+def wording_of(field: serializers.Field) -> Wording:
+    """The wording of the nearest serializer above `field` that declares one (v1 by default).
+
+    Looked up when a value is refused, not when the field is bound: a ListField binds its
+    child before the ListField itself has a parent.
+    """
+    node = field
+    while node is not None:
+        wording = getattr(node, "wording", None)
+        if isinstance(wording, Wording):
+            return wording
+        node = getattr(node, "parent", None)
+    return V1_WORDING
+
+
+def shown(value: object) -> str:
+    """A rejected value as it looked in the JSON body."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def is_json_type(value: object, types: tuple[type, ...]) -> bool:
+    # bool is an int in Python, never a number in a strict JSON API.
+    return (bool in types) if isinstance(value, bool) else isinstance(value, types)
+
+
+class StrictField:
+    """Mixin: refuses a JSON value of the wrong type instead of coercing it.
+
+    With a wording that names fields, `required`, `null`, `invalid` (the wrong type), `blank`,
+    `max_length`, `min_value` and `max_value` are worded by the attributes below, `{field}`
+    standing for the field's name; any other refusal keeps DRF's message.
+    """
+
+    json_types: tuple[type, ...] = ()
+    type_message = "{field} has the wrong type"
+    too_small = "{field} must be at least {min_value}"
+    too_large = "{field} must be at most {max_value}"
+
+    def names_fields(self) -> bool:
+        return wording_of(self).names_fields
+
+    def named_message(self, key: str, **kwargs) -> str | None:
+        messages = {
+            "required": "{field} is required",
+            "null": self.type_message,
+            "invalid": self.type_message,
+            "blank": "{field} must not be empty",
+            "max_length": "{field} must be at most {max_length} characters",
+            "min_value": self.too_small,
+            "max_value": self.too_large,
+        }
+        template = messages.get(key)
+        if template is None:
+            return None
+        return template.format(field=self.field_name, **kwargs)
+
+    def fail(self, key, **kwargs):
+        if self.names_fields():
+            message = self.named_message(key, **kwargs)
+            if message is not None:
+                raise ValidationError(message, code=key)
+        super().fail(key, **kwargs)
+
+    def check_type(self, data) -> None:
+        if not is_json_type(data, self.json_types):
+            self.fail("invalid")
+
+    def check_bounds(self, value) -> None:
+        """Named wording only: the bounds, before DRF's validators (whose messages do not name
+        the field) see the value."""
+        min_value, max_value = getattr(self, "min_value", None), getattr(self, "max_value", None)
+        if min_value is not None and value < min_value:
+            self.fail("min_value", min_value=min_value)
+        if max_value is not None and value > max_value:
+            self.fail("max_value", max_value=max_value)
+
+
+class StrictCharField(StrictField, serializers.CharField):
+    """A JSON string, surrounding whitespace trimmed (unless `trim_whitespace=False`)."""
+
+    json_types = (str,)
+    type_message = "{field} must be a string"
+
+    def to_internal_value(self, data):
+        self.check_type(data)
+        value = super().to_internal_value(data)
+        if self.names_fields():
+            if not value and not self.allow_blank:
+                self.fail("blank")
+            if self.max_length is not None and len(value) > self.max_length:
+                self.fail("max_length", max_length=self.max_length)
+        return value
+
+
+class StrictEmailField(StrictCharField, serializers.EmailField):
+    """A JSON string that is an email address."""
+
+
+class StrictIntegerField(StrictField, serializers.IntegerField):
+    """A JSON integer (not a bool, a float or a string) within [min_value, max_value]."""
+
+    json_types = (int,)
+    type_message = "{field} must be an integer"
+
+    def to_internal_value(self, data):
+        self.check_type(data)
+        if self.names_fields():
+            self.check_bounds(data)
+        return super().to_internal_value(data)
+
+
+class StrictFloatField(StrictField, serializers.FloatField):
+    """A JSON number (an integer or a float, not a bool or a string)."""
+
+    json_types = (int, float)
+    type_message = "{field} must be a number"
+
+    def to_internal_value(self, data):
+        self.check_type(data)
+        if self.names_fields():
+            self.check_bounds(data)
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(StrictField, serializers.BooleanField):
+    """true or false only (DRF would accept "yes", 1, "on")."""
+
+    json_types = (bool,)
+    type_message = "{field} must be a boolean"
+
+    def to_internal_value(self, data):
+        self.check_type(data)
+        return data
+
+
+class StrictDecimalField(StrictField, serializers.DecimalField):
+    """A JSON number, kept exact as a Decimal (rounded half up to the field's places).
+
+    Rendered as a JSON number, not a string.
+    """
+
+    json_types = (int, float)
+    type_message = "{field} must be a number"
+
+    def __init__(self, *, max_digits: int = 20, decimal_places: int = 4, **kwargs):
+        kwargs.setdefault("coerce_to_string", False)
+        super().__init__(
+            max_digits=max_digits,
+            decimal_places=decimal_places,
+            rounding=ROUND_HALF_UP,
+            **kwargs,
+        )
+
+    def to_internal_value(self, data):
+        self.check_type(data)
+        # str() first: Decimal(0.1) would carry the binary float's error.
+        value = super().to_internal_value(str(data))
+        if self.names_fields():
+            self.check_bounds(value)
+        return value
+
+
+class StrictDateTimeField(StrictField, serializers.DateTimeField):
+    """An ISO 8601 string with any offset (none means UTC), between 1970 and 2200."""
+
+    json_types = (str,)
+    type_message = "{field} must be an ISO 8601 date-time string"
+
+    def check_type(self, data) -> None:
+        if not isinstance(data, str):
+            self.fail("invalid", format="ISO 8601, e.g. 2026-04-24T10:00:00Z")
+
+    def to_internal_value(self, value):
+        self.check_type(value)
+        parsed = super().to_internal_value(value)
+        if not 1970 <= parsed.year < 2200:
+            if self.names_fields():
+                raise ValidationError(f"{self.field_name} must be between 1970 and 2200")
+            raise ValidationError("Must be between 1970 and 2200.")
+        return parsed
+
+
+class StrictChoiceField(StrictField, serializers.ChoiceField):
+    """One of the choices, exactly (case matters, as in Kener); only a JSON string.
+
+    `accept` widens what passes this check beyond the documented choices, for values that a
+    later step refuses with a better message. Named wording: "Invalid {field} 'x'. Must be
+    one of: A, B" (the wrong type and null alike).
+    """
+
+    json_types = (str,)
+
+    def __init__(self, *, accept: list[str] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.accept = set(accept or ()) | set(self.choice_strings_to_values)
+
+    def named_message(self, key: str, **kwargs) -> str | None:
+        if key in {"null", "invalid", "invalid_choice"}:
+            allowed = ", ".join(str(choice) for choice in self.choices)
+            value = "null" if key == "null" else shown(kwargs.get("input"))
+            return f"Invalid {self.field_name} '{value}'. Must be one of: {allowed}"
+        return super().named_message(key, **kwargs)
+
+    def to_internal_value(self, data):
+        if data == "" and self.allow_blank:
+            return ""
+        if not isinstance(data, str) or data not in self.accept:
+            self.fail("invalid_choice", input=data)
+        return self.choice_strings_to_values.get(data, data)

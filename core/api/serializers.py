@@ -1,0 +1,92 @@
+"""The strict request serializers both API versions build on.
+
+A request body must be a JSON object and may hold only the fields its serializer declares:
+another key is a 400 naming it (the v4 request schemas say `additionalProperties: false`,
+and v1 keeps the same rule). `ignored_fields` are accepted and dropped: the read-only fields
+of a resource, so that a body read with GET can be sent back.
+
+`wording` chooses the messages, for the serializer and the strict fields inside it
+(`core.api.fields.Wording`): v1 keeps DRF's, v4 Kener's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.settings import api_settings
+
+from core.api.fields import V1_WORDING, V4_WORDING, Wording
+
+
+def listed_errors(detail):
+    """DRF reports list items' errors as {index: ...} and a non-object nested body as
+    {"non_field_errors": [...]}; the envelope names fields `checklist[0].item` and `checklist`,
+    so reshape them."""
+    if isinstance(detail, Mapping):
+        if detail and all(isinstance(key, int) for key in detail):
+            items = [{} for _ in range(max(detail) + 1)]
+            for index, value in detail.items():
+                items[index] = listed_errors(value)
+            return items
+        if set(detail) == {api_settings.NON_FIELD_ERRORS_KEY}:
+            return detail[api_settings.NON_FIELD_ERRORS_KEY]
+        return {key: listed_errors(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [listed_errors(item) for item in detail]
+    return detail
+
+
+class _RefusesUnknownKeys:
+    wording: Wording = V1_WORDING
+    ignored_fields: Collection[str] = ()
+
+    def _not_an_object(self) -> ValidationError:
+        return ValidationError(
+            {api_settings.NON_FIELD_ERRORS_KEY: [self.wording.not_an_object]}, code="invalid"
+        )
+
+    def run_validation(self, data=serializers.empty):
+        if data is None and self.wording.not_an_object:  # a JSON `null` body
+            raise self._not_an_object()
+        return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, Mapping):
+            if self.wording.not_an_object:
+                raise self._not_an_object()
+            return super().to_internal_value(data)  # DRF's "Invalid data. Expected a dict..."
+        known = set(self.fields) | set(self.ignored_fields)
+        unknown = [key for key in data if key not in known]
+        if self.wording.sort_unknown:
+            unknown.sort()
+        errors: dict = {}
+        value = None
+        try:
+            value = super().to_internal_value(data)
+        except ValidationError as exc:
+            if not isinstance(exc.detail, Mapping):
+                raise
+            errors = dict(exc.detail)
+        for key in unknown:
+            errors[key] = [self.wording.unknown_field.format(name=key)]
+        if errors:
+            raise ValidationError({key: listed_errors(value) for key, value in errors.items()})
+        return value
+
+
+class StrictSerializer(_RefusesUnknownKeys, serializers.Serializer):
+    """A request body: a JSON object with the declared fields only (v1 wording)."""
+
+
+class StrictModelSerializer(_RefusesUnknownKeys, serializers.ModelSerializer):
+    """A model's request body; its `id` and timestamps may be echoed back and are dropped."""
+
+    ignored_fields = ("id", "created_at", "updated_at")
+
+
+class V4StrictSerializer(StrictSerializer):
+    """A v4 request body: Kener's messages, which name the field."""
+
+    wording = V4_WORDING

@@ -1,0 +1,68 @@
+"""The declarative base of every API view of both versions.
+
+A view says what it serves (serializers, queryset, filterset, paging, which actions may
+answer 409) and how to call its service; the base brings the rest: who may call
+(authentication, permissions), the JSON parser and renderer, the error envelope for every
+failure, and the error responses of the OpenAPI document (`core.api.schema`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from rest_framework import generics, viewsets
+from rest_framework.renderers import JSONRenderer
+
+from core.api.authentication import BearerApiKeyAuthentication, StaffSessionAuthentication
+from core.api.exceptions import envelope_exception_handler
+from core.api.parsers import AnyContentTypeJSONParser
+from core.api.permissions import ApiKeyOrStaff
+from core.api.schema import ServiceAutoSchema
+from core.errors import NotFound
+
+
+class ApiView:
+    """Mixin for DRF views: the wiring both API versions share."""
+
+    authentication_classes = [BearerApiKeyAuthentication, StaffSessionAuthentication]
+    permission_classes = [ApiKeyOrStaff]
+    parser_classes = [AnyContentTypeJSONParser]
+    renderer_classes = [JSONRenderer]
+    schema = ServiceAutoSchema()
+    pagination_class = None
+    filterset_class = None
+    # Actions (viewset action names, or lower-case HTTP methods) that may answer 409; the
+    # schema documents the conflict for them.
+    conflict_actions: Collection[str] = ()
+    # "Channel" → "Channel with id 'x' not found".
+    object_label = "Object"
+
+    def get_exception_handler(self):
+        return envelope_exception_handler
+
+    def validated(self, serializer_class, *, partial: bool = False, **kwargs) -> dict:
+        """The request body, validated by `serializer_class` (a 400 naming the fields)."""
+        serializer = serializer_class(data=self.request.data, partial=partial, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def get_object(self):
+        """The object named by the `pk` path argument, or the envelope's 404 naming it."""
+        pk = self.kwargs["pk"]
+        obj = self.get_queryset().filter(pk=pk).first()
+        if obj is None:
+            raise NotFound(f"{self.object_label} with id '{pk}' not found")
+        return obj
+
+    def page_of(self, queryset, serializer_class):
+        """One page of `queryset` in the view's paging envelope."""
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class ServiceViewSet(ApiView, viewsets.GenericViewSet):
+    """A resource's routes (list, create, retrieve, ...) over its services."""
+
+
+class ServiceAPIView(ApiView, generics.GenericAPIView):
+    """One route with its methods (get, post, ...) over services and selectors."""
