@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
@@ -254,3 +256,30 @@ class StrictChoiceField(StrictField, serializers.ChoiceField):
         if not isinstance(data, str) or data not in self.accept:
             self.fail("invalid_choice", input=data)
         return self.choice_strings_to_values.get(data, data)
+
+
+class NamedChoiceField(serializers.ChoiceField):
+    """A choice field whose OpenAPI enum is its own named component (`PlanStatus`, ...).
+
+    `status` and `trigger` name different sets on plans, tasks, executions (and v4 windows);
+    left to drf-spectacular, one enum name per field name would make them collide.
+    """
+
+    def __init__(self, *, enum_name: str, **kwargs):
+        super().__init__(**kwargs)
+        self.enum_name = enum_name
+
+
+class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = NamedChoiceField
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        component = ResolvedComponent(
+            name=field.enum_name,
+            type=ResolvedComponent.SCHEMA,
+            object=field.enum_name,
+            schema={"type": "string", "enum": list(field.choices)},
+        )
+        auto_schema.registry.register_on_missing(component)
+        return component.ref

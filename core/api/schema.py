@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 JSON = "application/json"
@@ -100,3 +102,27 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
             "name": "sessionid",
             "description": "A logged-in staff user of the admin (CSRF token required on writes).",
         }
+
+
+def error_responses(*codes: int) -> dict:
+    """`extend_schema(responses=...)` entries: the error envelope for each status code."""
+    return {code: OpenApiResponse(ErrorEnvelopeSerializer) for code in codes}
+
+
+def skip_limit_page(serializer_class, name: str):
+    """The schema of one page of v1's skip/limit paging (`SkipLimitPagination`)."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "items": serializer_class(many=True),
+            "total": serializers.IntegerField(),
+            "skip": serializers.IntegerField(),
+            "limit": serializers.IntegerField(),
+        },
+    )
+
+
+SKIP_LIMIT_PARAMETERS = [
+    OpenApiParameter("skip", OpenApiTypes.INT, description="rows to skip", default=0),
+    OpenApiParameter("limit", OpenApiTypes.INT, description="page size (max 100)", default=20),
+]

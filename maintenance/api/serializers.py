@@ -7,14 +7,22 @@ times are ISO 8601 UTC with ``Z`` (``REST_FRAMEWORK["DATETIME_FORMAT"]``).
 
 from collections.abc import Mapping
 from dataclasses import replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.core.validators import RegexValidator
-from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
-from rest_framework.settings import api_settings
 
+from core.api.fields import (
+    NamedChoiceField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictDateTimeField,
+    StrictDecimalField,
+    StrictEmailField,
+    StrictFloatField,
+    StrictIntegerField,
+)
+from core.api.serializers import StrictModelSerializer, StrictSerializer
 from maintenance import services
 from maintenance.models import Asset, CounterReading, Execution, Plan, Priority, Task, Technician
 from maintenance.specs import (
@@ -33,105 +41,6 @@ from maintenance.specs import (
     technician_spec_of,
 )
 
-# --- strict fields ---------------------------------------------------------------------------
-
-
-def _is_json_type(value, types: tuple[type, ...]) -> bool:
-    # bool is an int in Python, never a number in a strict JSON API.
-    return (bool in types) if isinstance(value, bool) else isinstance(value, types)
-
-
-class _StrictType:
-    """Refuses a JSON value of the wrong type instead of coercing it ("5" is not 5)."""
-
-    json_types: tuple[type, ...] = ()
-
-    def to_internal_value(self, data):
-        if not _is_json_type(data, self.json_types):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictCharField(_StrictType, serializers.CharField):
-    json_types = (str,)
-
-
-class StrictEmailField(_StrictType, serializers.EmailField):
-    json_types = (str,)
-
-
-class StrictIntegerField(_StrictType, serializers.IntegerField):
-    json_types = (int,)
-
-
-class StrictFloatField(_StrictType, serializers.FloatField):
-    json_types = (int, float)
-
-
-class StrictBooleanField(_StrictType, serializers.BooleanField):
-    json_types = (bool,)
-
-
-class StrictDecimalField(serializers.DecimalField):
-    """A JSON number, kept exact as a Decimal (rounded half up to the field's places).
-
-    Rendered as a JSON number, not a string.
-    """
-
-    def __init__(self, *, max_digits: int = 20, decimal_places: int = 4, **kwargs):
-        kwargs.setdefault("coerce_to_string", False)
-        super().__init__(
-            max_digits=max_digits,
-            decimal_places=decimal_places,
-            rounding=ROUND_HALF_UP,
-            **kwargs,
-        )
-
-    def to_internal_value(self, data):
-        if not _is_json_type(data, (int, float)):
-            self.fail("invalid")
-        # str() first: Decimal(0.1) would carry the binary float's error.
-        return super().to_internal_value(str(data))
-
-
-class StrictDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 string with any offset (none means UTC), between 1970 and 2200."""
-
-    def to_internal_value(self, value):
-        if not isinstance(value, str):
-            self.fail("invalid", format="ISO 8601, e.g. 2026-04-24T10:00:00Z")
-        parsed = super().to_internal_value(value)
-        if not 1970 <= parsed.year < 2200:
-            raise serializers.ValidationError("Must be between 1970 and 2200.")
-        return parsed
-
-
-class NamedChoiceField(serializers.ChoiceField):
-    """A choice field whose OpenAPI enum is its own named component (`PlanStatus`, ...).
-
-    `status` and `trigger` name different sets on plans, tasks, executions (and v4 windows);
-    left to drf-spectacular, one enum name per field name would make them collide.
-    """
-
-    def __init__(self, *, enum_name: str, **kwargs):
-        super().__init__(**kwargs)
-        self.enum_name = enum_name
-
-
-class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
-    target_class = NamedChoiceField
-
-    def map_serializer_field(self, auto_schema, direction):
-        field = self.target
-        component = ResolvedComponent(
-            name=field.enum_name,
-            type=ResolvedComponent.SCHEMA,
-            object=field.enum_name,
-            schema={"type": "string", "enum": list(field.choices)},
-        )
-        auto_schema.registry.register_on_missing(component)
-        return component.ref
-
 
 def _positive(value: Decimal) -> None:
     if value <= 0:
@@ -141,59 +50,6 @@ def _positive(value: Decimal) -> None:
 def _unique_items(value: list) -> None:
     if len(set(value)) != len(value):
         raise serializers.ValidationError("Must not contain duplicates.")
-
-
-def _listed_errors(detail):
-    """DRF reports list items' errors as {index: ...} and a non-list as {"non_field_errors":
-    [...]}; the envelope names fields `checklist[0].item` and `checklist`, so reshape them."""
-    if isinstance(detail, Mapping):
-        if detail and all(isinstance(key, int) for key in detail):
-            items = [{} for _ in range(max(detail) + 1)]
-            for index, value in detail.items():
-                items[index] = _listed_errors(value)
-            return items
-        if set(detail) == {api_settings.NON_FIELD_ERRORS_KEY}:
-            return detail[api_settings.NON_FIELD_ERRORS_KEY]
-        return {key: _listed_errors(value) for key, value in detail.items()}
-    if isinstance(detail, list):
-        return [_listed_errors(item) for item in detail]
-    return detail
-
-
-class _RefusesUnknownKeys:
-    """Refuses keys the serializer does not know; `ignored_fields` are accepted and dropped
-    (the read-only fields of a resource, so a GET body can be sent back as a PUT)."""
-
-    ignored_fields: tuple[str, ...] = ()
-
-    def to_internal_value(self, data):
-        unknown = []
-        if isinstance(data, Mapping):
-            known = set(self.fields) | set(self.ignored_fields)
-            unknown = [key for key in data if key not in known]
-        errors = {}
-        value = None
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            errors = dict(exc.detail) if isinstance(exc.detail, Mapping) else {}
-            if not errors:
-                raise
-        for key in unknown:
-            errors[key] = ["Unknown field."]
-        if errors:
-            raise serializers.ValidationError(
-                {key: _listed_errors(value) for key, value in errors.items()}
-            )
-        return value
-
-
-class StrictSerializer(_RefusesUnknownKeys, serializers.Serializer):
-    pass
-
-
-class StrictModelSerializer(_RefusesUnknownKeys, serializers.ModelSerializer):
-    ignored_fields = ("id", "created_at", "updated_at")
 
 
 # --- assets and technicians --------------------------------------------------------------------

@@ -3,21 +3,22 @@
 from dataclasses import asdict
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
-    inline_serializer,
 )
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.pagination import SkipLimitPagination
 from core.api.permissions import actor_of
-from core.api.schema import ErrorEnvelopeSerializer
+from core.api.schema import (
+    SKIP_LIMIT_PARAMETERS,
+    ErrorEnvelopeSerializer,
+    error_responses,
+    skip_limit_page,
+)
 from core.api.views import ServiceAPIView, ServiceViewSet
 from core.errors import NotFound
 from maintenance import selectors, services
@@ -26,30 +27,7 @@ from maintenance.api.filters import PlanFilter, TaskFilter
 from maintenance.models import Asset, CounterReading, Plan, Technician
 from notifications.api.serializers import TestResultOutput
 
-# One schema of the error envelope for both versions (core.api.schema).
-ERROR = ErrorEnvelopeSerializer
-
-
-def _errors(*codes: int) -> dict:
-    return {code: OpenApiResponse(ERROR) for code in codes}
-
-
-def _page_of(serializer_class, name: str):
-    return inline_serializer(
-        name=name,
-        fields={
-            "items": serializer_class(many=True),
-            "total": serializers.IntegerField(),
-            "skip": serializers.IntegerField(),
-            "limit": serializers.IntegerField(),
-        },
-    )
-
-
-PAGING = [
-    OpenApiParameter("skip", OpenApiTypes.INT, description="rows to skip", default=0),
-    OpenApiParameter("limit", OpenApiTypes.INT, description="page size (max 100)", default=20),
-]
+ERROR = ErrorEnvelopeSerializer  # one schema of the error envelope (core.api.schema)
 
 
 class _V1ViewSet(ServiceViewSet):
@@ -102,7 +80,7 @@ class _CrudViewSet(
 
 
 @extend_schema_view(
-    destroy=extend_schema(responses={204: None, **_errors(404, 409)}),
+    destroy=extend_schema(responses={204: None, **error_responses(404, 409)}),
 )
 class AssetViewSet(_CrudViewSet):
     """Assets: equipment and places that plans maintain."""
@@ -122,7 +100,7 @@ class AssetViewSet(_CrudViewSet):
 
 
 @extend_schema_view(
-    destroy=extend_schema(responses={204: None, **_errors(404, 409)}),
+    destroy=extend_schema(responses={204: None, **error_responses(404, 409)}),
 )
 class TechnicianViewSet(_CrudViewSet):
     """Technicians who can be assigned plans and tasks."""
@@ -143,12 +121,14 @@ class TechnicianViewSet(_CrudViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="List plans"),
-    create=extend_schema(request=s.PlanInput, responses={201: s.PlanSerializer, **_errors(400)}),
-    retrieve=extend_schema(responses={200: s.PlanSerializer, **_errors(404)}),
-    update=extend_schema(
-        request=s.PlanInput, responses={200: s.PlanSerializer, **_errors(400, 404)}
+    create=extend_schema(
+        request=s.PlanInput, responses={201: s.PlanSerializer, **error_responses(400)}
     ),
-    destroy=extend_schema(responses={204: None, **_errors(404)}),
+    retrieve=extend_schema(responses={200: s.PlanSerializer, **error_responses(404)}),
+    update=extend_schema(
+        request=s.PlanInput, responses={200: s.PlanSerializer, **error_responses(400, 404)}
+    ),
+    destroy=extend_schema(responses={204: None, **error_responses(404)}),
 )
 class PlanViewSet(_V1ViewSet):
     """Preventive-maintenance plans and what they generate."""
@@ -187,7 +167,7 @@ class PlanViewSet(_V1ViewSet):
         services.plan_delete(plan_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={200: s.ExecuteOutput, **_errors(404, 409)})
+    @extend_schema(request=None, responses={200: s.ExecuteOutput, **error_responses(404, 409)})
     @action(detail=True, methods=["post"])
     def execute(self, request, pk=None):
         """Generate a task now (`trigger: "manual"`), and move the schedule on."""
@@ -201,19 +181,19 @@ class PlanViewSet(_V1ViewSet):
         }
         return Response(s.ExecuteOutput(body).data)
 
-    @extend_schema(responses={200: s.PreviewOutput, **_errors(404)})
+    @extend_schema(responses={200: s.PreviewOutput, **error_responses(404)})
     @action(detail=True, methods=["get"])
     def preview(self, request, pk=None):
         """The next task the plan will generate; changes nothing and reserves no code."""
         return Response(s.PreviewOutput(selectors.plan_preview(plan=self.get_object())).data)
 
-    @extend_schema(request=None, responses={200: s.PlanSerializer, **_errors(404, 409)})
+    @extend_schema(request=None, responses={200: s.PlanSerializer, **error_responses(404, 409)})
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         services.plan_pause(plan_id=pk, now=timezone.now())
         return self._render(pk)
 
-    @extend_schema(request=None, responses={200: s.PlanSerializer, **_errors(404, 409)})
+    @extend_schema(request=None, responses={200: s.PlanSerializer, **error_responses(404, 409)})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         services.plan_resume(plan_id=pk, now=timezone.now())
@@ -221,7 +201,7 @@ class PlanViewSet(_V1ViewSet):
 
     @extend_schema(
         request=s.CounterReadingInput,
-        responses={201: s.CounterResultOutput, **_errors(400, 404, 409)},
+        responses={201: s.CounterResultOutput, **error_responses(400, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def counter(self, request, pk=None):
@@ -242,7 +222,7 @@ class PlanViewSet(_V1ViewSet):
         }
         return Response(s.CounterResultOutput(body).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: TestResultOutput, **_errors(404, 409)})
+    @extend_schema(request=None, responses={200: TestResultOutput, **error_responses(404, 409)})
     @action(detail=True, methods=["post"], url_path="test-notification")
     def test_notification(self, request, pk=None):
         """Send a `test` through the plan's notification channels now, once each (no retries)."""
@@ -256,8 +236,11 @@ class PlanViewSet(_V1ViewSet):
         return queryset
 
     @extend_schema(
-        parameters=PAGING,
-        responses={200: _page_of(s.CounterReadingSerializer, "CounterReadingPage"), **_errors(404)},
+        parameters=SKIP_LIMIT_PARAMETERS,
+        responses={
+            200: skip_limit_page(s.CounterReadingSerializer, "CounterReadingPage"),
+            **error_responses(404),
+        },
     )
     @action(detail=True, methods=["get"], url_path="counter/history")
     def counter_history(self, request, pk=None):
@@ -266,8 +249,11 @@ class PlanViewSet(_V1ViewSet):
         return self._page(readings, s.CounterReadingSerializer)
 
     @extend_schema(
-        parameters=PAGING,
-        responses={200: _page_of(s.ExecutionSerializer, "ExecutionPage"), **_errors(404)},
+        parameters=SKIP_LIMIT_PARAMETERS,
+        responses={
+            200: skip_limit_page(s.ExecutionSerializer, "ExecutionPage"),
+            **error_responses(404),
+        },
     )
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
@@ -278,9 +264,10 @@ class PlanViewSet(_V1ViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="List tasks"),
-    retrieve=extend_schema(responses={200: s.TaskSerializer, **_errors(404)}),
+    retrieve=extend_schema(responses={200: s.TaskSerializer, **error_responses(404)}),
     partial_update=extend_schema(
-        request=s.TaskPatchInput, responses={200: s.TaskSerializer, **_errors(400, 404, 409)}
+        request=s.TaskPatchInput,
+        responses={200: s.TaskSerializer, **error_responses(400, 404, 409)},
     ),
 )
 class TaskViewSet(_V1ViewSet):
@@ -311,7 +298,8 @@ class TaskViewSet(_V1ViewSet):
         return self._render(pk)
 
     @extend_schema(
-        request=s.TaskCompleteInput, responses={200: s.TaskSerializer, **_errors(400, 404, 409)}
+        request=s.TaskCompleteInput,
+        responses={200: s.TaskSerializer, **error_responses(400, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
@@ -323,7 +311,8 @@ class TaskViewSet(_V1ViewSet):
         return self._render(pk)
 
     @extend_schema(
-        request=s.TaskCancelInput, responses={200: s.TaskSerializer, **_errors(400, 404, 409)}
+        request=s.TaskCancelInput,
+        responses={200: s.TaskSerializer, **error_responses(400, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
@@ -337,7 +326,7 @@ class ComplianceView(ServiceAPIView):
     """Compliance metrics over the tasks and occurrences due between two dates."""
 
     @extend_schema(
-        parameters=[s.ComplianceQuery], responses={200: s.ComplianceOutput, **_errors(400)}
+        parameters=[s.ComplianceQuery], responses={200: s.ComplianceOutput, **error_responses(400)}
     )
     def get(self, request):
         query = s.ComplianceQuery(data=request.query_params)

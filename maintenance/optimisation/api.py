@@ -18,19 +18,19 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from core.api.pagination import SkipLimitPagination
-from core.api.permissions import actor_of
-from core.errors import NotFound
-from maintenance.api.serializers import (
+from core.api.fields import (
     NamedChoiceField,
     StrictCharField,
     StrictDateTimeField,
     StrictDecimalField,
     StrictFloatField,
     StrictIntegerField,
-    StrictSerializer,
 )
-from maintenance.api.views import PAGING, _errors, _page_of
+from core.api.pagination import SkipLimitPagination
+from core.api.permissions import actor_of
+from core.api.schema import SKIP_LIMIT_PARAMETERS, error_responses, skip_limit_page
+from core.api.serializers import StrictSerializer
+from core.errors import NotFound
 from maintenance.models import Asset, Plan
 from maintenance.optimisation import services
 from maintenance.optimisation.models import Failure, SuggestionSet
@@ -126,15 +126,20 @@ class AssetFailuresView(_View):
 
     @extend_schema(
         operation_id="v1_maintenance_assets_failures_list",
-        parameters=PAGING,
-        responses={200: _page_of(FailureSerializer, "FailurePage"), **_errors(400, 404)},
+        parameters=SKIP_LIMIT_PARAMETERS,
+        responses={
+            200: skip_limit_page(FailureSerializer, "FailurePage"),
+            **error_responses(400, 404),
+        },
     )
     def get(self, request, asset_id: str):
         """Failures of the asset, newest first."""
         self._asset(asset_id)
         return self._page(Failure.objects.filter(asset_id=asset_id), FailureSerializer)
 
-    @extend_schema(request=FailureInput, responses={201: FailureSerializer, **_errors(400, 404)})
+    @extend_schema(
+        request=FailureInput, responses={201: FailureSerializer, **error_responses(400, 404)}
+    )
     def post(self, request, asset_id: str):
         """Record a failure of the asset."""
         self._asset(asset_id)
@@ -149,7 +154,7 @@ class AssetFailuresView(_View):
 class PlanOptimizeView(_View):
     serializer_class = SuggestionSetSerializer
 
-    @extend_schema(request=None, responses={201: SuggestionSetSerializer, **_errors(404)})
+    @extend_schema(request=None, responses={201: SuggestionSetSerializer, **error_responses(404)})
     def post(self, request, plan_id: str):
         """Draft suggestions from the plan's history; nothing changes until one is applied."""
         suggestion = services.plan_optimize(
@@ -163,10 +168,10 @@ class PlanSuggestionsView(_View):
 
     @extend_schema(
         operation_id="v1_maintenance_plans_suggestions_list",
-        parameters=PAGING,
+        parameters=SKIP_LIMIT_PARAMETERS,
         responses={
-            200: _page_of(SuggestionSetSerializer, "SuggestionSetPage"),
-            **_errors(400, 404),
+            200: skip_limit_page(SuggestionSetSerializer, "SuggestionSetPage"),
+            **error_responses(400, 404),
         },
     )
     def get(self, request, plan_id: str):
@@ -181,7 +186,7 @@ class PlanSuggestionsView(_View):
 class SuggestionView(_View):
     serializer_class = SuggestionSetSerializer
 
-    @extend_schema(responses={200: SuggestionSetSerializer, **_errors(404)})
+    @extend_schema(responses={200: SuggestionSetSerializer, **error_responses(404)})
     def get(self, request, suggestion_id: str):
         suggestion = SuggestionSet.objects.filter(pk=suggestion_id).first()
         if suggestion is None:
@@ -193,7 +198,8 @@ class SuggestionApplyView(_View):
     serializer_class = SuggestionSetSerializer
 
     @extend_schema(
-        request=ApplyInput, responses={200: SuggestionSetSerializer, **_errors(400, 404, 409)}
+        request=ApplyInput,
+        responses={200: SuggestionSetSerializer, **error_responses(400, 404, 409)},
     )
     def post(self, request, suggestion_id: str):
         """Apply the draft (all items, or the chosen indexes) through the plan services.
@@ -213,7 +219,9 @@ class SuggestionApplyView(_View):
 class SuggestionRejectView(_View):
     serializer_class = SuggestionSetSerializer
 
-    @extend_schema(request=None, responses={200: SuggestionSetSerializer, **_errors(404, 409)})
+    @extend_schema(
+        request=None, responses={200: SuggestionSetSerializer, **error_responses(404, 409)}
+    )
     def post(self, request, suggestion_id: str):
         """Discard the draft (it stays on record as rejected)."""
         suggestion = services.suggestion_reject(
