@@ -6,6 +6,13 @@ PORT ?= 8000
 # Services the second test pass and the benchmarks use (the machine's PostgreSQL and Redis).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# One pass of the suite: the in-process tests on two processes (pytest-xdist), then, alone, the
+# tests that start Celery workers and beats on the shared broker or drive chromium.
+PYTEST_WORKERS ?= 2
+define run_suite
+	$(1) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not integration and not browser"
+	$(1) $(BIN)/python -m pytest -m "integration or browser"
+endef
 
 .PHONY: install run test test-embedded test-postgres lint bench services-check system
 
@@ -35,6 +42,7 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
@@ -43,13 +51,13 @@ system:
 	@bash scripts/ensure_system.sh
 
 test-embedded: install system
-	$(BIN)/python -m pytest
+	$(call run_suite,)
 
 services-check: install system
 	@$(BIN)/python scripts/wait_for_services.py "$(TEST_POSTGRES_URL)" "$(TEST_REDIS_URL)"
 
 test-postgres: services-check
-	DATABASE_URL=$(TEST_POSTGRES_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) $(BIN)/python -m pytest
+	$(call run_suite,DATABASE_URL=$(TEST_POSTGRES_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL))
 
 # The whole gate: lint, then the suite on the embedded default, then on PostgreSQL + Redis.
 test: lint test-embedded test-postgres
