@@ -28,7 +28,7 @@ from scheduling.models import (
     Monitor,
 )
 from scheduling.recurrence import RecurrenceError, parse_timezone
-from scheduling.services import MonitorLink
+from scheduling.specs import MaintenanceChanges, MaintenanceSpec, MonitorLink
 
 # 1970 < t < 2200: a real date, and far from what datetime or the database cannot hold.
 MIN_UNIX_SECONDS = 1
@@ -329,6 +329,16 @@ class MaintenanceWriteSerializer(StrictSerializer):
         if "monitors" in attrs:
             attrs["monitors"] = resolve_monitors(attrs["monitors"])
         return attrs
+
+
+def maintenance_spec(data: Mapping) -> MaintenanceSpec:
+    """The service input of a validated POST body (`MaintenanceWriteSerializer`)."""
+    return MaintenanceSpec(**data)
+
+
+def maintenance_changes(data: Mapping) -> MaintenanceChanges:
+    """The service input of a validated PATCH body: the fields it names change."""
+    return MaintenanceChanges(**data)
 
 
 class MaintenanceEventUpdateSerializer(StrictSerializer):
