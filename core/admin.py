@@ -134,7 +134,9 @@ class ServiceModelAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change) -> None:
         # Not form.save_m2m() nor formset.save(): many-to-many values and inlines are the
-        # services' to write.
+        # services' to write. The history entry lists what the service records on these.
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         try:
             self.save_inlines_through_service(request, form.instance, formsets)
         except DomainError as exc:
