@@ -12,9 +12,11 @@ comes back as an error message. So the admin enforces exactly the API's rules, i
 from collections.abc import Callable, Iterable
 
 from django.contrib import admin, messages
-from django.core.exceptions import ImproperlyConfigured
+from django.contrib.admin.actions import delete_selected
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import models, router, transaction
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
@@ -69,6 +71,21 @@ def _adopt(target: models.Model, source: models.Model) -> None:
         setattr(target, field.attname, getattr(source, field.attname))
     target._state.adding = False
     target._state.db = source._state.db
+
+
+@admin.action(
+    permissions=["delete"], description=gettext_lazy("Delete selected %(verbose_name_plural)s")
+)
+def delete_selected_through_services(modeladmin, request, queryset):
+    """Django's "delete selected" with its confirmation page, but once confirmed the rows go
+    to `delete_queryset` alone: Django's own success message and history entries for every
+    selected row would claim deletions that a service refused."""
+    if not request.POST.get("post"):
+        return delete_selected(modeladmin, request, queryset)
+    if modeladmin.get_deleted_objects(queryset, request)[2]:  # related rows the user may not delete
+        raise PermissionDenied
+    modeladmin.delete_queryset(request, queryset)
+    return None
 
 
 class ServiceModelAdmin(admin.ModelAdmin):
@@ -134,24 +151,42 @@ class ServiceModelAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change) -> None:
         # Not form.save_m2m() nor formset.save(): many-to-many values and inlines are the
-        # services' to write.
+        # services' to write. The history entry lists what the service records on these.
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         try:
             self.save_inlines_through_service(request, form.instance, formsets)
         except DomainError as exc:
             raise ServiceRefused(exc) from exc
 
+    def get_deleted_objects(self, objs, request):
+        # Not Django's protected-objects check: the service decides what may be deleted and
+        # says why not, row by row (so a bulk delete removes the others and reports each).
+        deleted_objects, model_count, perms_needed, _protected = super().get_deleted_objects(
+            objs, request
+        )
+        return deleted_objects, model_count, perms_needed, []
+
     def delete_model(self, request, obj) -> None:
         self.delete_through_service(request, obj)
 
     def delete_queryset(self, request, queryset) -> None:
-        # The bulk "delete selected" action: one service call per row, each refusal reported.
-        run_each(
-            self,
-            request,
-            queryset,
-            "Deleted",
-            lambda obj: self.delete_through_service(request, obj),
-        )
+        # The bulk "delete selected" action: one service call per row, each refusal reported,
+        # a history entry for each row deleted (a refused row keeps neither its writes nor
+        # an entry).
+        def delete(obj) -> None:
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                self.log_deletions(request, queryset.model._default_manager.filter(pk=obj.pk))
+                self.delete_through_service(request, obj)
+
+        run_each(self, request, queryset, "Deleted", delete)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            func, _name, description = self.get_action(delete_selected_through_services)
+            actions["delete_selected"] = (func, "delete_selected", description)
+        return actions
 
     # -- a refusal re-renders the form with the service's messages ---------------------------
 

@@ -1,15 +1,16 @@
 """Admin pages that span both apps: the schedule calendar and the live rule preview.
 
 Both are staff-only (wrapped in `admin.site.admin_view`, which also keeps CSRF on) and read
-only. The preview uses the same recurrence engine and messages as the APIs
-(`scheduling.services.checked_recurrence`); the calendar reads window events through the
-scheduling selectors and plans' due dates through the plan's own recurrence.
+only. This module parses the request and renders; the reads are the apps' selectors. The
+preview uses the same recurrence engine and messages as the APIs
+(`scheduling.services.checked_recurrence`) and lists the events a save would replace by the
+service's own rule (`scheduling.selectors.events_replaced_by`); the calendar reads window
+events and plans' due dates through `scheduling.selectors` and `maintenance.selectors`.
 """
 
 from __future__ import annotations
 
 import calendar as pycalendar
-import contextlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,21 +18,23 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from core.errors import DomainError
-from maintenance.models import Asset, Plan, PlanAsset, Technician
+from core.errors import DomainError, NotFound
+from maintenance import selectors as maintenance_selectors
+from maintenance.models import Asset, Technician
 from scheduling import selectors as scheduling_selectors
 from scheduling import services as scheduling_services
-from scheduling.models import Maintenance, Monitor
+from scheduling.models import Monitor
 from scheduling.recurrence import RecurrenceError, every_to_rrule
+from scheduling.specs import Schedule
 
 PREVIEW_COUNT = 10
+REPLACED_SHOWN = 100
 SCHEDULE_DAYS = 30
 # The calendar shows at most this many plans (soonest due first); beyond that the page says
 # so rather than expanding an unbounded number of rules on one request.
@@ -104,34 +107,37 @@ def preview(request):
             {"start": _iso(s), "end": _iso(s + length) if duration else None}
             for s in recurrence.first(PREVIEW_COUNT)
         ],
-        "replaced": _replaced_events(request.user, params, recurrence.rule, start, tz, duration),
+        "replaced": _replaced_events(
+            request.user, params.get("maintenance_id", ""), recurrence.rule, start, tz, duration
+        ),
     }
     return JsonResponse(body)
 
 
 def _replaced_events(
-    user, params, rule: str, start: datetime, tz: str, duration: int
+    user, raw_id: str, rule: str, start: datetime, tz: str, duration: int
 ) -> list[dict]:
-    """The not-started events a save of this schedule would replace (maintenance_update's
-    rule: a different rrule, start, duration or timezone drops SCHEDULED and READY events,
-    hand-edited ones included)."""
-    raw_id = params.get("maintenance_id", "")
-    if not user.has_perm("scheduling.view_maintenance"):
+    """The not-started events a save of this schedule would replace, as `maintenance_update`
+    decides it (`scheduling.selectors.events_replaced_by`). A missing duration is the one the
+    window has; the start is floored to the minute, as the form does on save."""
+    if not raw_id or not user.has_perm("scheduling.view_maintenance"):
         return []
-    pk = scheduling_selectors.parse_id(raw_id) if raw_id else None
-    maintenance = Maintenance.objects.filter(pk=pk).first() if pk else None
-    if maintenance is None:
+    try:
+        maintenance = scheduling_selectors.maintenance_get(
+            maintenance_id=raw_id, with_monitors=False
+        )
+    except NotFound:
         return []
-    proposed = {
-        "rrule": rule,
-        "start_date_time": start.replace(second=0, microsecond=0),
-        "timezone": tz,
-        "duration_seconds": duration or maintenance.duration_seconds,
-    }
-    if all(getattr(maintenance, name) == value for name, value in proposed.items()):
-        return []
+    proposed = Schedule(
+        rrule=rule,
+        start_date_time=start.replace(second=0, microsecond=0),
+        timezone=tz,
+        duration_seconds=duration or maintenance.duration_seconds,
+    )
     now = timezone.now()
-    events = maintenance.events.not_started(now).order_by("start_date_time", "id")[:100]
+    events = scheduling_selectors.events_replaced_by(
+        maintenance=maintenance, schedule=proposed, now=now
+    )
     return [
         {
             "id": event.pk,
@@ -140,7 +146,7 @@ def _replaced_events(
             "status": event.status_at(now),
             "is_modified": event.is_modified,
         }
-        for event in events
+        for event in events[:REPLACED_SHOWN]
     ]
 
 
@@ -159,67 +165,39 @@ class Entry:
 
 
 def _window_entries(since: datetime, until: datetime, monitor: str) -> list[Entry]:
-    events = (
-        scheduling_selectors.event_list_detailed(now=since)
-        .filter(start_date_time__lt=until, end_date_time__gt=since)
-        .filter(maintenance__status=Maintenance.Status.ACTIVE)
+    events = scheduling_selectors.window_events_between(
+        since=since, until=until, monitor_tag=monitor, limit=SCHEDULE_MAX_EVENTS
     )
-    if monitor:
-        events = events.filter(maintenance__monitor_links__monitor__tag=monitor)
-    entries = []
-    for event in events[:SCHEDULE_MAX_EVENTS]:
-        tags = ", ".join(link.monitor.tag for link in event.maintenance.monitor_links.all())
-        entries.append(
-            Entry(
-                kind="window",
-                title=event.maintenance.title,
-                start=event.start_date_time,
-                end=event.end_date_time,
-                status=event.live_status,
-                url=reverse("admin:scheduling_maintenance_change", args=[event.maintenance_id]),
-                detail=tags,
-            )
+    return [
+        Entry(
+            kind="window",
+            title=event.maintenance.title,
+            start=event.start_date_time,
+            end=event.end_date_time,
+            status=event.live_status,
+            url=reverse("admin:scheduling_maintenance_change", args=[event.maintenance_id]),
+            detail=", ".join(link.monitor.tag for link in event.maintenance.monitor_links.all()),
         )
-    return entries
+        for event in events
+    ]
 
 
 def _plan_entries(since: datetime, until: datetime, asset: str, technician: str) -> list[Entry]:
-    plans = (
-        Plan.objects.filter(
-            status=Plan.Status.ACTIVE,
-            trigger=Plan.Trigger.CALENDAR,
-            next_due_at__isnull=False,
-            next_due_at__lt=until,
-        )
-        .select_related("assignee")
-        .prefetch_related(
-            Prefetch("plan_assets", queryset=PlanAsset.objects.select_related("asset"))
-        )
-        .order_by("next_due_at", "id")
-    )
-    if asset:
-        plans = plans.filter(plan_assets__asset__code=asset)
-    if technician:
-        plans = plans.filter(assignee_id=technician)
     entries = []
-    for plan in plans[:SCHEDULE_MAX_PLANS]:
-        # next_due_at may be overdue (before `since`): shown on its day only if in range.
-        dues = [plan.next_due_at]
-        if not plan.is_floating:
-            # The fixed grid's following occurrences, bounded by the range and a count.
-            with contextlib.suppress(RecurrenceError):
-                dues += plan.recurrence().occurrences_between(
-                    plan.next_due_at + timedelta(microseconds=1), until, limit=SCHEDULE_DAYS + 1
-                )
+    for due in maintenance_selectors.plan_due_dates_between(
+        since=since,
+        until=until,
+        asset_code=asset,
+        technician_id=technician,
+        max_plans=SCHEDULE_MAX_PLANS,
+        max_per_plan=SCHEDULE_DAYS + 1,
+    ):
+        plan = due.plan
         detail = ", ".join(link.asset.code for link in plan.plan_assets.all())
         if plan.assignee:
             detail = f"{detail} · {plan.assignee.name}" if detail else plan.assignee.name
         url = reverse("admin:maintenance_plan_change", args=[quote(plan.pk)])
-        for due in dues:
-            due = plan.clip_to_end(due)
-            if due is None or not since <= due < until:
-                continue
-            entries.append(Entry("plan", plan.name, due, None, "due", url, detail))
+        entries.append(Entry("plan", plan.name, due.due_at, None, "due", url, detail))
     return entries
 
 

@@ -199,3 +199,70 @@ def plan_preview(*, plan: Plan) -> dict:
         "next_counter_threshold": plan.next_counter_threshold,
         "trigger": plan.trigger,
     }
+
+
+# --- the staff schedule page -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanDue:
+    """One date a calendar plan falls due on."""
+
+    plan: Plan
+    due_at: datetime
+
+
+def plan_due_dates_between(
+    *,
+    since: datetime,
+    until: datetime,
+    asset_code: str = "",
+    technician_id: str = "",
+    max_plans: int,
+    max_per_plan: int,
+) -> list[PlanDue]:
+    """The due dates in [since, until) of ACTIVE calendar plans, plan by plan.
+
+    The first `max_plans` plans due before `until` (soonest first, with their assets and
+    assignee fetched: a fixed number of queries), only those on the asset `asset_code` or
+    assigned to `technician_id` when given. Each plan's `next_due_at` (shown only when in
+    range: an overdue one is before `since`) and, on a fixed grid, the following occurrences
+    (at most `max_per_plan`), each clipped to the plan's end.
+    """
+    plans = (
+        Plan.objects.filter(
+            status=Plan.Status.ACTIVE,
+            trigger=Plan.Trigger.CALENDAR,
+            next_due_at__isnull=False,
+            next_due_at__lt=until,
+        )
+        .select_related("assignee")
+        .prefetch_related(
+            Prefetch("plan_assets", queryset=PlanAsset.objects.select_related("asset"))
+        )
+        .order_by("next_due_at", "id")
+    )
+    if asset_code:
+        plans = plans.filter(plan_assets__asset__code=asset_code)
+    if technician_id:
+        plans = plans.filter(assignee_id=technician_id)
+    # Imported beside their one use, so this section stays self-contained.
+    import contextlib
+
+    from scheduling.recurrence import RecurrenceError
+
+    dues = []
+    for plan in plans[:max_plans]:
+        candidates = [plan.next_due_at]
+        if not plan.is_floating:
+            # The fixed grid's following occurrences, bounded by the range and a count; a
+            # stored rule that no longer builds still shows its next due date.
+            with contextlib.suppress(RecurrenceError):
+                candidates += plan.recurrence().occurrences_between(
+                    plan.next_due_at + timedelta(microseconds=1), until, limit=max_per_plan
+                )
+        for candidate in candidates:
+            due_at = plan.clip_to_end(candidate)
+            if due_at is not None and since <= due_at < until:
+                dues.append(PlanDue(plan=plan, due_at=due_at))
+    return dues

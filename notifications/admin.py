@@ -1,14 +1,17 @@
-"""Admin for channels and deliveries; it calls the same services as the API."""
+"""Admin for channels and deliveries, on `core.admin.ServiceModelAdmin`: every write calls
+the same services as the API. Deliveries are the system's records: read-only, with an action
+that sends them again through `delivery_resend`."""
 
 from django.contrib import admin, messages
 from django.db import transaction
 
+from core.admin import ReadOnlyModelAdmin, ServiceModelAdmin
 from notifications import services
 from notifications.models import Channel, Delivery
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(ServiceModelAdmin):
     list_display = ("name", "kind", "target", "active", "last_error", "created_at")
     list_filter = ("kind", "active")
     search_fields = ("id", "name", "target")
@@ -20,27 +23,33 @@ class ChannelAdmin(admin.ModelAdmin):
         # The kind is fixed once created: a webhook's secret belongs to it.
         return (*self.readonly_fields, "kind") if obj else self.readonly_fields
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            services.channel_update(channel=obj, data=form.cleaned_data)
-            return
+    def create_through_service(self, request, form) -> Channel:
         created = services.channel_create(
             **{
                 name: form.cleaned_data[name]
                 for name in ("name", "kind", "target", "events", "monitor_tags", "active")
             }
         )
-        obj.pk = created.pk  # the admin redirects to the object it saved
         if created.secret:
             messages.warning(
                 request,
                 f"Signing secret of {created.name}: {created.secret} — copy it now, "
                 "it is not shown again.",
             )
+        return created
+
+    def update_through_service(self, request, obj, form) -> Channel:
+        # The stored row, not the form's instance, which already carries the new values.
+        stored = Channel.objects.get(pk=obj.pk)
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        return services.channel_update(channel=stored, data=changes)
+
+    def delete_through_service(self, request, obj) -> None:
+        services.channel_delete(channel=obj)
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyModelAdmin):
     list_display = (
         "id",
         "event",
@@ -57,9 +66,6 @@ class DeliveryAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = ("send_again",)
     readonly_fields = [field.name for field in Delivery._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
 
     @admin.action(description="Send again (now, with a fresh set of attempts)")
     def send_again(self, request, queryset):

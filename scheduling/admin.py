@@ -1,12 +1,13 @@
-"""Admin for maintenance windows, events and monitors.
+"""Admin for maintenance windows, events and monitors, on `core.admin.ServiceModelAdmin`.
 
-Writes go through the same services as the API: saving a maintenance validates and normalises
-its rule and (re)generates its events, deleting an event remembers its occurrence. A window's
-page lists its upcoming events inline, where each can be moved (start/end), cancelled, ended
-now or deleted through `scheduling.services` (so an edited or deleted occurrence is never
-generated again), and a live preview shows the rule's next occurrences and, when the schedule
-is being changed, the not-started events a save would replace. In the event list the actions
-cancel or delete through the services.
+Every write goes through the same services as the API: saving a maintenance validates and
+normalises its rule and (re)generates its events, its monitor rows replace its list the
+API's way, deleting an event remembers its occurrence, a monitor still in use is refused with
+the API's message. A window's page lists its upcoming events inline, where each can be moved
+(start/end), cancelled, ended now or deleted through `scheduling.services` (so an edited or
+deleted occurrence is never generated again), and a live preview shows the rule's next
+occurrences and, when the schedule is being changed, the not-started events a save would
+replace. In the event list the actions cancel or delete through the services.
 """
 
 import json
@@ -15,13 +16,13 @@ from datetime import datetime, timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
-from django.db import transaction
 from django.db.models import Prefetch
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
+from core.admin import ServiceModelAdmin, run_each
 from core.errors import DomainError
-from scheduling import services
+from scheduling import selectors, services
 from scheduling.models import (
     DeletedOccurrence,
     EventStatus,
@@ -30,13 +31,41 @@ from scheduling.models import (
     MaintenanceMonitor,
     Monitor,
 )
+from scheduling.specs import MaintenanceChanges, MaintenanceSpec, MonitorLink, Schedule
+
+
+class MonitorForm(forms.ModelForm):
+    class Meta:
+        model = Monitor
+        fields = ["tag", "name", "description"]
+
+    def validate_unique(self):
+        # A taken tag is the service's to refuse (a 409 in the API): its message, on the tag
+        # field, and no check-then-insert race.
+        pass
 
 
 @admin.register(Monitor)
-class MonitorAdmin(admin.ModelAdmin):
+class MonitorAdmin(ServiceModelAdmin):
+    form = MonitorForm
     list_display = ["tag", "name", "created_at", "updated_at"]
     search_fields = ["tag", "name", "description"]
     ordering = ["tag"]
+
+    def create_through_service(self, request, form) -> Monitor:
+        data = form.cleaned_data
+        return services.monitor_create(
+            tag=data["tag"], name=data["name"], description=data["description"]
+        )
+
+    def update_through_service(self, request, obj, form) -> Monitor:
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        # The stored row, not the form's instance, which already carries the new values.
+        stored = Monitor.objects.get(pk=obj.pk)
+        return services.monitor_update(monitor=stored, changes=changes)
+
+    def delete_through_service(self, request, obj) -> None:
+        services.monitor_delete(monitor=obj)
 
 
 class MaintenanceMonitorInline(admin.TabularInline):
@@ -58,26 +87,13 @@ class MaintenanceForm(forms.ModelForm):
             "timezone",
         ]
 
+    # The rule, start and zone are checked (and the rule normalised) by the service, whose
+    # refusal comes back on these fields with the API's messages.
+
     def clean_start_date_time(self):
         # Floored to the minute, as the API does.
         start = self.cleaned_data["start_date_time"]
         return start - timedelta(seconds=start.second, microseconds=start.microsecond)
-
-    def clean(self):
-        cleaned = super().clean()
-        if all(cleaned.get(name) for name in ("rrule", "start_date_time", "timezone")):
-            try:
-                recurrence = services.checked_recurrence(
-                    rrule=cleaned["rrule"],
-                    start=cleaned["start_date_time"],
-                    timezone=cleaned["timezone"],
-                )
-            except DomainError as exc:
-                for name, problems in exc.details.items():
-                    self.add_error(name if name in self.fields else None, problems)
-            else:
-                cleaned["rrule"] = recurrence.rule
-        return cleaned
 
 
 UPCOMING_EVENTS = 20
@@ -162,7 +178,7 @@ class UpcomingEventInline(admin.TabularInline):
 
 
 @admin.register(Maintenance)
-class MaintenanceAdmin(admin.ModelAdmin):
+class MaintenanceAdmin(ServiceModelAdmin):
     form = MaintenanceForm
     change_form_template = "admin/ops_change_form.html"
     inlines = [MaintenanceMonitorInline, UpcomingEventInline]
@@ -227,27 +243,57 @@ class MaintenanceAdmin(admin.ModelAdmin):
         context["preview_maintenance_id"] = obj.pk if obj is not None else ""
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def save_model(self, request, obj, form, change):
-        now = timezone.now()
+    # -- writes, through scheduling.services --------------------------------------------------
+
+    def create_through_service(self, request, form) -> Maintenance:
+        # The monitors come with the inlines (save_inlines_through_service), in this request's
+        # transaction: nothing is announced before commit, so the links are in place by then.
         request._ops_schedule_changed = False
-        if not change:
-            obj.save()
-            if obj.status == Maintenance.Status.ACTIVE:
-                services.events_generate(maintenance=obj, now=now)
-            return
-        # The form has already written its values onto `obj`; the service compares them with
-        # the stored row to tell a schedule change or a (de)activation.
-        stored = Maintenance.objects.get(pk=obj.pk)
-        changes = {name: getattr(obj, name) for name in form.changed_data}
-        before = {name: getattr(stored, name) for name in services.SCHEDULE_FIELDS}
-        updated = services.maintenance_update(maintenance=stored, changes=changes, now=now)
-        request._ops_schedule_changed = any(
-            getattr(updated, name) != before[name] for name in services.SCHEDULE_FIELDS
+        data = form.cleaned_data
+        return services.maintenance_create(
+            spec=MaintenanceSpec(**{name: data[name] for name in MaintenanceForm.Meta.fields})
         )
 
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not MaintenanceEvent:
-            return super().save_formset(request, form, formset, change)
+    def update_through_service(self, request, obj, form) -> Maintenance:
+        # The form has written its values onto `obj`; the service applies the changed ones to
+        # the stored row and tells a schedule change or a (de)activation itself.
+        stored = Maintenance.objects.get(pk=obj.pk)
+        changes = MaintenanceChanges(
+            **{name: form.cleaned_data[name] for name in form.changed_data}
+        )
+        updated = services.maintenance_update(maintenance=stored, changes=changes)
+        request._ops_schedule_changed = selectors.schedule_changes(
+            maintenance=stored, schedule=Schedule.of(updated)
+        )
+        return updated
+
+    def delete_through_service(self, request, obj) -> None:
+        services.maintenance_delete(maintenance=obj)
+
+    def save_inlines_through_service(self, request, obj, formsets) -> None:
+        for formset in formsets:
+            if formset.model is MaintenanceMonitor:
+                self._save_monitor_links(obj, formset)
+            elif formset.model is MaintenanceEvent:
+                self._save_event_forms(request, formset)
+
+    def _save_monitor_links(self, maintenance: Maintenance, formset) -> None:
+        if not formset.has_changed():
+            return
+        # The rows as the page shows them now replace the list (the API's `monitors` rule).
+        links = [
+            MonitorLink(
+                monitor=link_form.cleaned_data["monitor"], impact=link_form.cleaned_data["impact"]
+            )
+            for link_form in formset.forms
+            if link_form.cleaned_data and link_form not in formset.deleted_forms
+        ]
+        services.maintenance_update(
+            maintenance=maintenance, changes=MaintenanceChanges(monitors=links)
+        )
+        formset.changed_objects = [(maintenance, ["monitors"])]
+
+    def _save_event_forms(self, request, formset) -> None:
         if getattr(request, "_ops_schedule_changed", False):
             # The schedule changed: the events the forms showed were replaced (or kept as they
             # were, if under way); edits made to them in the same save do not apply.
@@ -258,14 +304,8 @@ class MaintenanceAdmin(admin.ModelAdmin):
                     "applied; edit the new events now.",
                     messages.WARNING,
                 )
-            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-            return None
-        self._apply_event_forms(request, formset)
-        return None
-
-    def _apply_event_forms(self, request, formset) -> None:
+            return
         now = timezone.now()
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for event_form in formset.initial_forms:
             event = event_form.instance
             if event.pk is None or not MaintenanceEvent.objects.filter(pk=event.pk).exists():
@@ -273,7 +313,7 @@ class MaintenanceAdmin(admin.ModelAdmin):
             data = event_form.cleaned_data
             try:
                 if formset.can_delete and formset._should_delete_form(event_form):
-                    services.event_delete(event=event)
+                    services.event_delete(event=event, now=now)
                     formset.deleted_objects.append(event)
                 elif data.get("operation") == "cancel":
                     services.event_transition(event=event, status=EventStatus.CANCELLED, now=now)
@@ -290,6 +330,7 @@ class MaintenanceAdmin(admin.ModelAdmin):
                     )
                     formset.changed_objects.append((event, ["start_date_time", "end_date_time"]))
             except DomainError as exc:
+                # One refused edit does not undo the others: each event is its own change.
                 self.message_user(
                     request, f"Event #{event.pk}: {exc.message}", level=messages.ERROR
                 )
@@ -300,7 +341,10 @@ def _floor_minute(value: datetime) -> datetime:
 
 
 @admin.register(MaintenanceEvent)
-class MaintenanceEventAdmin(admin.ModelAdmin):
+class MaintenanceEventAdmin(ServiceModelAdmin):
+    """Events come from their maintenance's schedule (no add); times and status change the
+    API's way, on the window's page or with the actions here (no change form)."""
+
     list_display = [
         "id",
         "maintenance",
@@ -318,56 +362,42 @@ class MaintenanceEventAdmin(admin.ModelAdmin):
     ordering = ["start_date_time", "id"]
     actions = ["cancel_events", "delete_events"]
 
-    def has_add_permission(self, request) -> bool:
-        return False  # events come from their maintenance's schedule
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False  # times and status change through the API's rules (or the actions)
-
     def get_actions(self, request):
         actions = super().get_actions(request)
-        actions.pop("delete_selected", None)  # it would forget to remember the occurrences
+        actions.pop("delete_selected", None)  # delete_events says what a delete means here
         return actions
 
     @admin.display(description="status now")
     def live_status(self, event: MaintenanceEvent) -> str:
         return event.status_at(timezone.now())
 
-    def delete_model(self, request, obj):
+    def delete_through_service(self, request, obj) -> None:
         services.event_delete(event=obj)
 
     @admin.action(description="Cancel selected events", permissions=["delete"])
     def cancel_events(self, request, queryset):
-        cancelled, refused = 0, []
-        for event in queryset:
-            try:
-                services.event_transition(event=event, status=EventStatus.CANCELLED)
-                cancelled += 1
-            except DomainError as exc:
-                refused.append(f"#{event.pk}: {exc.message}")
-        self.message_user(request, f"{cancelled} events cancelled.")
-        if refused:
-            self.message_user(request, "; ".join(refused), level=messages.WARNING)
+        run_each(
+            self,
+            request,
+            queryset,
+            "Cancelled",
+            lambda event: services.event_transition(event=event, status=EventStatus.CANCELLED),
+        )
 
     @admin.action(
         description="Delete selected events (not generated again)", permissions=["delete"]
     )
     def delete_events(self, request, queryset):
-        with transaction.atomic():
-            events = list(queryset)
-            for event in events:
-                services.event_delete(event=event)
-        self.message_user(request, f"{len(events)} events deleted.")
+        self.delete_queryset(request, queryset)
 
 
 @admin.register(DeletedOccurrence)
-class DeletedOccurrenceAdmin(admin.ModelAdmin):
+class DeletedOccurrenceAdmin(ServiceModelAdmin):
+    """The occurrences whose events were deleted; deleting one here lets its event come back."""
+
     list_display = ["maintenance", "occurrence", "created_at"]
     list_select_related = ["maintenance"]
     search_fields = ["maintenance__title"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+    def delete_through_service(self, request, obj) -> None:
+        services.deleted_occurrence_forget(deleted_occurrence=obj)

@@ -17,6 +17,7 @@ from scheduling.models import (
     MaintenanceMonitor,
     Monitor,
 )
+from scheduling.specs import Schedule
 
 # Larger ids than a signed 64-bit column holds name nothing (and SQLite refuses them).
 MAX_ID = 2**63 - 1
@@ -65,6 +66,40 @@ def event_list_detailed(*, now: datetime) -> QuerySet[MaintenanceEvent]:
         .select_related("maintenance")
         .prefetch_related(_monitor_links("maintenance__monitor_links"))
     )
+
+
+def events_replaced_by(
+    *, maintenance: Maintenance, schedule: Schedule, now: datetime
+) -> QuerySet[MaintenanceEvent]:
+    """The events that saving `schedule` on `maintenance` (as it is stored) replaces, soonest
+    first: none when it is the schedule it has; otherwise every event that has not started
+    (SCHEDULED or READY at `now`, hand-edited ones included). Ongoing, completed and
+    cancelled events stay. `maintenance_update` replaces these; the admin's preview lists them.
+    """
+    if not schedule_changes(maintenance=maintenance, schedule=schedule):
+        return maintenance.events.none()
+    return maintenance.events.not_started(now).order_by("start_date_time", "id")
+
+
+def schedule_changes(*, maintenance: Maintenance, schedule: Schedule) -> bool:
+    """Whether `schedule` differs from the maintenance's (any of rule, start, duration, zone)."""
+    return Schedule.of(maintenance) != schedule
+
+
+def window_events_between(
+    *, since: datetime, until: datetime, monitor_tag: str = "", limit: int
+) -> list[MaintenanceEvent]:
+    """The first `limit` events of ACTIVE maintenances that overlap [since, until), start
+    ascending, with their maintenance and its monitors (three queries) and the status true
+    at `since`; only the maintenances that name `monitor_tag`, when given."""
+    events = (
+        event_list_detailed(now=since)
+        .filter(start_date_time__lt=until, end_date_time__gt=since)
+        .filter(maintenance__status=Maintenance.Status.ACTIVE)
+    )
+    if monitor_tag:
+        events = events.filter(maintenance__monitor_links__monitor__tag=monitor_tag)
+    return list(events[:limit])
 
 
 def event_get(*, maintenance: Maintenance, event_id: str) -> MaintenanceEvent:

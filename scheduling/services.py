@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
@@ -27,6 +27,7 @@ from django.utils import timezone as django_timezone
 from core.errors import Conflict, InvalidInput
 from notifications import services as notifications
 from notifications.models import Channel
+from scheduling import selectors
 from scheduling.events import (
     MAINTENANCE_CANCELLED,
     MAINTENANCE_COMPLETED,
@@ -37,7 +38,6 @@ from scheduling.models import (
     STATUS_RANK,
     DeletedOccurrence,
     EventStatus,
-    Impact,
     Maintenance,
     MaintenanceEvent,
     MaintenanceMonitor,
@@ -45,26 +45,24 @@ from scheduling.models import (
     ready_lead,
 )
 from scheduling.recurrence import Recurrence, RecurrenceError, build_recurrence
+from scheduling.specs import (
+    SCHEDULE_FIELDS,
+    UNSET,
+    MaintenanceChanges,
+    MaintenanceSpec,
+    MonitorLink,
+    Schedule,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_EVENTS_PER_HORIZON = 1000
-SCHEDULE_FIELDS = ("start_date_time", "rrule", "duration_seconds", "timezone")
-MAINTENANCE_FIELDS = ("title", "description", "status", *SCHEDULE_FIELDS)
 # Allowed manual transitions, by target: what the event must be at the time of the request.
 MANUAL_TRANSITIONS = {
     EventStatus.COMPLETED: {EventStatus.ONGOING},
     EventStatus.CANCELLED: {EventStatus.SCHEDULED, EventStatus.READY, EventStatus.ONGOING},
 }
 _EXTEND_CHUNK = 200
-
-
-@dataclass(frozen=True)
-class MonitorLink:
-    """One entry of a maintenance's `monitors`: a resolved monitor and its impact."""
-
-    monitor: Monitor
-    impact: str = Impact.MAINTENANCE
 
 
 def _batched(items: Iterable, size: int) -> Iterable[list]:
@@ -128,32 +126,23 @@ def _replace_monitor_links(*, maintenance: Maintenance, monitors: Sequence[Monit
     )
 
 
-def maintenance_create(
-    *,
-    title: str,
-    start_date_time: datetime,
-    rrule: str,
-    duration_seconds: int,
-    description: str | None = None,
-    timezone: str = "UTC",
-    status: str = Maintenance.Status.ACTIVE,
-    monitors: Sequence[MonitorLink] = (),
-    now: datetime | None = None,
-) -> Maintenance:
+def maintenance_create(*, spec: MaintenanceSpec, now: datetime | None = None) -> Maintenance:
     """Create a maintenance, link its monitors and generate its events if it is ACTIVE."""
     now = _now(now)
-    recurrence = checked_recurrence(rrule=rrule, start=start_date_time, timezone=timezone)
+    recurrence = checked_recurrence(
+        rrule=spec.rrule, start=spec.start_date_time, timezone=spec.timezone
+    )
     with transaction.atomic():
         maintenance = Maintenance.objects.create(
-            title=title,
-            description=description,
-            start_date_time=start_date_time,
+            title=spec.title,
+            description=spec.description,
+            start_date_time=spec.start_date_time,
             rrule=recurrence.rule,
-            duration_seconds=duration_seconds,
-            timezone=timezone,
-            status=status,
+            duration_seconds=spec.duration_seconds,
+            timezone=spec.timezone,
+            status=spec.status,
         )
-        _replace_monitor_links(maintenance=maintenance, monitors=monitors)
+        _replace_monitor_links(maintenance=maintenance, monitors=spec.monitors)
         if maintenance.status == Maintenance.Status.ACTIVE:
             events_generate(maintenance=maintenance, now=now)
     return maintenance
@@ -162,41 +151,44 @@ def maintenance_create(
 def maintenance_update(
     *,
     maintenance: Maintenance,
-    changes: dict[str, Any],
-    monitors: Sequence[MonitorLink] | None = None,
+    changes: MaintenanceChanges,
     now: datetime | None = None,
 ) -> Maintenance:
-    """Apply a partial update; `monitors`, when given, replaces the whole list.
+    """Apply a partial update to the locked row; `changes.monitors`, when given, replaces the
+    whole list.
 
     A change of the schedule (rrule, start, duration or timezone to a different value)
-    replaces the events that have not started with the new schedule's and forgets the
-    remembered deleted occurrences; ongoing, completed and cancelled events stay.
-    ACTIVE → INACTIVE removes the events that have not started and ends an ongoing one now;
-    INACTIVE → ACTIVE generates from now.
+    replaces the events that have not started with the new schedule's
+    (`selectors.events_replaced_by`) and forgets the remembered deleted occurrences; ongoing,
+    completed and cancelled events stay. ACTIVE → INACTIVE removes the events that have not
+    started and ends an ongoing one now; INACTIVE → ACTIVE generates from now.
     """
     now = _now(now)
-    unknown = set(changes) - set(MAINTENANCE_FIELDS)
-    if unknown:
-        raise ValueError(f"not maintenance fields: {sorted(unknown)}")
+    given = changes.given()
     with transaction.atomic():
         current = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
-        before = {name: getattr(current, name) for name in SCHEDULE_FIELDS}
-        was_active = current.status == Maintenance.Status.ACTIVE
-        for name, value in changes.items():
-            setattr(current, name, value)
-        if any(name in changes for name in ("start_date_time", "rrule", "timezone")):
-            current.rrule = checked_recurrence(
-                rrule=current.rrule, start=current.start_date_time, timezone=current.timezone
+        schedule = replace(
+            Schedule.of(current), **{name: given[name] for name in SCHEDULE_FIELDS if name in given}
+        )
+        if any(name in given for name in ("start_date_time", "rrule", "timezone")):
+            given["rrule"] = checked_recurrence(
+                rrule=schedule.rrule, start=schedule.start_date_time, timezone=schedule.timezone
             ).rule
-        schedule_changed = any(getattr(current, name) != before[name] for name in SCHEDULE_FIELDS)
+            schedule = replace(schedule, rrule=given["rrule"])
+        # Decided against the stored row, before it takes the new values.
+        schedule_changed = selectors.schedule_changes(maintenance=current, schedule=schedule)
+        replaced = selectors.events_replaced_by(maintenance=current, schedule=schedule, now=now)
+        was_active = current.status == Maintenance.Status.ACTIVE
+        for name, value in given.items():
+            setattr(current, name, value)
         is_active = current.status == Maintenance.Status.ACTIVE
         current.save()
-        if monitors is not None:
-            _replace_monitor_links(maintenance=current, monitors=monitors)
+        if changes.monitors is not UNSET:
+            _replace_monitor_links(maintenance=current, monitors=changes.monitors)
         if schedule_changed:
             # Manually edited events that have not started go with the old schedule too.
-            _call_off_announced(current.events.not_started(now), now=now)
-            current.events.not_started(now).delete()
+            _call_off_announced(replaced, now=now)
+            replaced.delete()
             current.deleted_occurrences.all().delete()
         if was_active and not is_active:
             _events_deactivate(maintenance=current, now=now)
@@ -574,6 +566,18 @@ def event_delete(*, event: MaintenanceEvent, now: datetime | None = None) -> Non
             ignore_conflicts=True,
         )
         event.delete()
+
+
+def deleted_occurrence_forget(
+    *, deleted_occurrence: DeletedOccurrence, now: datetime | None = None
+) -> None:
+    """Forget a deleted occurrence, so that its event comes back: generated now if the
+    maintenance is ACTIVE and the occurrence has not ended (otherwise never, like any past one).
+    """
+    now = _now(now)
+    with transaction.atomic():
+        deleted_occurrence.delete()
+        events_generate(maintenance=deleted_occurrence.maintenance, now=now)
 
 
 # --- monitors ----------------------------------------------------------------------------------

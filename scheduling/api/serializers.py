@@ -10,6 +10,7 @@ and fields a request schema does not list are a 400 (Kener's request schemas say
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from drf_spectacular.utils import extend_schema_field
@@ -28,7 +29,7 @@ from scheduling.models import (
     Monitor,
 )
 from scheduling.recurrence import RecurrenceError, parse_timezone
-from scheduling.services import MonitorLink
+from scheduling.specs import MaintenanceChanges, MaintenanceSpec, MonitorLink
 
 # 1970 < t < 2200: a real date, and far from what datetime or the database cannot hold.
 MIN_UNIX_SECONDS = 1
@@ -218,6 +219,16 @@ class MaintenanceWriteSerializer(V4StrictSerializer):
         if "monitors" in attrs:
             attrs["monitors"] = resolve_monitors(attrs["monitors"])
         return attrs
+
+
+def maintenance_spec(data: Mapping) -> MaintenanceSpec:
+    """The service input of a validated POST body (`MaintenanceWriteSerializer`)."""
+    return MaintenanceSpec(**data)
+
+
+def maintenance_changes(data: Mapping) -> MaintenanceChanges:
+    """The service input of a validated PATCH body: the fields it names change."""
+    return MaintenanceChanges(**data)
 
 
 class MaintenanceEventUpdateSerializer(V4StrictSerializer):

@@ -33,6 +33,8 @@ from scheduling.api.serializers import (
     MonitorMaintenanceSerializer,
     MonitorSerializer,
     MonitorWriteSerializer,
+    maintenance_changes,
+    maintenance_spec,
 )
 from scheduling.models import MaintenanceEvent, Monitor
 
@@ -94,7 +96,7 @@ class MaintenanceListView(V4View):
     )
     def post(self, request):
         data = self.validated(MaintenanceWriteSerializer)
-        maintenance = services.maintenance_create(**data, now=self.now)
+        maintenance = services.maintenance_create(spec=maintenance_spec(data), now=self.now)
         maintenance = selectors.maintenance_list().get(pk=maintenance.pk)
         return Response(
             {"maintenance": self.render(MaintenanceSerializer, maintenance)},
@@ -126,11 +128,8 @@ class MaintenanceDetailView(V4View):
     )
     def patch(self, request, maintenance_id: str):
         maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
-        changes = self.validated(MaintenanceWriteSerializer, partial=True)
-        monitors = changes.pop("monitors", None)
-        services.maintenance_update(
-            maintenance=maintenance, changes=changes, monitors=monitors, now=self.now
-        )
+        changes = maintenance_changes(self.validated(MaintenanceWriteSerializer, partial=True))
+        services.maintenance_update(maintenance=maintenance, changes=changes, now=self.now)
         maintenance = selectors.maintenance_get(maintenance_id=maintenance_id)
         return Response({"maintenance": self.render(MaintenanceSerializer, maintenance)})
 

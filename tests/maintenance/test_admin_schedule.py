@@ -15,7 +15,7 @@ from maintenance import services as maintenance_services
 from maintenance.specs import CalendarTrigger, PlanSpec
 from scheduling import services as scheduling_services
 from scheduling.models import Monitor
-from scheduling.services import MonitorLink
+from scheduling.specs import MaintenanceSpec, MonitorLink
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday
 SCHEDULE = "/admin/schedule/"
@@ -36,11 +36,13 @@ def admin_client(client, django_user_model, frozen):
 
 def _window(title: str, monitor: Monitor | None = None, rrule: str = "FREQ=WEEKLY"):
     return scheduling_services.maintenance_create(
-        title=title,
-        start_date_time=datetime(2026, 3, 3, 2, 0, tzinfo=UTC),
-        rrule=rrule,
-        duration_seconds=3600,
-        monitors=[MonitorLink(monitor=monitor)] if monitor else [],
+        spec=MaintenanceSpec(
+            title=title,
+            start_date_time=datetime(2026, 3, 3, 2, 0, tzinfo=UTC),
+            rrule=rrule,
+            duration_seconds=3600,
+            monitors=[MonitorLink(monitor=monitor)] if monitor else [],
+        ),
         now=NOW,
     )
 

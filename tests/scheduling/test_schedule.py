@@ -20,6 +20,7 @@ from scheduling.services import (
     events_generate,
     maintenance_create,
 )
+from scheduling.specs import MaintenanceSpec
 from tests.scheduling.conftest import NOW, create, error, events_of, ts
 
 pytestmark = pytest.mark.usefixtures("db", "frozen")
@@ -43,7 +44,7 @@ def make(**overrides) -> Maintenance:
         "duration_seconds": 3600,
         **overrides,
     }
-    return maintenance_create(**fields, now=NOW)
+    return maintenance_create(spec=MaintenanceSpec(**fields), now=NOW)
 
 
 # --- generation --------------------------------------------------------------------------------
