@@ -80,9 +80,11 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "core",
     "notifications",
-    "scheduling",
+    # maintenance before scheduling: apps register their notification events in this order,
+    # and a channel's "Must be one of" message has always listed task events first.
     "maintenance",
     "maintenance.optimisation",
+    "scheduling",
 ]
 
 MIDDLEWARE = [

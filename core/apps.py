@@ -8,5 +8,12 @@ class CoreConfig(AppConfig):
     verbose_name = "API access and scheduler"
 
     def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
         # Registers the OpenAPI descriptions of our authentication classes.
         from core.api import schema  # noqa: F401
+
+        # Each app declares its periodic jobs in its tasks module; import them all now, so the
+        # registry is complete in every process (web, `run_scheduler_tick`, tests), not only in
+        # a Celery worker that autodiscovers tasks.
+        autodiscover_modules("tasks")

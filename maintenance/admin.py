@@ -819,10 +819,6 @@ class TaskAdmin(_SearchByPlanId, ServiceModelAdmin):
             kwargs["queryset"] = Technician.objects.filter(active=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def construct_change_message(self, request, form, formsets, add=False):
-        # The asset inline is read-only and never saved, so it has no saved objects to list.
-        return super().construct_change_message(request, form, [], add)
-
     def update_through_service(self, request, obj, form):
         # The form has put its values on `obj`; send the ones the operator changed.
         changes = {

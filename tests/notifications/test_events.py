@@ -98,8 +98,8 @@ def test_a_channel_refuses_an_event_no_app_registered_naming_those_it_may_hear(a
     assert refused.status_code == 400
     [message] = refused.json()["error"]["details"]["events"]
     assert message == (
-        "Unknown event 'inventory.low'. Must be one of: maintenance.ready, maintenance.started, "
-        "maintenance.completed, maintenance.cancelled, task.created, task.overdue"
+        "Unknown event 'inventory.low'. Must be one of: task.created, task.overdue, "
+        "maintenance.ready, maintenance.started, maintenance.completed, maintenance.cancelled"
     )
 
 
