@@ -751,10 +751,16 @@ RECENT = 10
 class TaskAssetInline(admin.TabularInline):
     model = TaskAsset
     extra = 0
-    can_delete = False
     readonly_fields = ("asset",)
 
+    # A task's assets are copied from its plan when it is created; the inline only shows them.
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -196,12 +196,20 @@ def test_a_technician_is_made_changed_and_deleted_through_the_services(
     assert admin_client.post(change, {**form, "active": ""}).status_code == 302
     assert Technician.objects.get().active is False
 
-    # One still assigned is refused (Django lists what protects it); a free one goes.
+    # One still assigned is refused with the service's reason; a free one goes.
     make_plan()
     Plan.objects.update(assignee=tech)  # assigned while it was active
     delete = reverse("admin:maintenance_technician_delete", args=[quote(tech.pk)])
-    assert "Cannot delete" in admin_client.post(delete, {"post": "yes"}).content.decode()
+    refused = admin_client.post(delete, {"post": "yes"}, follow=True).content.decode()
+    assert "is assigned to plans or tasks; set active to false instead" in refused
+    assert Technician.objects.exists()
     Plan.objects.all().delete()
     assert admin_client.post(delete, {"post": "yes"}).status_code == 302
     assert not Technician.objects.exists()
-    assert calls == ["technician_create", "technician_update", "technician_delete"]
+    # The refused delete reached the service too: it is the service that refuses.
+    assert calls == [
+        "technician_create",
+        "technician_update",
+        "technician_delete",
+        "technician_delete",
+    ]

@@ -35,8 +35,8 @@ def registry(monkeypatch):
 def test_each_app_registers_the_events_it_owns_at_start_up():
     assert events.event_types() == (
         events.CHANNEL_TEST,  # notifications' own, first in INSTALLED_APPS
-        *scheduling.events.EVENT_TYPES,
         *maintenance.events.EVENT_TYPES,
+        *scheduling.events.EVENT_TYPES,
     )
     assert events.event_type("task.created") is maintenance.events.EVENT_TYPES[0]
     assert events.event_type("maintenance.ready").template_dir == "notifications/maintenance.ready"
