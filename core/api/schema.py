@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_doc
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
@@ -45,6 +46,13 @@ class ServiceAutoSchema(AutoSchema):
 
     def map_parsers(self) -> list[str]:
         return [JSON]
+
+    def get_description(self) -> str:
+        # The action's docstring, else the view's own: never one inherited from a base view
+        # (the bases describe plumbing, not the operation).
+        action = getattr(self.view, getattr(self.view, "action", self.method.lower()), None)
+        own_doc = type(self.view).__dict__.get("__doc__")
+        return get_doc(action) or (get_doc(type(self.view)) if own_doc else "")
 
     def error_statuses(self, operation: dict) -> set[int]:
         """The error statuses this operation can answer, read from the operation and the view."""

@@ -31,21 +31,9 @@ ERROR = ErrorEnvelopeSerializer  # one schema of the error envelope (core.api.sc
 
 
 class _V1ViewSet(ServiceViewSet):
-    """Shared base: skip/limit paging and a 404 that names the resource and id."""
+    """Shared base: skip/limit paging (the 404 naming the resource and id is the base's)."""
 
     pagination_class = SkipLimitPagination
-    label = ""
-
-    def get_object(self):
-        pk = self.kwargs["pk"]
-        obj = self.get_queryset().filter(pk=pk).first()
-        if obj is None:
-            raise NotFound(f"{self.label} with id '{pk}' not found")
-        return obj
-
-    def _page(self, queryset, serializer_class):
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(serializer_class(page, many=True).data)
 
 
 class _CrudViewSet(
@@ -87,7 +75,7 @@ class AssetViewSet(_CrudViewSet):
 
     queryset = Asset.objects.order_by("code")
     serializer_class = s.AssetSerializer
-    label = "Asset"
+    object_label = "Asset"
 
     def create_object(self, spec):
         return services.asset_create(spec=spec)
@@ -107,7 +95,7 @@ class TechnicianViewSet(_CrudViewSet):
 
     queryset = Technician.objects.order_by("name", "id")
     serializer_class = s.TechnicianSerializer
-    label = "Technician"
+    object_label = "Technician"
 
     def create_object(self, spec):
         return services.technician_create(spec=spec)
@@ -135,7 +123,7 @@ class PlanViewSet(_V1ViewSet):
 
     serializer_class = s.PlanSerializer
     filterset_class = PlanFilter
-    label = "Plan"
+    object_label = "Plan"
 
     def get_queryset(self):
         return selectors.plan_queryset().order_by("-created_at", "id")
@@ -145,7 +133,7 @@ class PlanViewSet(_V1ViewSet):
         return Response(s.PlanSerializer(plan).data, status=status_code)
 
     def list(self, request):
-        return self._page(self.filter_queryset(self.get_queryset()), s.PlanSerializer)
+        return self.page_of(self.filter_queryset(self.get_queryset()), s.PlanSerializer)
 
     def retrieve(self, request, pk=None):
         return Response(s.PlanSerializer(self.get_object()).data)
@@ -246,7 +234,7 @@ class PlanViewSet(_V1ViewSet):
     def counter_history(self, request, pk=None):
         """Counter readings, newest first."""
         readings = self._history_of(pk, CounterReading.objects.filter(plan_id=pk))
-        return self._page(readings, s.CounterReadingSerializer)
+        return self.page_of(readings, s.CounterReadingSerializer)
 
     @extend_schema(
         parameters=SKIP_LIMIT_PARAMETERS,
@@ -259,7 +247,7 @@ class PlanViewSet(_V1ViewSet):
     def history(self, request, pk=None):
         """Executions, newest first; missed occurrences have no task."""
         executions = self._history_of(pk, selectors.execution_queryset().filter(plan_id=pk))
-        return self._page(executions, s.ExecutionSerializer)
+        return self.page_of(executions, s.ExecutionSerializer)
 
 
 @extend_schema_view(
@@ -275,7 +263,7 @@ class TaskViewSet(_V1ViewSet):
 
     serializer_class = s.TaskSerializer
     filterset_class = TaskFilter
-    label = "Task"
+    object_label = "Task"
 
     def get_queryset(self):
         return selectors.task_queryset().order_by("due_at", "code")
@@ -284,7 +272,7 @@ class TaskViewSet(_V1ViewSet):
         return Response(s.TaskSerializer(selectors.task_queryset().get(pk=task_id)).data)
 
     def list(self, request):
-        return self._page(self.filter_queryset(self.get_queryset()), s.TaskSerializer)
+        return self.page_of(self.filter_queryset(self.get_queryset()), s.TaskSerializer)
 
     def retrieve(self, request, pk=None):
         return Response(s.TaskSerializer(self.get_object()).data)

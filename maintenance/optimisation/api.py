@@ -15,7 +15,6 @@ from django.urls import path
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from core.api.fields import (
@@ -30,6 +29,7 @@ from core.api.pagination import SkipLimitPagination
 from core.api.permissions import actor_of
 from core.api.schema import SKIP_LIMIT_PARAMETERS, error_responses, skip_limit_page
 from core.api.serializers import StrictSerializer
+from core.api.views import ServiceAPIView
 from core.errors import NotFound
 from maintenance.models import Asset, Plan
 from maintenance.optimisation import services
@@ -105,7 +105,7 @@ class ApplyInput(StrictSerializer):
 # --- views ----------------------------------------------------------------------------------------
 
 
-class _View(GenericAPIView):
+class _View(ServiceAPIView):
     # Paging is done by hand (the same SkipLimitPagination), so the schema is the explicit one.
     pagination_class = None
 
