@@ -401,7 +401,7 @@ def _generate(
 
 
 def _task_payload(task: Task, plan: Plan | None, *, asset_ids: list[str]) -> dict[str, Any]:
-    """A task.created / task.overdue payload (schema in `notifications.events`)."""
+    """A task.created / task.overdue payload (schema in `maintenance.events`)."""
     payload: dict[str, Any] = {
         "timezone": plan.timezone if plan is not None else "UTC",
         "task": {

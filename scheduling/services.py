@@ -244,7 +244,7 @@ def _relevant_until(event: MaintenanceEvent, status: str) -> datetime:
 
 
 def _window_payload(event: MaintenanceEvent, status: str) -> dict[str, Any]:
-    """A maintenance.* payload (schema in `notifications.events`)."""
+    """A maintenance.* payload (schema in `scheduling.events`)."""
     maintenance = event.maintenance
     return {
         "timezone": maintenance.timezone,
