@@ -57,6 +57,7 @@ from maintenance.specs import (
     PlanSpec,
     TaskTemplate,
     asset_spec_of,
+    plan_spec_of,
     technician_spec_of,
 )
 
@@ -279,40 +280,52 @@ class PlanForm(forms.ModelForm):
 
     @staticmethod
     def _initial_from(plan: Plan) -> dict:
+        """The fields of a stored plan: its spec (`plan_spec_of`, the services' own reading),
+        shown as form values. The hidden trigger's block keeps the form's initial values."""
+
         def num(value):
             return "" if value is None else _number(Decimal(str(value)))
 
-        return {
-            "name": plan.name,
-            "description": plan.description,
-            "priority": plan.priority,
-            "department": plan.department,
-            "assets": [link.asset_id for link in plan.plan_assets.all()],
-            "assignee": plan.assignee_id,
-            "task_title": plan.task_title,
-            "task_description": plan.task_description,
-            "task_checklist": "\n".join(plan.task_checklist),
-            "task_estimated_duration_minutes": num(plan.task_estimated_duration_minutes),
-            "task_code_prefix": plan.task_code_prefix,
-            "trigger": plan.trigger,
-            "rrule": "" if plan.every else plan.rrule,
-            "every": num(plan.every),
-            "unit": plan.unit,
-            "start_at": plan.start_at,
-            "end_at": plan.end_at,
-            "timezone": plan.timezone,
-            "anchor": plan.anchor,
-            "lead_time_hours": num(plan.lead_time_hours),
-            "tolerance_hours": num(plan.tolerance_hours),
-            "counter_unit": plan.counter_unit,
-            "counter_interval": num(plan.counter_interval),
-            "counter_anchor": plan.anchor,
-            "counter_start_value": num(plan.counter_start_value),
-            "counter_tolerance_units": num(plan.counter_tolerance_units),
-            "notification_channel_ids": ", ".join(plan.notification_channel_ids),
-            "preventive_cost": num(plan.preventive_cost),
-            "failure_cost": num(plan.failure_cost),
+        spec = plan_spec_of(plan)
+        task, trigger = spec.task, spec.trigger
+        initial = {
+            "name": spec.name,
+            "description": spec.description,
+            "priority": spec.priority,
+            "department": spec.department,
+            "assets": list(spec.asset_ids),
+            "assignee": spec.assignee_id,
+            "task_title": task.title,
+            "task_description": task.description,
+            "task_checklist": "\n".join(task.checklist),
+            "task_estimated_duration_minutes": num(task.estimated_duration_minutes),
+            "task_code_prefix": task.code_prefix,
+            "trigger": spec.trigger_kind,
+            "notification_channel_ids": ", ".join(spec.notification_channel_ids),
+            "preventive_cost": num(spec.preventive_cost),
+            "failure_cost": num(spec.failure_cost),
         }
+        if isinstance(trigger, CalendarTrigger):
+            initial.update(
+                rrule=trigger.rrule or "",
+                every=num(trigger.every),
+                unit=trigger.unit or "",
+                start_at=trigger.start_at,
+                end_at=trigger.end_at,
+                timezone=trigger.timezone,
+                anchor=trigger.anchor,
+                lead_time_hours=num(trigger.lead_time_hours),
+                tolerance_hours=num(trigger.tolerance_hours),
+            )
+        else:
+            initial.update(
+                counter_unit=trigger.unit,
+                counter_interval=num(trigger.interval),
+                counter_anchor=trigger.anchor,
+                counter_start_value=num(trigger.start_value),
+                counter_tolerance_units=num(trigger.tolerance_units),
+            )
+        return initial
 
     def _post_clean(self):
         pass  # the service validates and writes the plan; the bare instance is never saved
