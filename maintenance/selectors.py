@@ -3,6 +3,7 @@ querysets the API and admin list from (shaped so a page costs a fixed number of 
 and compliance.
 """
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,6 +19,7 @@ from maintenance.models import (
     TaskAsset,
     TaskCodeSequence,
 )
+from scheduling.recurrence import RecurrenceError
 
 
 def due_plan_ids(*, now: datetime, limit: int | None = None) -> list[str]:
@@ -246,11 +248,6 @@ def plan_due_dates_between(
         plans = plans.filter(plan_assets__asset__code=asset_code)
     if technician_id:
         plans = plans.filter(assignee_id=technician_id)
-    # Imported beside their one use, so this section stays self-contained.
-    import contextlib
-
-    from scheduling.recurrence import RecurrenceError
-
     dues = []
     for plan in plans[:max_plans]:
         candidates = [plan.next_due_at]
