@@ -25,7 +25,12 @@ T0 = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def fast_notifications(settings):
-    """Short timeouts and few attempts, so failure paths take a second, not an hour."""
+    """Short timeouts and few attempts, so failure paths take a second, not an hour.
+
+    The receivers here listen on 127.0.0.1, which production refuses (egress guard): these
+    tests allow private targets; the SSRF tests turn that off again (`guarded` fixture).
+    """
+    settings.NOTIFICATIONS_ALLOW_PRIVATE_TARGETS = True
     settings.NOTIFICATIONS_HTTP_TIMEOUT = 1
     settings.EMAIL_TIMEOUT = 1
     settings.NOTIFICATIONS_MAX_ATTEMPTS = 3
