@@ -109,3 +109,25 @@ def redact(text: str, *, kind: str, target: str) -> str:
         if len(part) >= 3:
             text = text.replace(part, MASK)
     return text
+
+
+class MaskedTarget(ValueError):
+    """A target that still holds ``****`` from a masked view, other than that view exactly."""
+
+
+MASKED_TARGET_SENT = (
+    "The target contains a masked value (****). Send the whole target with its credentials "
+    "to change it, or leave it out (or send the masked form unchanged) to keep the stored one."
+)
+
+
+def unmasked(kind: str, *, stored: str, sent: str) -> str:
+    """The target to keep when an update sends ``sent``: the stored one when ``sent`` is the
+    masked form shown for it (a GET body PUT back keeps the credentials), else ``sent``.
+    `MaskedTarget` when ``sent`` holds a mask but is not that form: the real secret is not
+    known, so nothing sensible can be stored."""
+    if isinstance(sent, str) and sent.strip() == mask_target(kind, stored):
+        return stored
+    if isinstance(sent, str) and MASK in sent:
+        raise MaskedTarget(MASKED_TARGET_SENT)
+    return sent

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
 from notifications.events import TEST, UnknownEvent, event_type
+from notifications.masking import MaskedTarget, redact, unmasked
 from notifications.messages import Message, json_default
 from notifications.models import SENDING_LEASE, Channel, Delivery, new_delivery_id, new_secret
 from notifications.transports import TransportError, transport_for
@@ -69,9 +70,19 @@ UPDATABLE_FIELDS = ("name", "target", "events", "monitor_tags", "active")
 
 
 def channel_update(*, channel: Channel, data: dict) -> Channel:
-    """Change the fields in ``data``; the kind is fixed (a webhook's secret belongs to it)."""
+    """Change the fields in ``data``; the kind is fixed (a webhook's secret belongs to it).
+
+    A ``target`` equal to its masked form (what every view after creation shows) keeps the
+    stored target and its credentials; one that holds ``****`` otherwise is refused.
+    """
     if "kind" in data and data["kind"] != channel.kind:
         raise InvalidInput("kind cannot be changed; create a new channel instead", field="kind")
+    if "target" in data:
+        try:
+            target = unmasked(channel.kind, stored=channel.target, sent=data["target"])
+        except MaskedTarget as exc:
+            raise InvalidInput(str(exc), field="target") from None
+        data = {**data, "target": target}
     for field in UPDATABLE_FIELDS:
         if field in data:
             setattr(channel, field, data[field])
@@ -263,13 +274,17 @@ def _claim(delivery: Delivery, now: datetime) -> bool:
 def _attempt(delivery: Delivery, now: datetime, *, may_retry: bool) -> Delivery:
     """Send a claimed delivery once and record the outcome on it and on its channel."""
     error: TransportError | None = None
+    channel = delivery.channel
     try:
-        transport_for(delivery.channel).send(Message(delivery))
+        transport_for(channel).send(Message(delivery))
     except TransportError as exc:
         error = exc
-    except Exception as exc:  # a template or plugin bug: record it, retry like a hiccup
-        logger.exception("Unexpected error sending delivery %s", delivery.pk)
-        error = TransportError(f"Unexpected error: {exc.__class__.__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a template or plugin bug: record it, retry
+        # A library's text may quote the target: its credentials are masked in the log and in
+        # the error (no traceback either, whose last line is that same text).
+        text = redact(f"{exc.__class__.__name__}: {exc}", kind=channel.kind, target=channel.target)
+        logger.error("Unexpected error sending delivery %s: %s", delivery.pk, text)
+        error = TransportError(f"Unexpected error: {text}")
 
     if error is None:
         fields = {"status": Status.SENT, "sent_at": now, "last_error": "", "next_attempt_at": None}
