@@ -56,6 +56,7 @@ class Receiver:
     secrets: dict[str, str] = field(default_factory=dict)  # path -> webhook secret
     requests: list[Received] = field(default_factory=list)
     script: list = field(default_factory=list)
+    scripts_by_path: dict[str, list] = field(default_factory=dict)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -66,8 +67,14 @@ class Receiver:
         """The next answers, in order: a status code, or "hang" (never answer)."""
         self.script.extend(answers)
 
-    def next_answer(self):
+    def respond_at(self, path: str, *answers) -> None:
+        """The next answers to requests for ``path`` (for channels tested at the same time)."""
+        self.scripts_by_path.setdefault(path, []).extend(answers)
+
+    def next_answer(self, path: str = ""):
         with self.lock:
+            if self.scripts_by_path.get(path):
+                return self.scripts_by_path[path].pop(0)
             return self.script.pop(0) if self.script else 200
 
 
@@ -85,7 +92,7 @@ def _handler_for(receiver: Receiver):
             receiver.requests.append(
                 Received(self.path, dict(self.headers.items()), body, signature_ok)
             )
-            answer = receiver.next_answer()
+            answer = receiver.next_answer(self.path)
             if answer == "hang":
                 receiver.release.wait(timeout=10)
                 return

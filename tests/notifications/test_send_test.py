@@ -38,7 +38,7 @@ def test_it_reports_each_failure_and_does_not_retry(receiver, webhook, smtp):
     ok = webhook("ok", path="/ok")
     gone = webhook("gone", path="/gone")
     rejected = services.channel_create(name="x", kind="email", target="rejected@example.com")
-    receiver.respond(200, 410)
+    receiver.respond_at("/gone", 410)
 
     results = services.send_test(channel_ids=[ok.pk, gone.pk, rejected.pk], now=T0)
 
