@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from django import db
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -491,7 +490,6 @@ def _send_all_within(deliveries: list[Delivery]) -> list[TransportError | None]:
             outcomes[index] = _send_once(deliveries[index])
         finally:
             finished[index].set()
-            db.connection.close()  # this thread's own, should a template have opened one
 
     for index in range(len(deliveries)):
         threading.Thread(target=run, args=(index,), daemon=True, name="send-test").start()
