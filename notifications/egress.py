@@ -29,8 +29,9 @@ proxy's own address must pass (or the setting be on) and the proxy guards the re
 
 import contextvars
 import ipaddress
+import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -173,6 +174,9 @@ class Guard:
 
     outcome: str | None = None
     status: int | None = None
+    # Masks the target's credentials in what requests, urllib3 and Apprise log meanwhile
+    # (urllib3 logs each request line, query string included, at DEBUG).
+    redact: Callable[[str], str] | None = None
 
     def describe(self) -> str | None:
         if self.outcome == NOT_ALLOWED:
@@ -186,10 +190,10 @@ _current: contextvars.ContextVar[Guard | None] = contextvars.ContextVar("egress"
 
 
 @contextmanager
-def guard() -> Iterator[Guard]:
+def guard(*, redact: Callable[[str], str] | None = None) -> Iterator[Guard]:
     """Connections made by requests in this block go only to vetted addresses, and no
-    redirect is followed."""
-    state = Guard()
+    redirect is followed; ``redact`` scrubs the libraries' log lines meanwhile."""
+    state = Guard(redact=redact)
     token = _current.set(state)
     try:
         yield state
@@ -240,10 +244,27 @@ def _guarded_get_redirect_target(self, resp):
     return None  # inside the guard a redirect is an answer, never followed
 
 
+class _RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        state = _current.get()
+        if state is not None and state.redact is not None:
+            record.msg, record.args = state.redact(record.getMessage()), ()
+        return True
+
+
+# Filters apply to the records of the logger they sit on, not its children: each by name.
+_LIBRARY_LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "apprise")
+_redacting_filter = _RedactingFilter()
+
+
 def install() -> None:
     """Put the guard into requests and urllib3 (idempotent; inert outside `guard()`)."""
     urllib3.util.connection.create_connection = _guarded_create_connection
     requests.Session.get_redirect_target = _guarded_get_redirect_target
+    for name in _LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _redacting_filter not in logger.filters:
+            logger.addFilter(_redacting_filter)
 
 
 class ConnectionFailed(requests.ConnectionError):
@@ -255,13 +276,20 @@ class ConnectionFailed(requests.ConnectionError):
         self.outcome = outcome
 
 
-def post(url: str, *, data: bytes, headers: dict, timeout: float) -> requests.Response:
+def post(
+    url: str,
+    *,
+    data: bytes,
+    headers: dict,
+    timeout: float,
+    redact: Callable[[str], str] | None = None,
+) -> requests.Response:
     """POST to a user-given URL: vetted, pinned, never redirected.
 
     Raises TargetNotAllowed, ``requests.Timeout``, `ConnectionFailed`, or another
     ``requests.RequestException`` (a TLS error, a broken answer).
     """
-    with guard() as state:
+    with guard(redact=redact) as state:
         try:
             return requests.post(
                 url, data=data, headers=headers, timeout=timeout, allow_redirects=False

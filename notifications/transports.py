@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 
 from notifications import egress
+from notifications.masking import redact
 from notifications.messages import Message
 from notifications.models import Channel
 
@@ -43,6 +44,10 @@ class Transport:
 
     def __init__(self, channel: Channel):
         self.channel = channel
+
+    def redact(self, text: str) -> str:
+        """``text`` with this channel's credentials masked."""
+        return redact(text, kind=self.channel.kind, target=self.channel.target)
 
     @classmethod
     def validate_target(cls, target: str) -> str:
@@ -206,7 +211,11 @@ class Webhook(Transport):
         }
         try:
             response = egress.post(
-                self.channel.target, data=body, headers=headers, timeout=_timeout()
+                self.channel.target,
+                data=body,
+                headers=headers,
+                timeout=_timeout(),
+                redact=self.redact,
             )
         except egress.TargetNotAllowed as exc:
             raise TransportError(egress.NOT_ALLOWED, permanent=True) from exc
@@ -279,7 +288,7 @@ class Apprise(Transport):
             setattr(service, attribute, min(own or _timeout(), _timeout()))
         sender = apprise.Apprise()
         sender.add(service)
-        with egress.guard() as seen:
+        with egress.guard(redact=self.redact) as seen:
             result = sender.notify(
                 body=message.text,
                 title=message.subject,

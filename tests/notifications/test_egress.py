@@ -205,9 +205,7 @@ def test_a_test_notification_to_loopback_never_connects(
 
 
 @pytest.mark.parametrize("kind", ["webhook", "apprise"])
-def test_a_worker_refuses_an_internal_target_at_once_without_retrying(
-    db, settings, receiver, kind
-):
+def test_a_worker_refuses_an_internal_target_at_once_without_retrying(db, settings, receiver, kind):
     scheme = "http" if kind == "webhook" else "json"
     channel = services.channel_create(
         name="x", kind=kind, target=f"{scheme}://localhost:{receiver.port}/hook"
