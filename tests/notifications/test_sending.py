@@ -1,6 +1,7 @@
 """Sending a delivery: signatures, retries with backoff, permanent failures, timeouts, a channel
 disabled mid-retry, claims that keep two workers from sending twice, and the sweep."""
 
+import base64
 import json
 import threading
 import time
@@ -359,9 +360,13 @@ def test_it_signs_the_standard_webhooks_way_beside_x_signature(receiver, record)
     assert request.headers["webhook-id"] == delivery.pk
     assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 60
     assert request.headers["webhook-signature"].startswith("v1,")
-    assert StandardWebhook(delivery.channel.secret.encode()).verify(
-        request.body, request.headers
-    ) == json.loads(request.body)
+    secret = delivery.channel.secret
+    assert StandardWebhook(secret.encode()).verify(request.body, request.headers) == json.loads(
+        request.body
+    )
+    # The whsec_ form of the same key, for libraries that want it (README).
+    whsec = "whsec_" + base64.b64encode(secret.encode()).decode()
+    assert StandardWebhook(whsec).verify(request.body, request.headers)
 
 
 def test_the_webhook_id_is_stable_across_retries_and_the_timestamp_is_each_attempts(
