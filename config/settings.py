@@ -315,6 +315,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="maintenance@localhos
 # Seconds one attempt may take (webhook, Apprise, SMTP) before it counts as a temporary failure.
 NOTIFICATIONS_HTTP_TIMEOUT = _strict_int("NOTIFICATIONS_HTTP_TIMEOUT", 10, minimum=1)
 EMAIL_TIMEOUT = NOTIFICATIONS_HTTP_TIMEOUT
+# Webhook and Apprise targets must be globally routable (no loopback, private, link-local,
+# CGNAT, unique-local or multicast address): a channel must not reach the internal network.
+# True lets on-premises receivers on private addresses in; cloud metadata stays refused.
+NOTIFICATIONS_ALLOW_PRIVATE_TARGETS = _strict_bool("NOTIFICATIONS_ALLOW_PRIVATE_TARGETS", False)
 # Temporary failures are retried after base·2^(n-1) seconds (capped, with jitter) until a
 # delivery has had this many attempts; then it is failed. The defaults give up within an hour.
 NOTIFICATIONS_MAX_ATTEMPTS = _strict_int("NOTIFICATIONS_MAX_ATTEMPTS", 8, minimum=1)

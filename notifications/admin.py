@@ -2,22 +2,53 @@
 the same services as the API. Deliveries are the system's records: read-only, with an action
 that sends them again through `delivery_resend`."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.template.response import TemplateResponse
 
 from core.admin import ReadOnlyModelAdmin, ServiceModelAdmin
 from notifications import services
+from notifications.masking import MaskedTarget, mask_target, unmasked
 from notifications.models import Channel, Delivery
+
+
+class ChannelForm(forms.ModelForm):
+    """The change form shows the target masked; sent back unchanged it keeps the stored one."""
+
+    class Meta:
+        model = Channel
+        fields = ("name", "kind", "target", "events", "monitor_tags", "active")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["target"] = mask_target(self.instance.kind, self.instance.target)
+
+    def clean_target(self):
+        sent = self.cleaned_data["target"]
+        if not self.instance.pk:
+            return sent
+        try:
+            return unmasked(self.instance.kind, stored=self.instance.target, sent=sent)
+        except MaskedTarget as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 @admin.register(Channel)
 class ChannelAdmin(ServiceModelAdmin):
-    list_display = ("name", "kind", "target", "active", "last_error", "created_at")
+    form = ChannelForm
+    list_display = ("name", "kind", "masked_target", "active", "last_error", "created_at")
     list_filter = ("kind", "active")
-    search_fields = ("id", "name", "target")
+    # Not the target: a search by substring would tell a secret apart character by character.
+    search_fields = ("id", "name")
     # `secret` is not editable, so no form shows it; it is displayed once, on creation.
     fields = ("id", "name", "kind", "target", "events", "monitor_tags", "active", "last_error")
     readonly_fields = ("id", "last_error")
+
+    @admin.display(description="target", ordering="target")
+    def masked_target(self, channel: Channel) -> str:
+        return mask_target(channel.kind, channel.target)
 
     def get_readonly_fields(self, request, obj=None):
         # The kind is fixed once created: a webhook's secret belongs to it.
@@ -30,13 +61,26 @@ class ChannelAdmin(ServiceModelAdmin):
                 for name in ("name", "kind", "target", "events", "monitor_tags", "active")
             }
         )
-        if created.secret:
-            messages.warning(
-                request,
-                f"Signing secret of {created.name}: {created.secret} — copy it now, "
-                "it is not shown again.",
-            )
         return created
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # The one time the secret and the full target are shown: on the page that answers the
+        # add, never through `messages` (a cookie, signed but readable) and never cached.
+        if mask_target(obj.kind, obj.target) == obj.target and not obj.secret:
+            return super().response_add(request, obj, post_url_continue)
+        messages.success(request, f"The channel “{obj.name}” was added.")
+        response = TemplateResponse(
+            request,
+            "notifications/admin/channel_created.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "channel": obj,
+                "title": f"Channel “{obj.name}” added",
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response
 
     def update_through_service(self, request, obj, form) -> Channel:
         # The stored row, not the form's instance, which already carries the new values.

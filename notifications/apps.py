@@ -14,8 +14,10 @@ class NotificationsConfig(AppConfig):
     def ready(self):
         from django.core import checks
 
+        from notifications import egress
         from notifications.events import CHANNEL_TEST, register_event
         from notifications.messages import check_event_templates
 
+        egress.install()
         register_event(CHANNEL_TEST)
         checks.register(check_event_templates, checks.Tags.templates)

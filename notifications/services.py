@@ -10,6 +10,8 @@ never sends twice.
 import json
 import logging
 import random
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -22,6 +24,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
 from notifications.events import TEST, UnknownEvent, event_type
+from notifications.masking import MaskedTarget, redact, unmasked
 from notifications.messages import Message, json_default
 from notifications.models import SENDING_LEASE, Channel, Delivery, new_delivery_id, new_secret
 from notifications.transports import TransportError, transport_for
@@ -35,6 +38,7 @@ Status = Delivery.Status
 # message is simply on its way.
 SWEEP_GRACE = timedelta(seconds=60)
 SWEEP_BATCH = 500
+TEST_INTERRUPTED = "interrupted before it finished (a test is never retried)"
 OBJECT_KEY_MAX_LENGTH = Delivery._meta.get_field("object_key").max_length
 
 
@@ -69,9 +73,19 @@ UPDATABLE_FIELDS = ("name", "target", "events", "monitor_tags", "active")
 
 
 def channel_update(*, channel: Channel, data: dict) -> Channel:
-    """Change the fields in ``data``; the kind is fixed (a webhook's secret belongs to it)."""
+    """Change the fields in ``data``; the kind is fixed (a webhook's secret belongs to it).
+
+    A ``target`` equal to its masked form (what every view after creation shows) keeps the
+    stored target and its credentials; one that holds ``****`` otherwise is refused.
+    """
     if "kind" in data and data["kind"] != channel.kind:
         raise InvalidInput("kind cannot be changed; create a new channel instead", field="kind")
+    if "target" in data:
+        try:
+            target = unmasked(channel.kind, stored=channel.target, sent=data["target"])
+        except MaskedTarget as exc:
+            raise InvalidInput(str(exc), field="target") from None
+        data = {**data, "target": target}
     for field in UPDATABLE_FIELDS:
         if field in data:
             setattr(channel, field, data[field])
@@ -230,7 +244,8 @@ def delivery_send(*, delivery_id: str, now: datetime | None = None) -> Delivery 
         return _settle_pending(delivery, Status.SKIPPED, _stale_reason(delivery.relevant_until))
     if not _claim(delivery, now):
         return None
-    return _attempt(delivery, now, may_retry=True)
+    # A test is one-shot wherever it runs (the admin may send one again): never retried.
+    return _attempt(delivery, now, may_retry=delivery.event != TEST)
 
 
 def _settle_pending(delivery: Delivery, status: str, reason: str) -> Delivery | None:
@@ -262,15 +277,28 @@ def _claim(delivery: Delivery, now: datetime) -> bool:
 
 def _attempt(delivery: Delivery, now: datetime, *, may_retry: bool) -> Delivery:
     """Send a claimed delivery once and record the outcome on it and on its channel."""
-    error: TransportError | None = None
-    try:
-        transport_for(delivery.channel).send(Message(delivery))
-    except TransportError as exc:
-        error = exc
-    except Exception as exc:  # a template or plugin bug: record it, retry like a hiccup
-        logger.exception("Unexpected error sending delivery %s", delivery.pk)
-        error = TransportError(f"Unexpected error: {exc.__class__.__name__}: {exc}")
+    return _record(delivery, now, _send_once(delivery), may_retry=may_retry)
 
+
+def _send_once(delivery: Delivery) -> TransportError | None:
+    """One try through the channel's transport: None when it was accepted. Touches no row."""
+    channel = delivery.channel
+    try:
+        transport_for(channel).send(Message(delivery))
+    except TransportError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - a template or plugin bug: record it, retry
+        # A library's text may quote the target: its credentials are masked in the log and in
+        # the error (no traceback either, whose last line is that same text).
+        text = redact(f"{exc.__class__.__name__}: {exc}", kind=channel.kind, target=channel.target)
+        logger.error("Unexpected error sending delivery %s: %s", delivery.pk, text)
+        return TransportError(f"Unexpected error: {text}")
+    return None
+
+
+def _record(
+    delivery: Delivery, now: datetime, error: TransportError | None, *, may_retry: bool
+) -> Delivery:
     if error is None:
         fields = {"status": Status.SENT, "sent_at": now, "last_error": "", "next_attempt_at": None}
     elif not error.permanent and may_retry and delivery.attempts < _max_attempts():
@@ -329,6 +357,14 @@ def deliveries_retry_due(*, now: datetime) -> int:
     beside itself: a second message for a delivery is a no-op.
     """
     lost = Delivery.objects.filter(status=Status.SENDING, next_attempt_at__lte=now)
+    # A test whose web process died mid-send (killed by gunicorn's timeout, say) was answered
+    # or abandoned by then; sending it again later would surprise everyone: it just fails.
+    lost.filter(event=TEST).update(
+        status=Status.FAILED,
+        last_error=TEST_INTERRUPTED,
+        next_attempt_at=None,
+        updated_at=timezone.now(),
+    )
     lost.filter(attempts__gte=_max_attempts()).update(
         status=Status.FAILED,
         last_error="the worker stopped while sending the last attempt",
@@ -402,25 +438,65 @@ def send_test(*, channel_ids: list[str], now: datetime) -> list[DeliveryResult]:
         "message": "This is a test notification. If you can read it, the channel works.",
         "requested_at": json_default(now),
     }
-    results = []
+    results: dict[str, DeliveryResult] = {}
+    claimed = []
     for channel_id in channel_ids:
         channel = channels.get(channel_id)
         if channel is None:
-            results.append(DeliveryResult(channel_id, Status.SKIPPED, "no such channel"))
+            results[channel_id] = DeliveryResult(channel_id, Status.SKIPPED, "no such channel")
             continue
         if not channel.active:
-            results.append(DeliveryResult(channel_id, Status.SKIPPED, "the channel is inactive"))
+            results[channel_id] = DeliveryResult(
+                channel_id, Status.SKIPPED, "the channel is inactive"
+            )
             continue
         # Recorded as claimed (sending, one attempt) so no worker or sweep touches it.
-        delivery = Delivery.objects.create(
-            channel=channel,
-            event=TEST,
-            object_key=f"test:{token}",
-            payload=payload,
-            status=Status.SENDING,
-            attempts=1,
-            next_attempt_at=now + SENDING_LEASE,
+        claimed.append(
+            Delivery.objects.create(
+                channel=channel,
+                event=TEST,
+                object_key=f"test:{token}",
+                payload=payload,
+                status=Status.SENDING,
+                attempts=1,
+                next_attempt_at=now + SENDING_LEASE,
+            )
         )
-        delivery = _attempt(delivery, now, may_retry=False)
-        results.append(DeliveryResult(channel_id, delivery.status, delivery.last_error or None))
-    return results
+    for delivery, error in zip(claimed, _send_all_within(claimed), strict=True):
+        delivery = _record(delivery, now, error, may_retry=False)
+        results[delivery.channel_id] = DeliveryResult(
+            delivery.channel_id, delivery.status, delivery.last_error or None
+        )
+    return [results[channel_id] for channel_id in channel_ids]
+
+
+def _send_all_within(deliveries: list[Delivery]) -> list[TransportError | None]:
+    """Send each delivery once, all at the same time, and wait NOTIFICATIONS_HTTP_TIMEOUT in
+    total, whatever the transports do (Apprise's plugins and SMTP have timeouts of their own,
+    per socket operation, that add up): a web request never waits longer than that.
+
+    A send still running then counts as timed out; its thread (a daemon, it touches no row)
+    is left to finish on its own, bounded by the transport's socket timeouts, and what it
+    does is not recorded: the receiver may still get that test.
+    """
+    budget = float(settings.NOTIFICATIONS_HTTP_TIMEOUT)
+    outcomes: list[TransportError | None] = [
+        TransportError(f"Timed out after {budget:g} s") for _ in deliveries
+    ]
+    finished = [threading.Event() for _ in deliveries]
+
+    def run(index: int) -> None:
+        try:
+            outcomes[index] = _send_once(deliveries[index])
+        finally:
+            finished[index].set()
+
+    for index in range(len(deliveries)):
+        threading.Thread(target=run, args=(index,), daemon=True, name="send-test").start()
+    deadline = time.monotonic() + budget
+    for event in finished:
+        event.wait(max(0.0, deadline - time.monotonic()))
+    return [
+        outcome if event.is_set() else TransportError(f"Timed out after {budget:g} s")
+        for outcome, event in zip(outcomes, finished, strict=True)
+    ]

@@ -10,19 +10,24 @@ Each transport also validates its channel's ``target`` (API and admin call
 `validate_target`).
 """
 
+import base64
 import hashlib
 import hmac
 import smtplib
+import sys
+import time
 from typing import ClassVar
-from urllib.parse import parse_qs, urlsplit
 
 import apprise
 import requests
+from apprise.utils.parse import parse_url
 from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 
+from notifications import egress
+from notifications.masking import redact
 from notifications.messages import Message
 from notifications.models import Channel
 
@@ -39,6 +44,10 @@ class Transport:
 
     def __init__(self, channel: Channel):
         self.channel = channel
+
+    def redact(self, text: str) -> str:
+        """``text`` with this channel's credentials masked."""
+        return redact(text, kind=self.channel.kind, target=self.channel.target)
 
     @classmethod
     def validate_target(cls, target: str) -> str:
@@ -67,6 +76,21 @@ def validate_target(kind: str, target) -> str:
     if kind not in TRANSPORTS:
         raise ValidationError(f"Unknown channel kind '{kind}'.")
     return TRANSPORTS[kind].validate_target(target.strip())
+
+
+REFUSED_TARGET = (
+    "This target is not allowed: its host is a cloud metadata name or is (or resolves to) an "
+    "address that is not globally routable (loopback, private, link-local, CGNAT, "
+    "unique-local, multicast). For receivers on your own network, the operator can set "
+    "NOTIFICATIONS_ALLOW_PRIVATE_TARGETS=true."
+)
+
+
+def _vet(check, *args) -> None:
+    try:
+        check(*args)
+    except egress.TargetNotAllowed:
+        raise ValidationError(REFUSED_TARGET) from None
 
 
 def _timeout() -> float:
@@ -132,9 +156,15 @@ def _decode(reply) -> str:
 class Webhook(Transport):
     """A JSON POST signed with the channel's secret.
 
-    ``X-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` lets the receiver check that the
-    body came from us, untouched; it must compute the HMAC over the bytes it received, before
-    parsing them.
+    Two signatures of the same bytes, both keyed with the UTF-8 bytes of the secret:
+
+    - ``X-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` (the original one);
+    - Standard Webhooks (standardwebhooks.com): ``webhook-id`` (the delivery id, the same on
+      every retry of a delivery: the receiver's deduplication key), ``webhook-timestamp``
+      (Unix seconds of this attempt) and ``webhook-signature: v1,<base64 HMAC-SHA256 of
+      "id.timestamp.body">``, so a receiver can also refuse replays of old requests.
+
+    The receiver must compute the HMAC over the bytes it received, before parsing them.
     """
 
     kind = Channel.Kind.WEBHOOK
@@ -146,11 +176,28 @@ class Webhook(Transport):
             cls._validator(target)
         except ValidationError:
             raise ValidationError(f"'{target}' is not a valid http(s) URL.") from None
+        _vet(egress.vet_url, target)
         return target
 
     @staticmethod
     def signature(secret: str, body: bytes) -> str:
         return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+    @staticmethod
+    def standard_signature(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
+        signed = f"{webhook_id}.{timestamp}.".encode() + body
+        digest = hmac.new(secret.encode(), signed, hashlib.sha256).digest()
+        return "v1," + base64.b64encode(digest).decode()
+
+    def standard_headers(self, webhook_id: str, body: bytes) -> dict[str, str]:
+        timestamp = int(time.time())
+        return {
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": self.standard_signature(
+                self.channel.secret, webhook_id, timestamp, body
+            ),
+        }
 
     def send(self, message: Message) -> None:
         body = message.body
@@ -160,62 +207,111 @@ class Webhook(Transport):
             "X-Event": message.event,
             "X-Delivery-Id": message.delivery.id,
             "X-Signature": self.signature(self.channel.secret, body),
+            **self.standard_headers(message.delivery.id, body),
         }
         try:
-            response = requests.post(
+            response = egress.post(
                 self.channel.target,
                 data=body,
                 headers=headers,
                 timeout=_timeout(),
-                allow_redirects=False,
+                redact=self.redact,
             )
+        except egress.TargetNotAllowed as exc:
+            raise TransportError(egress.NOT_ALLOWED, permanent=True) from exc
         except requests.Timeout as exc:
             raise TransportError(f"Timed out after {_timeout():g} s") from exc
+        except egress.ConnectionFailed as exc:
+            raise TransportError(exc.outcome) from exc
         except requests.RequestException as exc:
-            raise TransportError(f"Connection failed: {exc.__class__.__name__}") from exc
+            # Only what happened, never the library's text (it names hosts, ports, errnos).
+            raise TransportError(f"Connection failed ({exc.__class__.__name__})") from exc
         if not 200 <= response.status_code < 300:
             raise _http_error(response.status_code)
 
 
 @register
 class Apprise(Transport):
-    """Any Apprise URL (Slack, Teams, Discord, Telegram, ntfy, …): Apprise owns the protocols.
+    """Any Apprise URL that talks HTTP(S) (Slack, Teams, Discord, Telegram, ntfy, json://, …):
+    Apprise owns the protocols, `egress.guard` owns where they may connect.
 
-    Apprise reports success or failure per service, not why, so its failures are retried as
-    temporary; only a URL it cannot load is permanent.
+    Refused as targets: services that do not talk HTTP (mailto://, mqtt://, xmpp://,
+    syslog, desktop notifications, …: the guard covers HTTP only), and the parameters that
+    turn a chat message into an arbitrary HTTP request (``method=``, ``+Header=``,
+    ``-param=``, ``:payload=``). Apprise reports success or failure per service, not why, so
+    the reason shown is what the guard saw (refused, timed out, status code); a failure is
+    retried as temporary, except a URL it cannot load or an address the guard refused.
     """
 
     kind = Channel.Kind.APPRISE
 
     @classmethod
     def validate_target(cls, target: str) -> str:
-        if apprise.Apprise.instantiate(target) is None:
+        service = apprise.Apprise.instantiate(target)
+        if service is None:
             raise ValidationError(
                 f"'{target}' is not a valid Apprise URL (see the Apprise wiki for the "
                 "supported services and their URL formats)."
             )
+        if not _talks_http(type(service)):
+            raise ValidationError(
+                f"Apprise's {service.service_name} service is not supported: only services "
+                "that send over HTTP(S) are."
+            )
+        parsed = parse_url(target, verify_host=False) or {}
+        custom = [
+            *(f"+{name}" for name in parsed.get("qsd+", {})),
+            *(f"-{name}" for name in parsed.get("qsd-", {})),
+            *(f":{name}" for name in parsed.get("qsd:", {})),
+            *(["method"] if "method" in parsed.get("qsd", {}) else []),
+        ]
+        if custom:
+            raise ValidationError(
+                f"Apprise URL parameters that set the HTTP method, headers or payload are not "
+                f"allowed: {', '.join(custom)}."
+            )
+        # Services with a host of the user's choosing (json://, ntfy:// to your server, …)
+        # name it in their URL templates; for the others the API host is Apprise's own.
+        if "host" in getattr(service, "template_tokens", {}) and service.host:
+            _vet(egress.vet_host, service.host, service.port or 0)
         return target
 
     def send(self, message: Message) -> None:
         service = apprise.Apprise.instantiate(self.channel.target)
         if service is None:
             raise TransportError("Not a valid Apprise URL", permanent=True)
-        # Our timeout applies unless the URL sets Apprise's own (cto=, rto=).
-        options = parse_qs(urlsplit(self.channel.target).query)
-        if "cto" not in options:
-            service.socket_connect_timeout = _timeout()
-        if "rto" not in options:
-            service.socket_read_timeout = _timeout()
+        # Our timeout is the most any attempt may take; the URL (cto=, rto=) may ask for less.
+        asked = (parse_url(self.channel.target, verify_host=False) or {}).get("qsd", {})
+        timeouts = (("cto", "socket_connect_timeout"), ("rto", "socket_read_timeout"))
+        for option, attribute in timeouts:
+            own = getattr(service, attribute, None) if option in asked else None
+            setattr(service, attribute, min(own or _timeout(), _timeout()))
         sender = apprise.Apprise()
         sender.add(service)
-        result = sender.notify(
-            body=message.text,
-            title=message.subject,
-            body_format=apprise.NotifyFormat.TEXT,
-            # A hard stop for the whole call, in case a plugin ignores its socket timeouts.
-            timeout=4 * _timeout(),
-        )
+        with egress.guard(redact=self.redact) as seen:
+            result = sender.notify(
+                body=message.text,
+                title=message.subject,
+                body_format=apprise.NotifyFormat.TEXT,
+                # A hard stop for the whole call, in case a plugin ignores its socket timeouts.
+                timeout=_timeout(),
+            )
+        if seen.outcome == egress.NOT_ALLOWED:
+            raise TransportError(egress.NOT_ALLOWED, permanent=True)
         if not result:
-            logs = [entry.message for entry in result.logs() if entry.level != "DEBUG"]
-            reason = logs[-1] if logs else result.status.name.lower()
+            if seen.status is not None and 300 <= seen.status < 400:
+                raise _http_error(seen.status)
+            reason = seen.describe() or _apprise_reason(result)
             raise TransportError(f"Apprise: {reason}")
+
+
+def _talks_http(plugin: type) -> bool:
+    # Apprise has no flag for it; the HTTP services are those whose class (or a base, like
+    # Guilded's Discord) is written on requests, which the guard covers.
+    return any("requests" in vars(sys.modules[base.__module__]) for base in plugin.__mro__[:-1])
+
+
+def _apprise_reason(result) -> str:
+    status = getattr(result, "status", None)
+    name = getattr(status, "name", "") or "failed"
+    return "timed out" if name.lower() == "timeout" else "the service did not accept it"

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from core.api.fields import StrictBooleanField, StrictCharField
 from core.api.serializers import StrictSerializer
+from notifications.masking import mask_target
 from notifications.models import Channel
 
 
@@ -34,6 +35,13 @@ class ChannelInput(StrictSerializer):
 
 
 class ChannelOutput(serializers.ModelSerializer):
+    """A channel as every response after its creation shows it: credentials masked."""
+
+    target = serializers.SerializerMethodField(
+        help_text="The target with its credentials (URL user and password, tokens in the path, "
+        "query values) masked as ****; send it back unchanged to keep them, or a new target."
+    )
+
     class Meta:
         model = Channel
         fields = (
@@ -49,10 +57,15 @@ class ChannelOutput(serializers.ModelSerializer):
             "updated_at",
         )
 
+    def get_target(self, channel) -> str:
+        return mask_target(channel.kind, channel.target)
+
 
 class ChannelCreated(ChannelOutput):
-    """The create response: the only one that ever shows a webhook's secret."""
+    """The create response: the only one that ever shows a webhook's secret and the target in
+    full, credentials included."""
 
+    target = serializers.CharField(help_text="The target as sent, shown in full this once.")
     secret = serializers.SerializerMethodField()
 
     class Meta(ChannelOutput.Meta):

@@ -13,24 +13,37 @@ import hmac
 import json
 import socket
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 T0 = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
 def fast_notifications(settings):
-    """Short timeouts and few attempts, so failure paths take a second, not an hour."""
+    """Short timeouts and few attempts, so failure paths take a second, not an hour.
+
+    The receivers here listen on 127.0.0.1, which production refuses (egress guard): these
+    tests allow private targets; the SSRF tests turn that off again (`guarded` fixture).
+    """
+    settings.NOTIFICATIONS_ALLOW_PRIVATE_TARGETS = True
     settings.NOTIFICATIONS_HTTP_TIMEOUT = 1
     settings.EMAIL_TIMEOUT = 1
     settings.NOTIFICATIONS_MAX_ATTEMPTS = 3
     settings.NOTIFICATIONS_RETRY_BASE_SECONDS = 10
     settings.NOTIFICATIONS_RETRY_MAX_SECONDS = 60
+
+
+@pytest.fixture
+def guarded(settings):
+    """The egress guard as production has it: private targets refused."""
+    settings.NOTIFICATIONS_ALLOW_PRIVATE_TARGETS = False
 
 
 @dataclass
@@ -39,6 +52,8 @@ class Received:
     headers: dict[str, str]
     body: bytes
     signature_ok: bool | None
+    method: str = "POST"
+    standard_signature_ok: bool | None = None  # Standard Webhooks, checked with its library
 
     @property
     def json(self):
@@ -51,6 +66,7 @@ class Receiver:
     secrets: dict[str, str] = field(default_factory=dict)  # path -> webhook secret
     requests: list[Received] = field(default_factory=list)
     script: list = field(default_factory=list)
+    scripts_by_path: dict[str, list] = field(default_factory=dict)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -58,35 +74,65 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def respond(self, *answers) -> None:
-        """The next answers, in order: a status code, or "hang" (never answer)."""
+        """The next answers, in order: a status code, "hang" (never answer) or a redirect
+        ``(302, "http://…")``."""
         self.script.extend(answers)
 
-    def next_answer(self):
+    def respond_at(self, path: str, *answers) -> None:
+        """The next answers to requests for ``path`` (for channels tested at the same time)."""
+        self.scripts_by_path.setdefault(path, []).extend(answers)
+
+    def next_answer(self, path: str = ""):
         with self.lock:
+            if self.scripts_by_path.get(path):
+                return self.scripts_by_path[path].pop(0)
             return self.script.pop(0) if self.script else 200
+
+
+def _standard_signature_ok(secret: str, body: bytes, headers) -> bool:
+    try:
+        Webhook(secret.encode()).verify(body, dict(headers.items()))
+    except WebhookVerificationError:
+        return False
+    return True
 
 
 def _handler_for(receiver: Receiver):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            signature_ok = None
+            signature_ok = standard_ok = None
             secret = receiver.secrets.get(self.path)
             if secret is not None:
                 expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
                 signature_ok = hmac.compare_digest(
                     self.headers.get("X-Signature", ""), f"sha256={expected}"
                 )
+                standard_ok = _standard_signature_ok(secret, body, self.headers)
             receiver.requests.append(
-                Received(self.path, dict(self.headers.items()), body, signature_ok)
+                Received(
+                    self.path,
+                    dict(self.headers.items()),
+                    body,
+                    signature_ok,
+                    self.command,
+                    standard_ok,
+                )
             )
-            answer = receiver.next_answer()
+            answer = receiver.next_answer(self.path)
             if answer == "hang":
                 receiver.release.wait(timeout=10)
                 return
+            location = None
+            if isinstance(answer, tuple):
+                answer, location = answer
             self.send_response(answer)
+            if location:
+                self.send_header("Location", location)
             self.send_header("Content-Length", "0")
             self.end_headers()
+
+        do_GET = do_PUT = do_DELETE = do_PATCH = do_POST
 
         def log_message(self, *args):
             pass
@@ -101,17 +147,42 @@ class _QuietServer(ThreadingHTTPServer):
         pass  # a client that gave up on a hung answer is expected here
 
 
-@pytest.fixture
-def receiver():
+@contextmanager
+def running_receiver(host: str = "127.0.0.1", port: int = 0):
     state = Receiver()
-    server = _QuietServer(("127.0.0.1", 0), _handler_for(state))
+    server = _QuietServer((host, port), _handler_for(state))
     state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    yield state
-    state.release.set()
-    server.shutdown()
-    server.server_close()
+    try:
+        yield state
+    finally:
+        state.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    with running_receiver() as state:
+        yield state
+
+
+@pytest.fixture
+def other_receiver():
+    """A second receiver on another port: an internal service a redirect might point to."""
+    with running_receiver() as state:
+        yield state
+
+
+@pytest.fixture
+def hanging_port():
+    """A port that accepts connections (the kernel completes the handshake) and never says a
+    word: the worst receiver there is."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
 
 
 class _MailHandler:

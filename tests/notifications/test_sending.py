@@ -1,13 +1,17 @@
 """Sending a delivery: signatures, retries with backoff, permanent failures, timeouts, a channel
 disabled mid-retry, claims that keep two workers from sending twice, and the sweep."""
 
+import base64
 import json
 import threading
 import time
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from notifications import services, tasks
 from notifications.models import SENDING_LEASE, Channel, Delivery
@@ -157,7 +161,7 @@ def test_a_refused_connection_is_retried(record):
     refused = send(delivery)
 
     assert refused.status == "pending"
-    assert refused.last_error.startswith("Connection failed")
+    assert refused.last_error == "Connection refused"  # what happened, not the socket text
 
 
 def test_a_channel_disabled_while_retrying_stops(api_client, receiver, record):
@@ -340,3 +344,57 @@ def test_the_body_is_signed_exactly_as_sent(receiver, record):
     assert json.dumps(request.json, separators=(",", ":"), ensure_ascii=False).encode() == (
         request.body
     )
+
+
+# --- Standard Webhooks --------------------------------------------------------------------------
+
+
+def test_it_signs_the_standard_webhooks_way_beside_x_signature(receiver, record):
+    delivery = record()
+
+    send(delivery)
+
+    [request] = receiver.requests
+    assert request.standard_signature_ok is True  # verified by the standardwebhooks library
+    assert request.signature_ok is True  # and the original signature still holds
+    assert request.headers["webhook-id"] == delivery.pk
+    assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 60
+    assert request.headers["webhook-signature"].startswith("v1,")
+    secret = delivery.channel.secret
+    assert StandardWebhook(secret.encode()).verify(request.body, request.headers) == json.loads(
+        request.body
+    )
+    # The whsec_ form of the same key, for libraries that want it (README).
+    whsec = "whsec_" + base64.b64encode(secret.encode()).decode()
+    assert StandardWebhook(whsec).verify(request.body, request.headers)
+
+
+def test_the_webhook_id_is_stable_across_retries_and_the_timestamp_is_each_attempts(
+    receiver, record
+):
+    delivery = record()
+    receiver.respond(500, 503)
+
+    with time_machine.travel("2026-07-01 08:00:00Z", tick=False):
+        first = send(delivery)
+    with time_machine.travel("2026-07-01 08:00:30Z", tick=False):
+        second = send(delivery, now=first.next_attempt_at)
+    third = send(delivery, now=second.next_attempt_at)
+
+    assert third.status == "sent"
+    ids = [r.headers["webhook-id"] for r in receiver.requests]
+    stamps = [r.headers["webhook-timestamp"] for r in receiver.requests]
+    assert ids == [delivery.pk] * 3  # one delivery id: the receiver's deduplication key
+    assert stamps[:2] == ["1782892800", "1782892830"]
+    assert len({r.headers["webhook-signature"] for r in receiver.requests}) == 3
+    assert receiver.requests[2].standard_signature_ok is True
+
+
+def test_a_replayed_request_is_rejected_by_a_standard_receiver(receiver, record):
+    with time_machine.travel("2026-07-01 08:00:00Z", tick=False):
+        send(record())
+    [request] = receiver.requests
+
+    # Replayed now, long after: the library refuses it by its timestamp (5 minutes' tolerance).
+    with pytest.raises(WebhookVerificationError):
+        StandardWebhook(Channel.objects.get().secret.encode()).verify(request.body, request.headers)
