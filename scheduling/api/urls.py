@@ -7,7 +7,7 @@ use the str converter so that a non-numeric id reaches the view and gets the spe
 
 from django.urls import path
 
-from scheduling.api import feeds, views
+from scheduling.api import feeds, history, views
 
 urlpatterns = [
     path("maintenances", views.MaintenanceListView.as_view(), name="v4-maintenances"),
@@ -35,10 +35,15 @@ urlpatterns = [
         name="v4-maintenance-event",
     ),
     path("monitors", views.MonitorListView.as_view(), name="v4-monitors"),
+    path(
+        "monitors/maintenance",
+        history.MonitorsMaintenanceView.as_view(),
+        name="v4-monitors-maintenance",
+    ),
     path("monitors/<str:tag>", views.MonitorDetailView.as_view(), name="v4-monitor"),
     path(
         "monitors/<str:tag>/maintenance",
-        views.MonitorMaintenanceView.as_view(),
+        history.MonitorMaintenanceView.as_view(),
         name="v4-monitor-maintenance",
     ),
 ]
