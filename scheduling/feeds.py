@@ -23,7 +23,9 @@ import hashlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
+from django.core.cache import cache
 from django.db.models import Count, Max, QuerySet, Sum
+from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
 from icalendar import Calendar, Event, vDuration
 
@@ -38,6 +40,7 @@ FEED_PAST = timedelta(days=30)
 FEED_MAX_EVENTS = 5000
 # Raised when the rendering changes, so that stored ETags stop matching.
 FEED_FORMAT = "1"
+CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8"
 PRODID = "-//maintenance-scheduler//Maintenance windows//EN"
 UID_DOMAIN = "maintenance-windows"
 # How often calendar apps that honour it (RFC 7986 REFRESH-INTERVAL, X-PUBLISHED-TTL) poll.
@@ -150,6 +153,41 @@ def calendar_of(events: Sequence[MaintenanceEvent], *, name: str, public: bool =
             first_date=date(first.year - 1, 1, 1), last_date=date(last.year + 1, 12, 31)
         )
     return calendar.to_ical()
+
+
+def feed_response(
+    events: QuerySet[MaintenanceEvent],
+    *,
+    name: str,
+    if_none_match: str,
+    cache_control: str,
+    public: bool = False,
+    cache_seconds: int = 0,
+) -> HttpResponse:
+    """The feed of `events` (at most FEED_MAX_EVENTS, soonest first) with its ETag, or a 304
+    when `if_none_match` names that ETag: then only the aggregate query runs.
+
+    With `cache_seconds`, the body is kept in Django's cache under its ETag (and name) that
+    long: requests in between cost the aggregate query only, and never get a stale body,
+    since any change makes a new ETag."""
+    etag = feed_etag(events, variant="public" if public else "private")
+    if etag_matches(etag, if_none_match):
+        response = HttpResponseNotModified()
+    else:
+
+        def body() -> bytes:
+            return calendar_of(list(events[:FEED_MAX_EVENTS]), name=name, public=public)
+
+        if cache_seconds:
+            key = "feed:" + hashlib.sha256(f"{etag}|{name}".encode()).hexdigest()
+            content = cache.get_or_set(key, body, cache_seconds)
+        else:
+            content = body()
+        response = HttpResponse(content, content_type=CALENDAR_CONTENT_TYPE)
+        response["Content-Disposition"] = 'inline; filename="maintenances.ics"'
+    response["ETag"] = etag
+    response["Cache-Control"] = cache_control
+    return response
 
 
 def feed_window_start(now: datetime) -> datetime:

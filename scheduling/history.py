@@ -23,12 +23,14 @@ from django.db.models import F, Q, QuerySet
 
 from scheduling.models import (
     IMPACT_SEVERITY,
+    TERMINAL_STATUSES,
     EventStatus,
+    Maintenance,
     MaintenanceEvent,
     MaintenanceMonitor,
     Monitor,
 )
-from scheduling.selectors import event_list
+from scheduling.selectors import event_list, event_list_detailed
 
 
 @dataclass(frozen=True)
@@ -162,3 +164,15 @@ def merge_intervals(
                 current = (instant, impact, set())
             current[2].update(event_id for _, event_id in active)
     return intervals
+
+
+def upcoming_windows(*, now: datetime, until: datetime, limit: int) -> list[MaintenanceEvent]:
+    """The events a public page shows: those of ACTIVE maintenances that are ongoing at `now`
+    or start before `until`, not cancelled, soonest first, at most `limit`, with their
+    maintenance and its monitors (three queries)."""
+    return list(
+        event_list_detailed(now=now)
+        .filter(maintenance__status=Maintenance.Status.ACTIVE, end_date_time__gt=now)
+        .filter(start_date_time__lt=until)
+        .exclude(status__in=TERMINAL_STATUSES)[:limit]
+    )

@@ -8,22 +8,23 @@ and a key that can write must not. Errors stay the JSON envelope whatever the ap
 
 from __future__ import annotations
 
-from django.http import HttpResponse, HttpResponseNotModified
+from types import SimpleNamespace
+
+from django.http import HttpResponse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import authentication, exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from core.api.authentication import BearerApiKeyAuthentication, StaffSessionAuthentication
-from core.api.schema import error_responses
+from core.api.schema import ServiceAutoSchema, error_responses
 from scheduling import feeds, selectors
 from scheduling.api.filters import EventFilter
 from scheduling.api.views import EVENTS, MAINTENANCE_ID, V4View
 from scheduling.models import MaintenanceEvent
-
-CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 
 class QueryTokenAuthentication(BearerApiKeyAuthentication):
@@ -70,6 +71,18 @@ class ICalendarRenderer(BaseRenderer):
         return data
 
 
+class AcceptHeaderNegotiation(DefaultContentNegotiation):
+    """Negotiates on the Accept header alone: `?format=` is not a feed parameter (calendar
+    URLs carry only the filters and the token)."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+
+class FeedSchema(ServiceAutoSchema):
+    def _get_format_parameters(self) -> list:
+        return []  # no `?format=` (AcceptHeaderNegotiation)
+
+
 FEED_RESPONSES = {
     (200, "text/calendar"): OpenApiResponse(
         OpenApiTypes.STR,
@@ -95,6 +108,8 @@ class FeedView(V4View):
         StaffSessionAuthentication,
     ]
     renderer_classes = [JSONRenderer, ICalendarRenderer]
+    content_negotiation_class = AcceptHeaderNegotiation
+    schema = FeedSchema()
     filterset_class = EventFilter
     feed_name = "Maintenance windows"
 
@@ -116,17 +131,13 @@ class FeedView(V4View):
         return queryset
 
     def feed(self, events, *, name: str) -> HttpResponse:
-        etag = feeds.feed_etag(events, variant="api")
-        if feeds.etag_matches(etag, self.request.headers.get("If-None-Match", "")):
-            response = HttpResponseNotModified()
-        else:
-            body = feeds.calendar_of(list(events[: feeds.FEED_MAX_EVENTS]), name=name)
-            response = HttpResponse(body, content_type=CALENDAR_CONTENT_TYPE)
-            response["Content-Disposition"] = 'inline; filename="maintenances.ics"'
-        response["ETag"] = etag
-        # The URL may carry a key: shared caches must not keep it; browsers revalidate.
-        response["Cache-Control"] = "private, no-cache"
-        return response
+        return feeds.feed_response(
+            events,
+            name=name,
+            if_none_match=self.request.headers.get("If-None-Match", ""),
+            # The URL may carry a key: shared caches must not keep it; apps revalidate.
+            cache_control="private, no-cache",
+        )
 
 
 class EventFeedView(FeedView):
@@ -135,6 +146,7 @@ class EventFeedView(FeedView):
         summary="The events of all maintenances as an iCalendar feed",
         description=FEED_DESCRIPTION,
         tags=EVENTS,
+        filters=True,
         responses=FEED_RESPONSES,
     )
     def get(self, request):
@@ -156,6 +168,7 @@ class MaintenanceFeedView(FeedView):
         summary="The events of one maintenance as an iCalendar feed",
         description=FEED_DESCRIPTION,
         tags=EVENTS,
+        filters=True,
         parameters=[MAINTENANCE_ID],
         responses=FEED_RESPONSES,
     )

@@ -409,3 +409,31 @@ def test_monitor_names_and_tags_in_the_feed_are_escaped(api_client):
     found = vevents(content)
     assert {e["summary"] for e in found.values()} == {"Patch, then reboot; check"}
     check_rfc5545(content)
+
+
+def test_a_format_parameter_is_ignored(api_client):
+    create(api_client)
+
+    response = api_client.get(FEED, {"format": "json"})
+
+    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    assert len(vevents(response.content)) == 3
+    assert api_client.get(FEED, {"format": "AAA"}).status_code == 200
+
+
+def test_the_feeds_are_in_the_openapi_schema_as_text_calendar(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+
+    for path in (
+        "/api/v4/maintenances/events.ics",
+        "/api/v4/maintenances/{maintenance_id}/events.ics",
+    ):
+        operation = schema["paths"][path]["get"]
+        assert set(operation["responses"]["200"]["content"]) == {"text/calendar"}
+        assert {"304", "400", "401", "403"} <= set(operation["responses"])
+        assert {"readOnlyKeyInQuery": []} in operation["security"]
+        names = {p["name"] for p in operation.get("parameters", [])}
+        assert "format" not in names
+        assert {"event_status", "event_start_date_time", "monitors"} <= names
+    assert "{maintenance_id}" in path and "404" in operation["responses"]
+    assert schema["components"]["securitySchemes"]["readOnlyKeyInQuery"]["in"] == "query"
