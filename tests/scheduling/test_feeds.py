@@ -437,3 +437,38 @@ def test_the_feeds_are_in_the_openapi_schema_as_text_calendar(api_client):
         assert {"event_status", "event_start_date_time", "monitors"} <= names
     assert "{maintenance_id}" in path and "404" in operation["responses"]
     assert schema["components"]["securitySchemes"]["readOnlyKeyInQuery"]["in"] == "query"
+
+
+def test_the_etag_holds_while_only_the_clock_moves(api_client, frozen):
+    create(api_client)
+    etag = feed_of(api_client)["ETag"]
+
+    frozen.shift(600)
+
+    assert api_client.get(FEED, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_an_event_ended_early_gets_its_new_end_and_a_higher_sequence(api_client, frozen):
+    completed = create(
+        api_client, start_date_time=ts(2026, 1, 5, 11, 30), rrule="FREQ=DAILY;COUNT=1"
+    )
+    deactivated = create(
+        api_client, start_date_time=ts(2026, 1, 5, 11, 45), rrule="FREQ=DAILY;COUNT=1"
+    )
+    before = vevents(feed_of(api_client).content)
+    frozen.shift(60)
+    event = events_of(api_client, completed["id"])[0]
+    api_client.patch(
+        event_url(completed["id"], event["id"]), {"status": "COMPLETED"}, format="json"
+    )
+    api_client.patch(
+        f"/api/v4/maintenances/{deactivated['id']}", {"status": "INACTIVE"}, format="json"
+    )
+
+    after = vevents(feed_of(api_client).content)
+
+    assert set(after) == set(before)
+    for uid, vevent in after.items():
+        assert vevent["sequence"] == before[uid]["sequence"] + 1
+        assert vevent["end"] == utc(2026, 1, 5, 12, 1)
+        assert vevent["status"] == "CONFIRMED"
