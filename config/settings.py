@@ -215,6 +215,8 @@ SPECTACULAR_SETTINGS = {
 MAINTENANCE_EVENT_HORIZON_DAYS = _strict_int("MAINTENANCE_EVENT_HORIZON_DAYS", 90, minimum=1)
 # An event is READY this many minutes before it starts.
 MAINTENANCE_READY_LEAD_MINUTES = _strict_int("MAINTENANCE_READY_LEAD_MINUTES", 5, minimum=0)
+# The public maintenance page /status/ and its feed /status/events.ics (no key needed).
+PUBLIC_MAINTENANCE_PAGE = _strict_bool("PUBLIC_MAINTENANCE_PAGE", False)
 
 # --- Celery ----------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v4/", include("scheduling.api.urls")),
+    path("status/", include("scheduling.public_urls")),  # off unless PUBLIC_MAINTENANCE_PAGE
     # Optimisation's routes share the v1 maintenance prefix; before the router's, whose
     # `plans/<id>` would not shadow them today, but the order keeps it so.
     path("api/v1/maintenance/", include("maintenance.optimisation.api")),

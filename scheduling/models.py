@@ -191,6 +191,11 @@ class MaintenanceEvent(models.Model):
         help_text="When the stored status last changed; later than the transition's own time "
         "when the scheduler was behind (a late announcement).",
     )
+    sequence = models.PositiveIntegerField(
+        default=0,
+        help_text="Revision of its window for calendar feeds (iCalendar SEQUENCE): grows each "
+        "time the event is moved, ended early or cancelled, so subscribers update it in place.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

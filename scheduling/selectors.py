@@ -1,17 +1,15 @@
 """Read queries of API v4 that are more than a filter: lookups by path id, list querysets with
-everything their rendering needs fetched in a constant number of queries, monitor status."""
+everything their rendering needs fetched in a constant number of queries. When monitors are
+under maintenance (now, at an instant, over a range) is `scheduling.history`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
 from core.errors import NotFound
 from scheduling.models import (
-    IMPACT_SEVERITY,
-    EventStatus,
     Maintenance,
     MaintenanceEvent,
     MaintenanceMonitor,
@@ -116,35 +114,3 @@ def monitor_get(*, tag: str) -> Monitor:
     if monitor is None:
         raise NotFound(f"Monitor with tag '{tag}' not found")
     return monitor
-
-
-@dataclass
-class MonitorMaintenanceStatus:
-    monitor_tag: str
-    under_maintenance: bool = False
-    impact: str | None = None
-    events: list[MaintenanceEvent] = field(default_factory=list)
-
-
-def monitor_maintenance_status(*, monitor: Monitor, now: datetime) -> MonitorMaintenanceStatus:
-    """Whether `monitor` is under maintenance at `now`: the ONGOING events of the ACTIVE
-    maintenances that name it, and the worst of their impacts (DOWN > MAINTENANCE >
-    DEGRADED > UP)."""
-    impacts = dict(
-        monitor.maintenance_links.filter(maintenance__status=Maintenance.Status.ACTIVE).values_list(
-            "maintenance_id", "impact"
-        )
-    )
-    status = MonitorMaintenanceStatus(monitor_tag=monitor.tag)
-    if not impacts:
-        return status
-    status.events = list(
-        event_list(now=now).filter(maintenance_id__in=impacts, live_status=EventStatus.ONGOING)
-    )
-    if status.events:
-        status.under_maintenance = True
-        status.impact = max(
-            (impacts[event.maintenance_id] for event in status.events),
-            key=lambda impact: IMPACT_SEVERITY[impact],
-        )
-    return status

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Prefetch, ProtectedError, Q
+from django.db.models import F, Max, Prefetch, ProtectedError, Q
 from django.utils import timezone as django_timezone
 
 from core.errors import Conflict, InvalidInput
@@ -185,15 +185,21 @@ def maintenance_update(
         current.save()
         if changes.monitors is not UNSET:
             _replace_monitor_links(maintenance=current, monitors=changes.monitors)
+        replaced_sequence = None
         if schedule_changed:
             # Manually edited events that have not started go with the old schedule too.
             _call_off_announced(replaced, now=now)
+            replaced_sequence = replaced.aggregate(top=Max("sequence"))["top"]
             replaced.delete()
             current.deleted_occurrences.all().delete()
         if was_active and not is_active:
             _events_deactivate(maintenance=current, now=now)
         if is_active and (schedule_changed or not was_active):
             events_generate(maintenance=current, now=now)
+        if replaced_sequence is not None:
+            # A regenerated occurrence keeps its calendar UID (maintenance + occurrence), so
+            # its SEQUENCE must pass the one of the event it replaces.
+            current.events.not_started(now).update(sequence=replaced_sequence + 1)
     return current
 
 
@@ -206,7 +212,10 @@ def _events_deactivate(*, maintenance: Maintenance, now: datetime) -> None:
         event.end_date_time = _ended_now(event, now)
         event.status = EventStatus.COMPLETED
         event.status_changed_at = now
-        event.save(update_fields=["end_date_time", "status", "status_changed_at", "updated_at"])
+        event.sequence += 1  # its end moved
+        event.save(
+            update_fields=["end_date_time", "status", "status_changed_at", "sequence", "updated_at"]
+        )
         ended.append(event.pk)
     if ended:
         _announce_events(
@@ -521,6 +530,7 @@ def event_update_times(
         current.start_date_time = start_date_time
         current.end_date_time = end_date_time
         current.is_modified = True
+        current.sequence += 1  # calendar subscribers see the move as an update
         recomputed = current.status_at(now)
         if STATUS_RANK[recomputed] < STATUS_RANK[current.status]:
             current.status = recomputed
@@ -547,6 +557,7 @@ def event_transition(
             current.end_date_time = _ended_now(current, now)
         current.status = status
         current.status_changed_at = now
+        current.sequence += 1  # cancelled, or its end moved: calendars update it in place
         current.save()
         _announce_events(
             MaintenanceEvent.objects.filter(pk=current.pk), [_EVENT_OF_STATUS[status]], now=now

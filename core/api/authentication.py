@@ -33,7 +33,11 @@ class BearerApiKeyAuthentication(authentication.BaseAuthentication):
             # No usable header: leave it to the permission check, which answers 401
             # "Missing or invalid authorization header" unless a staff session is present.
             return None
-        raw_key = header[1]
+        return self.authenticate_key(header[1])
+
+    def authenticate_key(self, raw_key: str):
+        """The caller behind `raw_key` (wherever the request carried it); 401 if it names
+        no live key."""
         try:
             api_key = ApiKey.objects.get_from_key(raw_key)
         except ApiKey.DoesNotExist:

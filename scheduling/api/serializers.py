@@ -283,7 +283,9 @@ class MaintenancePreviewSerializer(V4StrictSerializer):
     limit = StrictIntegerField(required=False, default=10, min_value=1, max_value=100)
 
 
-_SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
+SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
+# `monitors/maintenance` is the many-monitors route; a monitor of that tag could not be read.
+RESERVED_TAGS = frozenset({"maintenance"})
 
 
 class TagField(StrictCharField):
@@ -292,10 +294,12 @@ class TagField(StrictCharField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if not _SLUG.match(value):
+        if not SLUG.match(value):
             raise ValidationError(
                 f"{self.field_name} must be a slug: letters, digits, '-' and '_' only"
             )
+        if value in RESERVED_TAGS:
+            raise ValidationError(f"{self.field_name} '{value}' is reserved")
         return value
 
 

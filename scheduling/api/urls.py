@@ -1,21 +1,28 @@
 """Routes of API v4, mounted at /api/v4/.
 
-The fixed paths under maintenances/ (events, preview) come before maintenances/<id>, and ids
+The fixed paths under maintenances/ (events, events.ics, preview) and monitors/ (maintenance)
+come before maintenances/<id> and monitors/<tag>, and ids
 use the str converter so that a non-numeric id reaches the view and gets the spec's 404.
 """
 
 from django.urls import path
 
-from scheduling.api import views
+from scheduling.api import feeds, history, views
 
 urlpatterns = [
     path("maintenances", views.MaintenanceListView.as_view(), name="v4-maintenances"),
     path("maintenances/events", views.EventListView.as_view(), name="v4-events"),
+    path("maintenances/events.ics", feeds.EventFeedView.as_view(), name="v4-events-feed"),
     path("maintenances/preview", views.PreviewView.as_view(), name="v4-preview"),
     path(
         "maintenances/<str:maintenance_id>",
         views.MaintenanceDetailView.as_view(),
         name="v4-maintenance",
+    ),
+    path(
+        "maintenances/<str:maintenance_id>/events.ics",
+        feeds.MaintenanceFeedView.as_view(),
+        name="v4-maintenance-feed",
     ),
     path(
         "maintenances/<str:maintenance_id>/events",
@@ -28,10 +35,15 @@ urlpatterns = [
         name="v4-maintenance-event",
     ),
     path("monitors", views.MonitorListView.as_view(), name="v4-monitors"),
+    path(
+        "monitors/maintenance",
+        history.MonitorsMaintenanceView.as_view(),
+        name="v4-monitors-maintenance",
+    ),
     path("monitors/<str:tag>", views.MonitorDetailView.as_view(), name="v4-monitor"),
     path(
         "monitors/<str:tag>/maintenance",
-        views.MonitorMaintenanceView.as_view(),
+        history.MonitorMaintenanceView.as_view(),
         name="v4-monitor-maintenance",
     ),
 ]

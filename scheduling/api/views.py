@@ -30,7 +30,6 @@ from scheduling.api.serializers import (
     MessageResponseSerializer,
     MonitorEnvelopeSerializer,
     MonitorListEnvelopeSerializer,
-    MonitorMaintenanceSerializer,
     MonitorSerializer,
     MonitorWriteSerializer,
     maintenance_changes,
@@ -340,19 +339,3 @@ class MonitorDetailView(V4View):
         monitor = selectors.monitor_get(tag=tag)
         services.monitor_delete(monitor=monitor)
         return _message(f"Monitor with tag '{tag}' deleted successfully")
-
-
-class MonitorMaintenanceView(V4View):
-    serializer_class = MonitorMaintenanceSerializer
-
-    @extend_schema(
-        operation_id="getMonitorMaintenance",
-        summary="Whether a monitor is under maintenance now, with the worst impact",
-        tags=MONITORS,
-        parameters=[TAG],
-        responses={200: MonitorMaintenanceSerializer},
-    )
-    def get(self, request, tag: str):
-        monitor = selectors.monitor_get(tag=tag)
-        result = selectors.monitor_maintenance_status(monitor=monitor, now=self.now)
-        return Response(self.render(MonitorMaintenanceSerializer, result))
