@@ -36,7 +36,7 @@ from scheduling.api.serializers import (
     maintenance_changes,
     maintenance_spec,
 )
-from scheduling.models import MaintenanceEvent, Monitor
+from scheduling.models import Maintenance, MaintenanceEvent, Monitor
 
 MAINTENANCE_ID = OpenApiParameter("maintenance_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 EVENT_ID = OpenApiParameter("event_id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -68,6 +68,7 @@ def _message(text: str) -> Response:
 
 
 class MaintenanceListView(V4View):
+    permission_model = Maintenance
     filterset_class = MaintenanceFilter
     serializer_class = MaintenanceSerializer
 
@@ -105,6 +106,7 @@ class MaintenanceListView(V4View):
 
 
 class MaintenanceDetailView(V4View):
+    permission_model = Maintenance
     serializer_class = MaintenanceSerializer
 
     @extend_schema(
@@ -147,6 +149,8 @@ class MaintenanceDetailView(V4View):
 
 
 class PreviewView(V4View):
+    permission_model = Maintenance
+    safe_methods = ("POST",)  # computes occurrences, saves nothing
     serializer_class = MaintenancePreviewSerializer
 
     @extend_schema(
@@ -173,6 +177,8 @@ class PreviewView(V4View):
 
 class EventListView(V4View):
     """Every maintenance's events, flat rows; by default those that have not ended yet."""
+
+    permission_model = MaintenanceEvent
 
     filterset_class = EventFilter
     pagination_class = PageLimitPagination
@@ -222,6 +228,7 @@ class MaintenanceEventListView(V4View):
 
 
 class MaintenanceEventDetailView(V4View):
+    permission_model = MaintenanceEvent
     serializer_class = MaintenanceEventSerializer
 
     @extend_schema(
@@ -273,6 +280,7 @@ class MaintenanceEventDetailView(V4View):
 
 
 class MonitorListView(V4View):
+    permission_model = Monitor
     serializer_class = MonitorSerializer
     conflict_actions = ("post",)  # the tag is taken
 
@@ -301,6 +309,7 @@ class MonitorListView(V4View):
 
 
 class MonitorDetailView(V4View):
+    permission_model = Monitor
     serializer_class = MonitorSerializer
     conflict_actions = ("patch", "delete")  # the new tag is taken; maintenances name it
 
@@ -343,6 +352,7 @@ class MonitorDetailView(V4View):
 
 
 class MonitorMaintenanceView(V4View):
+    permission_model = Monitor
     serializer_class = MonitorMaintenanceSerializer
 
     @extend_schema(
