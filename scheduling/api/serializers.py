@@ -138,7 +138,7 @@ class IsoMillisField(serializers.DateTimeField):
 class MonitorImpactSerializer(serializers.Serializer):
     """One `{monitor_tag, impact}` entry (output, and the shape of the input's items)."""
 
-    monitor_tag = serializers.CharField(source="monitor.tag")
+    monitor_tag = serializers.CharField(source="monitor.tag", max_length=100)  # as TagField
     impact = ImpactField(default=Impact.MAINTENANCE)
 
 
