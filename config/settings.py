@@ -78,6 +78,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
+    "csp",
+    "axes",
+    "drf_spectacular_sidecar",
     "core",
     "notifications",
     # maintenance before scheduling: apps register their notification events in this order,
@@ -89,6 +92,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.api.middleware.RequestLimitsMiddleware",
+    "core.api.middleware.ApiNoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -96,6 +102,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -193,6 +201,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.exceptions.envelope_exception_handler",
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
     "UNAUTHENTICATED_USER": None,
+    # How many proxies in front of us append to X-Forwarded-For: the client address that the
+    # failed-authentication throttle counts is the one the outermost trusted proxy saw.
+    "NUM_PROXIES": _strict_int("NUM_PROXIES", 0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -207,6 +218,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Swagger UI and Redoc from our own static files (drf-spectacular-sidecar): no CDN, so the
+    # docs work offline and under the Content-Security-Policy below.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Scheduling ------------------------------------------------------------------------------
@@ -326,3 +342,84 @@ NOTIFICATIONS_ALLOW_PRIVATE_TARGETS = _strict_bool("NOTIFICATIONS_ALLOW_PRIVATE_
 NOTIFICATIONS_MAX_ATTEMPTS = _strict_int("NOTIFICATIONS_MAX_ATTEMPTS", 8, minimum=1)
 NOTIFICATIONS_RETRY_BASE_SECONDS = _strict_int("NOTIFICATIONS_RETRY_BASE_SECONDS", 30, minimum=0)
 NOTIFICATIONS_RETRY_MAX_SECONDS = _strict_int("NOTIFICATIONS_RETRY_MAX_SECONDS", 3600, minimum=0)
+
+# --- Security ----------------------------------------------------------------------------------
+# README "Security" describes each guard; the settings below are its switches.
+
+# One switch for a deployment behind TLS (the proxy terminates it and says so in
+# X-Forwarded-Proto): redirect http to https, HSTS, cookies only over https.
+HTTPS = _strict_bool("HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # /healthz is probed over plain http by load balancers inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = _strict_int("HSTS_SECONDS", 31_536_000)  # one year
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _strict_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _strict_bool("HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if SECURE_HSTS_SECONDS and not SECURE_HSTS_PRELOAD:
+        # W021 asks for preload, which is a commitment to a browser list, not a setting:
+        # an operator opts in with HSTS_PRELOAD=true.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Request bodies larger than this are answered 413 on every route (core.api.middleware).
+MAX_REQUEST_BYTES = _strict_int("MAX_REQUEST_BYTES", 1_048_576, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+
+# Counters (throttles, admin lockout) live in Django's cache, which must be shared by every
+# web process: CACHE_URL (redis://host:6379/3 in production), else the database's cache table
+# (created by core's migrations), which every process on every machine shares too.
+try:
+    _cache = env.cache_url("CACHE_URL", default="dbcache://django_cache")
+except Exception as exc:
+    raise ImproperlyConfigured(f"CACHE_URL is not a valid cache URL: {exc}") from exc
+# Rendered public pages and feed bodies (`/status/`) stay in each process's memory: they are
+# at most seconds old, and a crowd on the status page must not turn into database queries.
+CACHES = {
+    "default": _cache,
+    "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"},
+}
+
+# Failed authentications (a bad or unknown API key) per client address; past the rate such
+# requests get 429 with Retry-After. Valid keys are never counted nor slowed. Empty: no limit.
+AUTH_FAILURE_RATE = env.str("AUTH_FAILURE_RATE", default="20/min") or None
+# Requests per API key, e.g. "600/min"; off by default, so meter ingestion is never throttled.
+API_KEY_RATE = env.str("API_KEY_RATE", default="") or None
+
+# Admin login lockout (django-axes): after ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair is locked out for ADMIN_LOCKOUT_MINUTES (429).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = _strict_int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=_strict_int("ADMIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The same client address as the API's throttle (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "core.api.throttling.client_address"
+
+# Content-Security-Policy (django-csp) on every page: the admin and the API docs load scripts,
+# styles and images from our own origin only. Swagger UI and Redoc build their pages with
+# inline styles, and Redoc runs its search in a blob: worker.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}

@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db.models import Count, Max, QuerySet, Sum
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
@@ -180,7 +180,7 @@ def feed_response(
 
         if cache_seconds:
             key = "feed:" + hashlib.sha256(f"{etag}|{name}".encode()).hexdigest()
-            content = cache.get_or_set(key, body, cache_seconds)
+            content = caches["pages"].get_or_set(key, body, cache_seconds)
         else:
             content = body()
         response = HttpResponse(content, content_type=CALENDAR_CONTENT_TYPE)

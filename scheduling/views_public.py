@@ -5,8 +5,8 @@ only what a status page's visitors may see: window titles, times, impacts and mo
 display name. Never a window's description (it has no public/private flag, and operators
 write internal notes there), ids, rules, tags or a monitor's own description.
 
-Both are cached for `PUBLIC_CACHE_SECONDS` (30 s) in Django's cache (per process with the
-default local-memory cache), so a crowd on the page during an incident costs one render every
+Both are cached for `PUBLIC_CACHE_SECONDS` (30 s) in each process's memory (the `pages`
+cache), so a crowd on the page during an incident costs one render every
 30 s: the page as a whole (it may be up to 30 s old), the feed's body under its ETag (one
 aggregate query a request, never stale; `If-None-Match` gets a 304).
 """
@@ -85,7 +85,7 @@ def _by_monitor(events: list[MaintenanceEvent], *, now) -> list[dict]:
 
 
 @public_page
-@cache_page(PUBLIC_CACHE_SECONDS)
+@cache_page(PUBLIC_CACHE_SECONDS, cache="pages")
 def status_page(request):
     now = timezone.now()
     events = history.upcoming_windows(

@@ -39,11 +39,22 @@ def anon_client() -> APIClient:
     return APIClient()
 
 
+# The apps whose models the API serves; a staff session needs their model permissions.
+PROJECT_APP_LABELS = ["core", "notifications", "maintenance", "optimisation", "scheduling"]
+
+
 @pytest.fixture
 def staff_user(db, django_user_model):
-    return django_user_model.objects.create_user(
+    """A staff user (not a superuser) granted every model permission of the project's apps."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(
         username="planner", password="planner-pass-123", is_staff=True
     )
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=PROJECT_APP_LABELS)
+    )
+    return user
 
 
 @pytest.fixture

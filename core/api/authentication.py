@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from core.api.throttling import count_failed_authentication
 from core.models import ApiKey
 
 
@@ -33,16 +34,22 @@ class BearerApiKeyAuthentication(authentication.BaseAuthentication):
             # No usable header: leave it to the permission check, which answers 401
             # "Missing or invalid authorization header" unless a staff session is present.
             return None
-        return self.authenticate_key(header[1])
+        return self.authenticate_key(request, header[1])
 
-    def authenticate_key(self, raw_key: str):
+    def authenticate_key(self, request, raw_key: str):
         """The caller behind `raw_key` (wherever the request carried it); 401 if it names
-        no live key."""
+        no live key, counted against the caller's address."""
+        api_key = None
         try:
-            api_key = ApiKey.objects.get_from_key(raw_key)
+            if "\x00" not in raw_key:  # PostgreSQL refuses NUL in a query parameter
+                api_key = ApiKey.objects.get_from_key(raw_key)
         except ApiKey.DoesNotExist:
-            raise exceptions.AuthenticationFailed("Invalid API key") from None
-        if api_key.expiry_date is not None and api_key.expiry_date < timezone.now():
+            pass
+        if api_key is None or (
+            api_key.expiry_date is not None and api_key.expiry_date < timezone.now()
+        ):
+            # Counted per address; past AUTH_FAILURE_RATE this raises 429 instead.
+            count_failed_authentication(request)
             raise exceptions.AuthenticationFailed("Invalid API key")
         principal = ApiKeyPrincipal(
             key_id=api_key.pk, name=api_key.name, read_only=api_key.read_only

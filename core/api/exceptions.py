@@ -14,6 +14,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from core.api.parsers import NestedTooDeep
 from core.errors import DomainError, summary_message
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ CODES_BY_STATUS = {
     405: "METHOD_NOT_ALLOWED",
     406: "NOT_ACCEPTABLE",
     409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "TOO_MANY_REQUESTS",
     500: "INTERNAL_ERROR",
@@ -76,6 +78,8 @@ def envelope_exception_handler(exc: Exception, context: dict) -> Response:
         return _validation_response(detail)
     if isinstance(exc, exceptions.ValidationError):
         return _validation_response(exc.detail)
+    if isinstance(exc, NestedTooDeep):
+        return Response(error_body("BAD_REQUEST", str(exc.detail)), status=400)
     if isinstance(exc, exceptions.ParseError):
         return Response(error_body("BAD_REQUEST", "Invalid JSON body"), status=400)
     if isinstance(exc, (Http404, ObjectDoesNotExist)):

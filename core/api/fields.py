@@ -21,6 +21,9 @@ from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+# The longest free text a field takes (descriptions, notes); titles and names take 255.
+LONG_TEXT_MAX_LENGTH = 10_000
+
 
 @dataclass(frozen=True)
 class Wording:
@@ -226,6 +229,17 @@ class StrictDateTimeField(StrictField, serializers.DateTimeField):
             if self.names_fields():
                 raise ValidationError(f"{self.field_name} must be between 1970 and 2200")
             raise ValidationError("Must be between 1970 and 2200.")
+        return parsed
+
+
+class BoundedDateField(serializers.DateField):
+    """A date (`YYYY-MM-DD`, e.g. a query parameter) between 1970 and 2200: a date at the edge
+    of Python's range (9999-12-31) would overflow when the day's end is computed."""
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        if not 1970 <= parsed.year < 2200:
+            raise ValidationError(f"{self.field_name} must be between 1970 and 2200")
         return parsed
 
 

@@ -18,6 +18,7 @@ from core.api.exceptions import envelope_exception_handler
 from core.api.parsers import AnyContentTypeJSONParser
 from core.api.permissions import ApiKeyOrStaff
 from core.api.schema import ServiceAutoSchema
+from core.api.throttling import ApiKeyRateThrottle
 from core.errors import NotFound
 
 
@@ -26,6 +27,7 @@ class ApiView:
 
     authentication_classes = [BearerApiKeyAuthentication, StaffSessionAuthentication]
     permission_classes = [ApiKeyOrStaff]
+    throttle_classes = [ApiKeyRateThrottle]
     parser_classes = [AnyContentTypeJSONParser]
     renderer_classes = [JSONRenderer]
     schema = ServiceAutoSchema()

@@ -13,6 +13,8 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from core.api.fields import (
+    LONG_TEXT_MAX_LENGTH,
+    BoundedDateField,
     NamedChoiceField,
     StrictBooleanField,
     StrictCharField,
@@ -145,7 +147,7 @@ class TechnicianSerializer(StrictModelSerializer):
 
 class TaskTemplateInput(StrictSerializer):
     title = StrictCharField(max_length=255, required=False)
-    description = StrictCharField(allow_blank=True, default="")
+    description = StrictCharField(allow_blank=True, default="", max_length=LONG_TEXT_MAX_LENGTH)
     checklist = serializers.ListField(
         child=StrictCharField(max_length=500), default=list, max_length=100
     )
@@ -203,7 +205,7 @@ class PlanInput(StrictSerializer):
     )
 
     name = StrictCharField(max_length=255)
-    description = StrictCharField(allow_blank=True, default="")
+    description = StrictCharField(allow_blank=True, default="", max_length=LONG_TEXT_MAX_LENGTH)
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.MEDIUM)
     asset_ids = serializers.ListField(
         child=StrictCharField(max_length=40), default=list, max_length=100
@@ -422,16 +424,28 @@ class TaskPatchInput(StrictSerializer):
     status = NamedChoiceField(enum_name="TaskStatus", choices=Task.Status.choices, required=False)
     assignee_id = StrictCharField(max_length=40, allow_null=True, required=False)
     checklist = ChecklistItem(many=True, required=False)
-    notes = StrictCharField(allow_blank=True, required=False)
+    notes = StrictCharField(allow_blank=True, required=False, max_length=LONG_TEXT_MAX_LENGTH)
 
 
 class TaskCompleteInput(StrictSerializer):
     completed_at = StrictDateTimeField(required=False, allow_null=True, default=None)
-    notes = StrictCharField(allow_blank=True, required=False, allow_null=True, default=None)
+    notes = StrictCharField(
+        allow_blank=True,
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=LONG_TEXT_MAX_LENGTH,
+    )
 
 
 class TaskCancelInput(StrictSerializer):
-    notes = StrictCharField(allow_blank=True, required=False, allow_null=True, default=None)
+    notes = StrictCharField(
+        allow_blank=True,
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=LONG_TEXT_MAX_LENGTH,
+    )
 
 
 class ExecutionSerializer(serializers.Serializer):
@@ -506,8 +520,8 @@ class CounterResultOutput(serializers.Serializer):
 
 
 class ComplianceQuery(serializers.Serializer):
-    start_date = serializers.DateField()
-    end_date = serializers.DateField()
+    start_date = BoundedDateField()
+    end_date = BoundedDateField()
     plan_id = serializers.CharField(required=False, max_length=40)
     asset_id = serializers.CharField(required=False, max_length=40)
 

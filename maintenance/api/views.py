@@ -24,7 +24,7 @@ from core.errors import NotFound
 from maintenance import selectors, services
 from maintenance.api import serializers as s
 from maintenance.api.filters import PlanFilter, TaskFilter
-from maintenance.models import Asset, CounterReading, Plan, Technician
+from maintenance.models import Asset, CounterReading, Plan, Task, Technician
 from notifications.api.serializers import TestResultOutput
 
 ERROR = ErrorEnvelopeSerializer  # one schema of the error envelope (core.api.schema)
@@ -120,6 +120,8 @@ class TechnicianViewSet(_CrudViewSet):
 )
 class PlanViewSet(_V1ViewSet):
     """Preventive-maintenance plans and what they generate."""
+
+    permission_model = Plan
 
     serializer_class = s.PlanSerializer
     filterset_class = PlanFilter
@@ -261,6 +263,8 @@ class PlanViewSet(_V1ViewSet):
 class TaskViewSet(_V1ViewSet):
     """Tasks (work orders) the plans generated."""
 
+    permission_model = Task
+
     serializer_class = s.TaskSerializer
     filterset_class = TaskFilter
     object_label = "Task"
@@ -312,6 +316,8 @@ class TaskViewSet(_V1ViewSet):
 
 class ComplianceView(ServiceAPIView):
     """Compliance metrics over the tasks and occurrences due between two dates."""
+
+    permission_model = Task
 
     @extend_schema(
         parameters=[s.ComplianceQuery], responses={200: s.ComplianceOutput, **error_responses(400)}

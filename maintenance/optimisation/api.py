@@ -118,6 +118,8 @@ class _View(ServiceAPIView):
 class AssetFailuresView(_View):
     """Failures of an asset: the evidence the optimisation engine reads."""
 
+    permission_model = Failure
+
     serializer_class = FailureSerializer
 
     def _asset(self, asset_id: str) -> None:
@@ -152,6 +154,7 @@ class AssetFailuresView(_View):
 
 
 class PlanOptimizeView(_View):
+    permission_model = SuggestionSet
     serializer_class = SuggestionSetSerializer
 
     @extend_schema(request=None, responses={201: SuggestionSetSerializer, **error_responses(404)})
@@ -164,6 +167,7 @@ class PlanOptimizeView(_View):
 
 
 class PlanSuggestionsView(_View):
+    permission_model = SuggestionSet
     serializer_class = SuggestionSetSerializer
 
     @extend_schema(
@@ -184,6 +188,7 @@ class PlanSuggestionsView(_View):
 
 
 class SuggestionView(_View):
+    permission_model = SuggestionSet
     serializer_class = SuggestionSetSerializer
 
     @extend_schema(responses={200: SuggestionSetSerializer, **error_responses(404)})
@@ -195,6 +200,8 @@ class SuggestionView(_View):
 
 
 class SuggestionApplyView(_View):
+    permission_model = SuggestionSet
+    permission_actions = {"post": "change"}
     serializer_class = SuggestionSetSerializer
 
     @extend_schema(
@@ -217,6 +224,8 @@ class SuggestionApplyView(_View):
 
 
 class SuggestionRejectView(_View):
+    permission_model = SuggestionSet
+    permission_actions = {"post": "change"}
     serializer_class = SuggestionSetSerializer
 
     @extend_schema(

@@ -12,7 +12,7 @@ from notifications.models import Channel
 class StringListField(serializers.ListField):
     """A list of strings, judged whole: one error on the field rather than one per item."""
 
-    child = serializers.CharField()
+    child = serializers.CharField(max_length=255)
 
     def to_internal_value(self, data):
         if not isinstance(data, list) or not all(isinstance(item, str) for item in data):

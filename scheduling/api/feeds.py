@@ -36,7 +36,7 @@ class QueryTokenAuthentication(BearerApiKeyAuthentication):
         raw_key = request.query_params.get("token")
         if not raw_key:
             return None
-        principal, api_key = self.authenticate_key(raw_key)
+        principal, api_key = self.authenticate_key(request, raw_key)
         if not principal.read_only:
             raise exceptions.PermissionDenied(
                 "A read-write API key may not be sent in a URL: use a read-only key in ?token=, "
@@ -102,6 +102,7 @@ FEED_DESCRIPTION = (
 
 
 class FeedView(V4View):
+    permission_model = MaintenanceEvent
     authentication_classes = [
         BearerApiKeyAuthentication,
         QueryTokenAuthentication,

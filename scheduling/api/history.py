@@ -157,6 +157,8 @@ HISTORY_DESCRIPTION = (
 
 
 class HistoryView(V4View):
+    permission_model = Monitor
+
     def answer(self, monitors: list[Monitor]) -> list[dict]:
         query = history_query(self.request.query_params)
         if query.is_range:

@@ -17,7 +17,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from core.api.fields import StrictCharField, StrictChoiceField, StrictIntegerField, shown
+from core.api.fields import (
+    LONG_TEXT_MAX_LENGTH,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    shown,
+)
 from core.api.serializers import V4StrictSerializer
 from core.errors import InvalidInput
 from scheduling.models import (
@@ -132,7 +138,7 @@ class IsoMillisField(serializers.DateTimeField):
 class MonitorImpactSerializer(serializers.Serializer):
     """One `{monitor_tag, impact}` entry (output, and the shape of the input's items)."""
 
-    monitor_tag = serializers.CharField(source="monitor.tag")
+    monitor_tag = serializers.CharField(source="monitor.tag", max_length=100)  # as TagField
     impact = ImpactField(default=Impact.MAINTENANCE)
 
 
@@ -206,10 +212,16 @@ class MaintenanceWriteSerializer(V4StrictSerializer):
 
     title = StrictCharField(max_length=255)
     description = StrictCharField(
-        allow_null=True, allow_blank=True, trim_whitespace=False, required=False
+        allow_null=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        required=False,
+        max_length=LONG_TEXT_MAX_LENGTH,
     )
     start_date_time = UnixSecondsField()
-    rrule = StrictCharField(help_text="RFC 5545 RRULE value; a leading 'RRULE:' is stripped.")
+    rrule = StrictCharField(
+        max_length=1000, help_text="RFC 5545 RRULE value; a leading 'RRULE:' is stripped."
+    )
     duration_seconds = DurationSecondsField()
     timezone = TimezoneField(required=False, help_text="IANA zone; default UTC.")
     status = MaintenanceStatusField(required=False)
@@ -277,7 +289,7 @@ class MaintenancePreviewSerializer(V4StrictSerializer):
     """Body of POST /api/v4/maintenances/preview."""
 
     start_date_time = UnixSecondsField()
-    rrule = StrictCharField()
+    rrule = StrictCharField(max_length=1000)
     duration_seconds = DurationSecondsField()
     timezone = TimezoneField(required=False, default="UTC")
     limit = StrictIntegerField(required=False, default=10, min_value=1, max_value=100)
@@ -310,7 +322,9 @@ class MonitorWriteSerializer(V4StrictSerializer):
 
     tag = TagField()
     name = StrictCharField(max_length=255, required=False, help_text="Defaults to the tag.")
-    description = StrictCharField(allow_blank=True, trim_whitespace=False, required=False)
+    description = StrictCharField(
+        allow_blank=True, trim_whitespace=False, required=False, max_length=LONG_TEXT_MAX_LENGTH
+    )
 
 
 # --- output ------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from scheduling.api.serializers import (
     maintenance_changes,
     maintenance_spec,
 )
-from scheduling.models import MaintenanceEvent, Monitor
+from scheduling.models import Maintenance, MaintenanceEvent, Monitor
 
 MAINTENANCE_ID = OpenApiParameter("maintenance_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 EVENT_ID = OpenApiParameter("event_id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -67,6 +67,7 @@ def _message(text: str) -> Response:
 
 
 class MaintenanceListView(V4View):
+    permission_model = Maintenance
     filterset_class = MaintenanceFilter
     serializer_class = MaintenanceSerializer
 
@@ -104,6 +105,7 @@ class MaintenanceListView(V4View):
 
 
 class MaintenanceDetailView(V4View):
+    permission_model = Maintenance
     serializer_class = MaintenanceSerializer
 
     @extend_schema(
@@ -146,6 +148,8 @@ class MaintenanceDetailView(V4View):
 
 
 class PreviewView(V4View):
+    permission_model = Maintenance
+    safe_methods = ("POST",)  # computes occurrences, saves nothing
     serializer_class = MaintenancePreviewSerializer
 
     @extend_schema(
@@ -172,6 +176,8 @@ class PreviewView(V4View):
 
 class EventListView(V4View):
     """Every maintenance's events, flat rows; by default those that have not ended yet."""
+
+    permission_model = MaintenanceEvent
 
     filterset_class = EventFilter
     pagination_class = PageLimitPagination
@@ -221,6 +227,7 @@ class MaintenanceEventListView(V4View):
 
 
 class MaintenanceEventDetailView(V4View):
+    permission_model = MaintenanceEvent
     serializer_class = MaintenanceEventSerializer
 
     @extend_schema(
@@ -272,6 +279,7 @@ class MaintenanceEventDetailView(V4View):
 
 
 class MonitorListView(V4View):
+    permission_model = Monitor
     serializer_class = MonitorSerializer
     conflict_actions = ("post",)  # the tag is taken
 
@@ -300,6 +308,7 @@ class MonitorListView(V4View):
 
 
 class MonitorDetailView(V4View):
+    permission_model = Monitor
     serializer_class = MonitorSerializer
     conflict_actions = ("patch", "delete")  # the new tag is taken; maintenances name it
 

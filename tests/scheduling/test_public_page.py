@@ -4,7 +4,7 @@ PUBLIC_MAINTENANCE_PAGE)."""
 import re
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from scheduling.models import Monitor
@@ -16,9 +16,9 @@ pytestmark = pytest.mark.usefixtures("frozen")
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    cache.clear()
+    caches["pages"].clear()
     yield
-    cache.clear()
+    caches["pages"].clear()
 
 
 @pytest.fixture

@@ -1,0 +1,86 @@
+"""Limits every request is held to before a view sees it, and the headers of API responses.
+
+- A body larger than `MAX_REQUEST_BYTES` (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`) is a 413
+  in the error envelope, on every route. Django checks the declared `Content-Length` only when
+  a form is parsed, and DRF reads the stream without any check, so the check is made here
+  once: on the declared length, and for a chunked body (no `Content-Length`; the server hands
+  it over decoded) on the bytes actually read, at most one more than the limit.
+- A NUL in the path names nothing (404) and a NUL in a query parameter is a 400 naming it:
+  PostgreSQL refuses NUL in text, so it must never reach a query.
+- API responses carry `Cache-Control: no-store`: some carry a secret shown only once (a new
+  key, a webhook's signing secret), and none is meant for a shared cache.
+"""
+
+import io
+
+from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
+from django.http import JsonResponse
+from django.utils.cache import patch_cache_control
+
+from core.api.exceptions import error_body
+
+
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # as Django reads it
+
+
+def body_too_large(request) -> bool:
+    """Whether the body exceeds the limit; a chunked body is read here (bounded) and kept."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if _declared_length(request) > limit:
+        return True
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if chunked and not request.META.get("CONTENT_LENGTH") and "wsgi.input" in request.META:
+        body = request.META["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            return True
+        # Handed on as a body of known length: Django reads a stream without one as empty.
+        request._stream = LimitedStream(io.BytesIO(body), len(body))
+        request.META["CONTENT_LENGTH"] = str(len(body))
+    return False
+
+
+def nul_refusal(request) -> JsonResponse | None:
+    if "\x00" in request.path:
+        return JsonResponse(error_body("NOT_FOUND", "Not found"), status=404)
+    for name, values in request.GET.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            shown = name.replace("\x00", "\\x00")
+            message = f"{shown} must not contain NUL characters"
+            return JsonResponse(error_body("BAD_REQUEST", message, {shown: [message]}), status=400)
+    return None
+
+
+class RequestLimitsMiddleware:
+    """Refuses oversized bodies (413) and NULs in the path (404) or query (400), as JSON."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if body_too_large(request):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return JsonResponse(
+                error_body("PAYLOAD_TOO_LARGE", f"Request body must be at most {limit} bytes"),
+                status=413,
+            )
+        return nul_refusal(request) or self.get_response(request)
+
+
+class ApiNoStoreMiddleware:
+    """`Cache-Control: no-store` on every response under /api/ that does not choose its own
+    caching: the calendar feeds say `private, no-cache` so that calendar apps revalidate
+    with their ETag instead of downloading the whole feed on every poll (they hold no secret)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/api/") and not response.has_header("Cache-Control"):
+            patch_cache_control(response, no_store=True)
+        return response
