@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
+    # The audit trail's model base and admin helpers; our records are core.AuditRecord.
+    "auditlog",
     "core",
     "notifications",
     # maintenance before scheduling: apps register their notification events in this order,
@@ -96,6 +98,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Names the caller (session user or API key) in the audit records of this request.
+    "core.audit.AuditActorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -179,6 +183,11 @@ LOGGING = {
 }
 
 # --- API -----------------------------------------------------------------------------------
+
+# The audit trail (core.audit): django-auditlog's entry, swapped for ours, which also names
+# API keys and jobs; changes are stored as JSON values, not their text.
+AUDITLOG_LOGENTRY_MODEL = "core.AuditRecord"
+AUDITLOG_STORE_JSON_CHANGES = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

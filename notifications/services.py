@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core import audit
 from core.errors import Conflict, InvalidInput
 from notifications.events import TEST, UnknownEvent, event_type
 from notifications.messages import Message, json_default
@@ -61,7 +62,9 @@ def channel_create(
         secret=new_secret() if kind == Channel.Kind.WEBHOOK else "",
     )
     channel.full_clean()
-    channel.save()
+    with transaction.atomic():
+        channel.save()
+        audit.record_created(channel)
     return channel
 
 
@@ -72,17 +75,22 @@ def channel_update(*, channel: Channel, data: dict) -> Channel:
     """Change the fields in ``data``; the kind is fixed (a webhook's secret belongs to it)."""
     if "kind" in data and data["kind"] != channel.kind:
         raise InvalidInput("kind cannot be changed; create a new channel instead", field="kind")
+    before = audit.snapshot(channel)
     for field in UPDATABLE_FIELDS:
         if field in data:
             setattr(channel, field, data[field])
     channel.full_clean()
-    channel.save()
+    with transaction.atomic():
+        channel.save()
+        audit.record_updated(channel, before=before)
     return channel
 
 
 def channel_delete(*, channel: Channel) -> None:
     """Delete a channel and its deliveries (pending ones are never sent)."""
-    channel.delete()
+    with transaction.atomic():
+        audit.record_deleted(channel)
+        channel.delete()
 
 
 # --- The entry point of the domain apps ---------------------------------------------------------
