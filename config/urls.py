@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.api.audit import AuditListView
 from core.views import healthz
 from maintenance import admin_schedule
 
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/v1/maintenance/", include("maintenance.optimisation.api")),
     path("api/v1/maintenance/", include("maintenance.api.urls")),
     path("api/v1/notifications/", include("notifications.api.urls")),
+    path("api/v1/audit", AuditListView.as_view(), name="v1-audit"),
 ]
 
 handler404 = "core.api.exceptions.json_not_found"
