@@ -31,7 +31,7 @@ def one(object_type: str, object_id, action: str) -> AuditRecord:
 
 
 @pytest.fixture
-def clock():
+def clock(db):
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller
 
