@@ -139,14 +139,14 @@ def mask_target(value: str) -> str:
     host would be: ``tgram://<bot token>/<chat>``)."""
     if "://" not in value:
         return value
+    scheme = value.split("://", 1)[0].lower()
+    if scheme not in {"http", "https", "json", "jsons", "xml", "xmls", "form", "forms"}:
+        return f"{scheme}://{SECRET}"
     try:
         parts = urlsplit(value)
         host = parts.hostname or ""
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
-        return SECRET
-    scheme = parts.scheme.lower()
-    if scheme not in {"http", "https", "json", "jsons", "xml", "xmls", "form", "forms"}:
         return f"{scheme}://{SECRET}"
     rest = parts.username or parts.password or parts.path.strip("/") or parts.query
     return f"{scheme}://{host}{port}" + (f"/{SECRET}" if rest or parts.fragment else "")
