@@ -188,6 +188,10 @@ LOGGING = {
 # API keys and jobs; changes are stored as JSON values, not their text.
 AUDITLOG_LOGENTRY_MODEL = "core.AuditRecord"
 AUDITLOG_STORE_JSON_CHANGES = True
+# The library's migrations create its own (swapped-out, never used) table, whose foreign keys
+# to users and content types would only stand in the way (PostgreSQL refuses to TRUNCATE
+# tables another table references); without them it has no table at all.
+MIGRATION_MODULES = {"auditlog": None}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
