@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "drf_spectacular_sidecar",
+    # The audit trail's model base and admin helpers; our records are core.AuditRecord.
+    "auditlog",
     "core",
     "notifications",
     # maintenance before scheduling: apps register their notification events in this order,
@@ -102,6 +104,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Names the caller (session user or API key) in the audit records of this request.
+    "core.audit.AuditActorMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -187,6 +191,15 @@ LOGGING = {
 }
 
 # --- API -----------------------------------------------------------------------------------
+
+# The audit trail (core.audit): django-auditlog's entry, swapped for ours, which also names
+# API keys and jobs; changes are stored as JSON values, not their text.
+AUDITLOG_LOGENTRY_MODEL = "core.AuditRecord"
+AUDITLOG_STORE_JSON_CHANGES = True
+# The library's migrations create its own (swapped-out, never used) table, whose foreign keys
+# to users and content types would only stand in the way (PostgreSQL refuses to TRUNCATE
+# tables another table references); without them it has no table at all.
+MIGRATION_MODULES = {"auditlog": None}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -7,6 +7,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from core.api.audit import AuditListView
 from core.views import healthz
 from maintenance import admin_schedule
 
@@ -34,6 +35,7 @@ urlpatterns = [
     path("api/v1/maintenance/", include("maintenance.optimisation.api")),
     path("api/v1/maintenance/", include("maintenance.api.urls")),
     path("api/v1/notifications/", include("notifications.api.urls")),
+    path("api/v1/audit", AuditListView.as_view(), name="v1-audit"),
 ]
 
 handler404 = "core.api.exceptions.json_not_found"

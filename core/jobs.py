@@ -21,6 +21,8 @@ from django.conf import settings
 from django.db.utils import InterfaceError, OperationalError
 from django_celery_beat.schedulers import DatabaseScheduler
 
+from core import audit
+
 logger = logging.getLogger(__name__)
 
 
@@ -46,6 +48,9 @@ class DatabaseTask(Task):
     # The delay of a retry after a lost worker; well below the Redis visibility timeout, so a
     # retry waiting in a worker's memory is never redelivered beside itself.
     default_retry_delay = 2
+    # Who its writes are recorded as in the audit trail: ``system:<this>`` (default: the
+    # task's own name, ``execute_plan`` → ``system:execute-plan``).
+    audit_actor: str | None = None
 
     def __call__(self, *args, **kwargs):
         request = self.request
@@ -59,13 +64,18 @@ class DatabaseTask(Task):
                 )
                 raise Reject("too many redeliveries", requeue=False)
             raise self.retry(countdown=0)
-        return super().__call__(*args, **kwargs)
+        with audit.acting_as(audit.system_actor(self.audit_actor or self.name.rsplit(".")[-1])):
+            return super().__call__(*args, **kwargs)
 
 
-def database_task(name: str):
-    """Declare a Celery task on `DatabaseTask` with the scheduler's retry cap."""
+def database_task(name: str, *, audit_actor: str | None = None):
+    """Declare a Celery task on `DatabaseTask` with the scheduler's retry cap; its writes are
+    recorded as ``system:<audit_actor>`` (default: the task's name)."""
     return shared_task(
-        base=DatabaseTask, name=name, max_retries=settings.SCHEDULER_TASK_MAX_RETRIES
+        base=DatabaseTask,
+        name=name,
+        max_retries=settings.SCHEDULER_TASK_MAX_RETRIES,
+        audit_actor=audit_actor,
     )
 
 
@@ -89,7 +99,8 @@ def run_periodic_job(name: str, job: Job) -> JobResult:
     started_at = timezone.now()
     clock = time.monotonic()
     try:
-        result = job(started_at)
+        with audit.acting_as(audit.system_actor(name)):
+            result = job(started_at)
     except Exception as exc:
         _record(SchedulerJob, name, started_at, clock, error=f"{exc.__class__.__name__}: {exc}")
         raise

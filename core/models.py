@@ -1,6 +1,8 @@
 from datetime import timedelta
 
+from auditlog.models import AbstractLogEntry
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey
 
 
@@ -80,3 +82,38 @@ class SchedulerJob(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AuditRecord(AbstractLogEntry):
+    """One create, update or delete of an audited object, written in the change's transaction.
+
+    django-auditlog's log entry (content type, object pk, action, changes as
+    ``{field: [before, after]}``, actor, timestamp, remote address, additional data), swapped
+    in through ``AUDITLOG_LOGENTRY_MODEL`` so that it also names callers that are not Django
+    users: ``actor_name`` is ``user:<username>``, ``key:<API key name>`` or
+    ``system:<job or command>``. Written only by `core.audit`; never edited.
+    """
+
+    actor_name = models.CharField(max_length=200, default="system")
+    # The library indexes each of these alone; the composite indexes below serve every query
+    # we make, and fewer indexes keep the bulk inserts of event generation cheap.
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    object_pk = models.CharField(max_length=255)
+    object_id = models.BigIntegerField(blank=True, null=True)
+    action = models.PositiveSmallIntegerField(choices=AbstractLogEntry.Action.choices)
+    cid = models.CharField(max_length=255, blank=True, null=True)
+    timestamp = models.DateTimeField(default=timezone.now)
+
+    class Meta(AbstractLogEntry.Meta):
+        verbose_name = "audit record"
+        verbose_name_plural = "audit records"
+        ordering = ("-timestamp", "-id")
+        indexes = [
+            models.Index(
+                fields=["content_type", "object_pk", "-timestamp", "-id"], name="audit_object_idx"
+            ),
+            models.Index(fields=["actor_name", "-timestamp", "-id"], name="audit_actor_idx"),
+            models.Index(fields=["-timestamp", "-id"], name="audit_time_idx"),
+        ]

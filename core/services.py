@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from core import audit
 from core.errors import InvalidInput
 from core.models import ApiKey
 
@@ -27,11 +28,14 @@ def _checked_name(name: str) -> str:
     return name
 
 
+@transaction.atomic
 def api_key_create(*, spec: ApiKeySpec) -> tuple[ApiKey, str]:
     """Create a key; returns it with the raw key, which is shown once and never stored."""
-    return ApiKey.objects.create_key(
+    api_key, raw_key = ApiKey.objects.create_key(
         name=_checked_name(spec.name), read_only=spec.read_only, expiry_date=spec.expiry_date
     )
+    audit.record_created(api_key)
+    return api_key, raw_key
 
 
 @transaction.atomic
@@ -40,13 +44,15 @@ def api_key_update(*, key_id: str, spec: ApiKeySpec, revoked: bool) -> ApiKey:
     api_key = ApiKey.objects.select_for_update().get(pk=key_id)
     if api_key.revoked:
         raise InvalidInput("A revoked API key cannot be changed.", field="revoked")
+    before = audit.snapshot(api_key)
     api_key.name = _checked_name(spec.name)
     api_key.read_only = spec.read_only
     api_key.expiry_date = spec.expiry_date
     api_key.revoked = revoked
     api_key.save()
+    audit.record_updated(api_key, before=before)
     return api_key
 
 
 def api_key_delete(*, key_id: str) -> None:
-    ApiKey.objects.filter(pk=key_id).delete()
+    audit.delete(ApiKey.objects.filter(pk=key_id))

@@ -23,6 +23,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, ProtectedError
 
+from core import audit
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
 from maintenance.events import TASK_CREATED, TASK_OVERDUE
 from maintenance.models import (
@@ -202,6 +203,12 @@ def _set_assets(plan: Plan, asset_ids: Iterable[str]) -> None:
     PlanAsset.objects.bulk_create([PlanAsset(plan=plan, asset_id=a) for a in asset_ids])
 
 
+def _asset_ids(plan: Plan) -> list[str]:
+    return list(
+        PlanAsset.objects.filter(plan=plan).order_by("id").values_list("asset_id", flat=True)
+    )
+
+
 def plan_create(*, spec: PlanSpec, now: datetime) -> Plan:
     """Create a plan (400 naming the v1 body's field when the spec breaks a rule)."""
     rrule = _validated_rrule(spec)
@@ -211,6 +218,7 @@ def plan_create(*, spec: PlanSpec, now: datetime) -> Plan:
     with transaction.atomic():
         plan.save()
         _set_assets(plan, spec.asset_ids)
+        audit.record_created(plan, asset_ids=list(spec.asset_ids))
     return plan
 
 
@@ -241,6 +249,7 @@ def plan_update(*, plan_id: str, spec: PlanSpec, now: datetime) -> Plan:
     rrule = _validated_rrule(spec)
     with transaction.atomic():
         plan = _lock_plan(plan_id)
+        audited = audit.snapshot(plan, asset_ids=_asset_ids(plan))
         before = {f: getattr(plan, f) for f in (*_CALENDAR_SCHEDULE_FIELDS, "trigger")}
         before_counter = {f: getattr(plan, f) for f in _COUNTER_SCHEDULE_FIELDS}
         _apply_plan_spec(plan, spec, rrule)
@@ -257,6 +266,7 @@ def plan_update(*, plan_id: str, spec: PlanSpec, now: datetime) -> Plan:
                 plan.next_counter_threshold = plan.threshold_after(plan.counter_value)
         plan.save()
         _set_assets(plan, spec.asset_ids)
+        audit.record_updated(plan, before=audited, asset_ids=list(spec.asset_ids))
     return plan
 
 
@@ -274,6 +284,7 @@ def plan_delete(*, plan_id: str) -> None:
     """Delete a plan; its executions, tasks, readings and pauses stay with its id."""
     with transaction.atomic():
         plan = _lock_plan(plan_id)
+        audit.record_deleted(plan, before=audit.snapshot(plan, asset_ids=_asset_ids(plan)))
         plan.delete()
 
 
@@ -293,8 +304,10 @@ def plan_pause(*, plan_id: str, now: datetime) -> Plan:
         plan = _lock_plan(plan_id)
         if plan.status == Plan.Status.PAUSED:
             raise Conflict(f"Plan '{plan_id}' is already paused")
+        before = audit.snapshot(plan)
         plan.status = Plan.Status.PAUSED
         plan.save(update_fields=["status", "updated_at"])
+        audit.record_updated(plan, before=before)
         PlanPause.objects.create(plan=plan, started_at=now)
     return plan
 
@@ -307,6 +320,7 @@ def plan_resume(*, plan_id: str, now: datetime) -> Plan:
         plan = _lock_plan(plan_id)
         if plan.status == Plan.Status.ACTIVE:
             raise Conflict(f"Plan '{plan_id}' is not paused")
+        before = audit.snapshot(plan)
         plan.status = Plan.Status.ACTIVE
         if plan.is_calendar and plan.next_due_at is not None and plan.next_due_at <= now:
             if plan.is_floating:
@@ -314,6 +328,7 @@ def plan_resume(*, plan_id: str, now: datetime) -> Plan:
             else:
                 plan.next_due_at = plan.next_occurrence_after(now)
         plan.save(update_fields=["status", "next_due_at", "updated_at"])
+        audit.record_updated(plan, before=before)
         PlanPause.objects.filter(plan=plan, ended_at__isnull=True).update(ended_at=now)
     return plan
 
@@ -384,6 +399,7 @@ def _generate(
     )
     asset_ids = list(asset_ids)
     TaskAsset.objects.bulk_create([TaskAsset(task=task, asset_id=a) for a in asset_ids])
+    audit.record_created(task, asset_ids=asset_ids)
     plan.last_executed_at = now
     # The one place every new task is announced (catch-up, counter, manual): in this
     # transaction, so the delivery commits with the task or not at all. A catch-up task whose
@@ -466,6 +482,7 @@ def _execute_due(plan_id: str, *, now: datetime) -> list[Task]:
         )
         if plan is None:
             return []
+        before = audit.snapshot(plan)
         occurrences, complete = _due_occurrences(plan, now=now)
         # Occurrences that somehow already have an execution are never generated twice.
         done = set(
@@ -501,6 +518,7 @@ def _execute_due(plan_id: str, *, now: datetime) -> list[Task]:
         ]
         plan.next_due_at = None if plan.is_floating else plan.next_occurrence_after(occurrences[-1])
         plan.save(update_fields=["next_due_at", "last_executed_at"])
+        audit.record_updated(plan, before=before)
         return tasks
 
 
@@ -541,6 +559,7 @@ def plan_execute(*, plan_id: str, by: str, now: datetime) -> Task:
         plan = _lock_plan(plan_id)
         if plan.status == Plan.Status.PAUSED:
             raise Conflict(f"Plan '{plan_id}' is paused; resume it to execute it")
+        before = audit.snapshot(plan)
         task = _generate(plan, trigger=Execution.Trigger.MANUAL, due_at=now, now=now, by=by)
         if plan.is_calendar:
             if plan.is_floating:
@@ -553,6 +572,7 @@ def plan_execute(*, plan_id: str, by: str, now: datetime) -> Task:
             reference = plan.counter_value if plan.counter_value is not None else plan.counter_base
             plan.next_counter_threshold = reference + plan.counter_interval
         plan.save(update_fields=["next_due_at", "next_counter_threshold", "last_executed_at"])
+        audit.record_updated(plan, before=before)
         return task
 
 
@@ -595,6 +615,7 @@ def counter_record(
         plan = _lock_plan(plan_id)
         if plan.is_calendar:
             raise Conflict(f"Plan '{plan_id}' has a calendar trigger; it takes no counter readings")
+        before = audit.snapshot(plan)
         last_value, last_at = plan.counter_value, plan.counter_recorded_at
         if recorded_at is None:
             # "Now" was read before waiting for the lock; a concurrent reading may have been
@@ -621,9 +642,14 @@ def counter_record(
             plan.next_counter_threshold = value + plan.counter_interval
             if last_value is not None:
                 # Open tasks' usage deadlines move with the meter.
-                Task.objects.filter(
-                    plan=plan, status__in=Task.OPEN_STATUSES, deadline_counter_value__isnull=False
-                ).update(deadline_counter_value=F("deadline_counter_value") + (value - last_value))
+                audit.update(
+                    Task.objects.filter(
+                        plan=plan,
+                        status__in=Task.OPEN_STATUSES,
+                        deadline_counter_value__isnull=False,
+                    ),
+                    deadline_counter_value=F("deadline_counter_value") + (value - last_value),
+                )
         elif plan.status == Plan.Status.ACTIVE and value >= plan.next_counter_threshold:
             threshold = plan.next_counter_threshold
             task = _generate(
@@ -636,12 +662,15 @@ def counter_record(
             )
             plan.next_counter_threshold = plan.threshold_after(value)
         # A counter task is late once usage passes its threshold + tolerance while it is open.
-        Task.objects.filter(
-            plan=plan,
-            status__in=Task.OPEN_STATUSES,
-            deadline_at__isnull=True,
-            deadline_counter_value__lte=value,
-        ).update(deadline_at=recorded_at)
+        audit.update(
+            Task.objects.filter(
+                plan=plan,
+                status__in=Task.OPEN_STATUSES,
+                deadline_at__isnull=True,
+                deadline_counter_value__lte=value,
+            ),
+            deadline_at=recorded_at,
+        )
         if task is not None:
             task.refresh_from_db(fields=["deadline_at"])
         plan.save(
@@ -653,6 +682,7 @@ def counter_record(
                 "last_executed_at",
             ]
         )
+        audit.record_updated(plan, before=before)
     return CounterResult(reading=reading, task=task, plan=plan)
 
 
@@ -732,7 +762,9 @@ def task_complete(
     """Mark a task done (409 if done or cancelled); a floating plan re-anchors on it."""
     with transaction.atomic():
         task, plan = _lock_task_and_plan(task_id)
+        changes_before = audit.track(task, plan)
         _complete(task, plan, completed_at=completed_at, notes=notes, by=by, now=now)
+        changes_before.record()
     return task
 
 
@@ -740,7 +772,9 @@ def task_cancel(*, task_id: str, notes: str | None, now: datetime) -> Task:
     """Cancel an open task (409 if done or cancelled)."""
     with transaction.atomic():
         task, plan = _lock_task_and_plan(task_id)
+        changes_before = audit.track(task, plan)
         _cancel(task, plan, notes=notes, now=now)
+        changes_before.record()
     return task
 
 
@@ -753,6 +787,7 @@ def task_update(*, task_id: str, changes: dict[str, Any], by: str, now: datetime
     """
     with transaction.atomic():
         task, plan = _lock_task_and_plan(task_id)
+        changes_before = audit.track(task, plan)
         changes = dict(changes)
         status = changes.pop("status", None)
         changeable = task.changeable_fields()
@@ -776,6 +811,7 @@ def task_update(*, task_id: str, changes: dict[str, Any], by: str, now: datetime
             if status is not None:
                 task.status = status
             task.save()
+        changes_before.record()
     return task
 
 
@@ -881,11 +917,13 @@ def _check_asset(spec: AssetSpec, *, asset_id: str | None) -> None:
 
 
 def _save_asset(asset: Asset, spec: AssetSpec) -> Asset:
+    before = None if asset._state.adding else audit.snapshot(asset)
     for name, value in asdict(spec).items():
         setattr(asset, name, value)
     try:
         with transaction.atomic():
             asset.save()
+            audit.record_saved(asset, before=before)
     except IntegrityError:  # a concurrent write took the code after the check
         raise _invalid({"code": [_duplicate_code(spec.code)]}) from None
     return asset
@@ -911,7 +949,9 @@ def technician_create(*, spec: TechnicianSpec) -> Technician:
     """Create a technician."""
     technician = Technician()
     _apply_technician_spec(technician, spec)
-    technician.save()
+    with transaction.atomic():
+        technician.save()
+        audit.record_created(technician)
     return technician
 
 
@@ -922,8 +962,10 @@ def technician_update(*, technician_id: str, spec: TechnicianSpec) -> Technician
         technician = Technician.objects.select_for_update().filter(pk=technician_id).first()
         if technician is None:
             raise NotFound(f"Technician with id '{technician_id}' not found")
+        before = audit.snapshot(technician)
         _apply_technician_spec(technician, spec)
         technician.save()
+        audit.record_updated(technician, before=before)
     return technician
 
 
@@ -938,7 +980,7 @@ def _apply_technician_spec(technician: Technician, spec: TechnicianSpec) -> None
 def asset_delete(*, asset_id: str) -> None:
     """Delete an asset; 409 while a plan or a task refers to it."""
     try:
-        Asset.objects.filter(pk=asset_id).delete()
+        audit.delete(Asset.objects.filter(pk=asset_id))
     except ProtectedError:
         raise Conflict(
             f"Asset '{asset_id}' is used by plans or tasks; remove it from them first"
@@ -948,7 +990,7 @@ def asset_delete(*, asset_id: str) -> None:
 def technician_delete(*, technician_id: str) -> None:
     """Delete a technician; 409 while assigned to a plan or a task (deactivate instead)."""
     try:
-        Technician.objects.filter(pk=technician_id).delete()
+        audit.delete(Technician.objects.filter(pk=technician_id))
     except ProtectedError:
         raise Conflict(
             f"Technician '{technician_id}' is assigned to plans or tasks; "

@@ -39,7 +39,8 @@ def execute_due_plans(now: datetime) -> JobResult:
     return JobResult(f"{len(plan_ids)} plans dispatched", {"dispatched": len(plan_ids)})
 
 
-@database_task("maintenance.tasks.execute_plan")
+# Its writes are the fan-out job's: recorded as system:execute-due-plans.
+@database_task("maintenance.tasks.execute_plan", audit_actor="execute_due_plans")
 def execute_plan(plan_id: str) -> str | None:
     """Execute one plan if it is (still) due; returns the new task's id, or None."""
     task = services.plan_execute_if_due(plan_id=plan_id, now=timezone.now())

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core import audit
 from core.errors import Conflict, InvalidInput
 from notifications.events import TEST, UnknownEvent, event_type
 from notifications.masking import MaskedTarget, redact, unmasked
@@ -65,7 +66,9 @@ def channel_create(
         secret=new_secret() if kind == Channel.Kind.WEBHOOK else "",
     )
     channel.full_clean()
-    channel.save()
+    with transaction.atomic():
+        channel.save()
+        audit.record_created(channel)
     return channel
 
 
@@ -80,6 +83,7 @@ def channel_update(*, channel: Channel, data: dict) -> Channel:
     """
     if "kind" in data and data["kind"] != channel.kind:
         raise InvalidInput("kind cannot be changed; create a new channel instead", field="kind")
+    before = audit.snapshot(channel)
     if "target" in data:
         try:
             target = unmasked(channel.kind, stored=channel.target, sent=data["target"])
@@ -90,13 +94,17 @@ def channel_update(*, channel: Channel, data: dict) -> Channel:
         if field in data:
             setattr(channel, field, data[field])
     channel.full_clean()
-    channel.save()
+    with transaction.atomic():
+        channel.save()
+        audit.record_updated(channel, before=before)
     return channel
 
 
 def channel_delete(*, channel: Channel) -> None:
     """Delete a channel and its deliveries (pending ones are never sent)."""
-    channel.delete()
+    with transaction.atomic():
+        audit.record_deleted(channel)
+        channel.delete()
 
 
 # --- The entry point of the domain apps ---------------------------------------------------------

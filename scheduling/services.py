@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Prefetch, ProtectedError, Q
 from django.utils import timezone as django_timezone
 
+from core import audit
 from core.errors import Conflict, InvalidInput
 from notifications import services as notifications
 from notifications.models import Channel
@@ -117,6 +118,12 @@ def maintenance_preview(
 # --- maintenances ------------------------------------------------------------------------------
 
 
+def _audited_monitors(maintenance: Maintenance) -> dict[str, list[dict[str, str]]]:
+    # A window's monitors are part of it on the wire: audited as its `monitors` value.
+    links = maintenance.monitor_links.order_by("pk").values_list("monitor__tag", "impact")
+    return {"monitors": [{"monitor_tag": tag, "impact": impact} for tag, impact in links]}
+
+
 def _replace_monitor_links(*, maintenance: Maintenance, monitors: Sequence[MonitorLink]) -> None:
     # The list replaces the previous one wholesale and keeps the client's order (link ids).
     maintenance.monitor_links.all().delete()
@@ -143,6 +150,7 @@ def maintenance_create(*, spec: MaintenanceSpec, now: datetime | None = None) ->
             status=spec.status,
         )
         _replace_monitor_links(maintenance=maintenance, monitors=spec.monitors)
+        audit.record_created(maintenance, **_audited_monitors(maintenance))
         if maintenance.status == Maintenance.Status.ACTIVE:
             events_generate(maintenance=maintenance, now=now)
     return maintenance
@@ -167,6 +175,7 @@ def maintenance_update(
     given = changes.given()
     with transaction.atomic():
         current = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
+        audited = audit.snapshot(current, **_audited_monitors(current))
         schedule = replace(
             Schedule.of(current), **{name: given[name] for name in SCHEDULE_FIELDS if name in given}
         )
@@ -185,12 +194,13 @@ def maintenance_update(
         current.save()
         if changes.monitors is not UNSET:
             _replace_monitor_links(maintenance=current, monitors=changes.monitors)
+        audit.record_updated(current, before=audited, **_audited_monitors(current))
         replaced_sequence = None
         if schedule_changed:
             # Manually edited events that have not started go with the old schedule too.
             _call_off_announced(replaced, now=now)
             replaced_sequence = replaced.aggregate(top=Max("sequence"))["top"]
-            replaced.delete()
+            audit.delete(replaced)
             current.deleted_occurrences.all().delete()
         if was_active and not is_active:
             _events_deactivate(maintenance=current, now=now)
@@ -206,9 +216,10 @@ def maintenance_update(
 def _events_deactivate(*, maintenance: Maintenance, now: datetime) -> None:
     not_started = maintenance.events.not_started(now)
     _call_off_announced(not_started, now=now)
-    not_started.delete()
+    audit.delete(not_started)
     ended = []
     for event in maintenance.events.under_way(now):
+        changes = audit.track(event)
         event.end_date_time = _ended_now(event, now)
         event.status = EventStatus.COMPLETED
         event.status_changed_at = now
@@ -216,6 +227,7 @@ def _events_deactivate(*, maintenance: Maintenance, now: datetime) -> None:
         event.save(
             update_fields=["end_date_time", "status", "status_changed_at", "sequence", "updated_at"]
         )
+        changes.record()
         ended.append(event.pk)
     if ended:
         _announce_events(
@@ -306,7 +318,12 @@ def _announce_events(
 
 def maintenance_delete(*, maintenance: Maintenance) -> None:
     """Delete a maintenance with its events, monitor links and remembered occurrences."""
-    maintenance.delete()
+    with transaction.atomic():
+        audit.record_bulk_deleted(MaintenanceEvent.objects.filter(maintenance=maintenance))
+        audit.record_deleted(
+            maintenance, before=audit.snapshot(maintenance, **_audited_monitors(maintenance))
+        )
+        maintenance.delete()
 
 
 # --- event generation (the scheduler calls these) ----------------------------------------------
@@ -387,6 +404,7 @@ def events_generate(*, maintenance: Maintenance, now: datetime) -> int:
             known=known[current.pk],
         )
         MaintenanceEvent.objects.bulk_create(events, ignore_conflicts=True)
+        audit.record_bulk_created(MaintenanceEvent, events, key=("maintenance_id", "occurrence"))
     return len(events)
 
 
@@ -430,6 +448,9 @@ def events_extend_horizon(*, now: datetime) -> int:
                     known=known[maintenance.pk],
                 )
             MaintenanceEvent.objects.bulk_create(events, ignore_conflicts=True, batch_size=500)
+            audit.record_bulk_created(
+                MaintenanceEvent, events, key=("maintenance_id", "occurrence")
+            )
             created += len(events)
     return created
 
@@ -477,6 +498,7 @@ def events_advance_statuses(*, now: datetime) -> dict[str, list[int]]:
                 )
                 if updated != len(chunk):  # pragma: no cover - the row locks make this impossible
                     logger.warning("Status CAS %s→%s moved %s of %s", old, new, updated, len(chunk))
+                audit.record_bulk_updated(MaintenanceEvent, chunk, {"status": (old, new)})
                 moved[new].extend(chunk)
                 # Every step this call stored, even those it jumped over after downtime:
                 # each is recorded once, and only those still relevant are sent.
@@ -521,6 +543,7 @@ def event_update_times(
         )
     with transaction.atomic():
         current = _locked_event(event)
+        changes = audit.track(current)
         status = current.status_at(now)
         if status in (EventStatus.COMPLETED, EventStatus.CANCELLED):
             raise InvalidInput(
@@ -536,6 +559,7 @@ def event_update_times(
             current.status = recomputed
             current.status_changed_at = now
         current.save()
+        changes.record()
     return current
 
 
@@ -550,6 +574,7 @@ def event_transition(
     now = _now(now)
     with transaction.atomic():
         current = _locked_event(event)
+        changes = audit.track(current)
         before = current.status_at(now)
         if before not in MANUAL_TRANSITIONS.get(status, ()):
             raise InvalidInput(f"Cannot transition event from {before} to {status}", field="status")
@@ -559,6 +584,7 @@ def event_transition(
         current.status_changed_at = now
         current.sequence += 1  # cancelled, or its end moved: calendars update it in place
         current.save()
+        changes.record()
         _announce_events(
             MaintenanceEvent.objects.filter(pk=current.pk), [_EVENT_OF_STATUS[status]], now=now
         )
@@ -576,6 +602,7 @@ def event_delete(*, event: MaintenanceEvent, now: datetime | None = None) -> Non
             [DeletedOccurrence(maintenance_id=event.maintenance_id, occurrence=event.occurrence)],
             ignore_conflicts=True,
         )
+        audit.record_deleted(event)
         event.delete()
 
 
@@ -605,7 +632,9 @@ def monitor_create(*, tag: str, name: str | None = None, description: str = "") 
     """Create a monitor; `name` defaults to the tag. A taken tag is a 409."""
     try:
         with transaction.atomic():
-            return Monitor.objects.create(tag=tag, name=name or tag, description=description)
+            monitor = Monitor.objects.create(tag=tag, name=name or tag, description=description)
+            audit.record_created(monitor)
+            return monitor
     except IntegrityError:
         raise _tag_taken(tag) from None
 
@@ -615,11 +644,13 @@ def monitor_update(*, monitor: Monitor, changes: dict[str, Any]) -> Monitor:
     unknown = set(changes) - {"tag", "name", "description"}
     if unknown:
         raise ValueError(f"not monitor fields: {sorted(unknown)}")
+    before = audit.snapshot(monitor)
     for name, value in changes.items():
         setattr(monitor, name, value)
     try:
         with transaction.atomic():
             monitor.save()
+            audit.record_updated(monitor, before=before)
     except IntegrityError:
         raise _tag_taken(monitor.tag) from None
     return monitor
@@ -632,6 +663,7 @@ def monitor_delete(*, monitor: Monitor) -> None:
     """
     try:
         with transaction.atomic():
+            audit.record_deleted(monitor)
             monitor.delete()
     except ProtectedError as exc:
         ids = sorted({link.maintenance_id for link in exc.protected_objects})

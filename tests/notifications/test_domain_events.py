@@ -505,9 +505,10 @@ def test_window_notifications_read_events_and_monitors_in_a_constant_number_of_q
 ):
     for minute in range(6):
         make_window(api_client, start=at("2026-03-02 07:03") + timedelta(minutes=minute))
-    # Claim, update, savepoint pair; "any active channel?", events + maintenances, monitor
-    # links + monitors; then notify's own three (channels, insert, read back) per event.
-    with django_assert_num_queries(7 + 3 * 3):
+    # Claim, update, audit records, savepoint pair; "any active channel?", events +
+    # maintenances, monitor links + monitors; then notify's own three (channels, insert, read
+    # back) per event.
+    with django_assert_num_queries(8 + 3 * 3):
         moved = scheduling_services.events_advance_statuses(now=at("2026-03-02 07:00"))
     assert len(moved["READY"]) == 3
 
@@ -516,7 +517,8 @@ def test_window_transitions_without_any_active_channel_cost_one_query(
     api_client, clock, django_assert_num_queries
 ):
     make_window(api_client, start=at("2026-03-02 07:03"), monitors=())
-    with django_assert_num_queries(5):  # claim, update, savepoint pair, "any active channel?"
+    # claim, update, audit records, savepoint pair, "any active channel?"
+    with django_assert_num_queries(6):
         scheduling_services.events_advance_statuses(now=at("2026-03-02 07:00"))
     assert not Delivery.objects.exists()
 

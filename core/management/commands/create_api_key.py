@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from core import services
+from core.audit import SystemCommand
 from core.errors import InvalidInput
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Create an API key, printed once alone on the last line; only its hash is kept."
 
     def add_arguments(self, parser):

@@ -1,9 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from core.audit import SystemCommand
 from core.jobs import periodic_jobs
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = (
         "Run every periodic job once, here and now, and print what each did. For operators, "
         "for deployments that run the scheduler from cron instead of Celery beat, and for "

@@ -14,6 +14,6 @@ def create_cache_table(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0001_initial")]
+    dependencies = [("core", "0002_audit_record")]
 
     operations = [migrations.RunPython(create_cache_table, migrations.RunPython.noop)]
