@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.metrics import metrics_view
 from core.views import healthz
 from maintenance import admin_schedule
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     # Staff pages of our own, before the admin's catch-all URLs.
     path("admin/schedule/", include(admin_schedule.urls())),
     path("admin/", admin.site.urls),

@@ -23,6 +23,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 
+from core.context import request_id_headers
 from notifications.messages import Message
 from notifications.models import Channel
 
@@ -160,6 +161,7 @@ class Webhook(Transport):
             "X-Event": message.event,
             "X-Delivery-Id": message.delivery.id,
             "X-Signature": self.signature(self.channel.secret, body),
+            **request_id_headers(),  # the request (or job) that caused it, for tracing
         }
         try:
             response = requests.post(
