@@ -299,6 +299,7 @@ def _attempt(delivery: Delivery, now: datetime, *, may_retry: bool) -> Delivery:
             delivery.attempts,
             error.message,
             delivery.status,
+            extra={"delivery_id": delivery.pk, "channel_id": delivery.channel_id},
         )
     return delivery
 

@@ -107,8 +107,10 @@ def service(transactional_db, tmp_path):
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", f"--bind=127.0.0.1:{port}"]
-            + ["--workers=2", "--access-logfile=/dev/null"],
+            [
+                *(sys.executable, "-m", "gunicorn", "config.wsgi"),
+                *(f"--bind=127.0.0.1:{port}", "--workers=2", "--access-logfile=/dev/null"),
+            ],
             cwd=REPO,  # gunicorn reads gunicorn.conf.py from here, as in production
             env=env,
             stdout=log,

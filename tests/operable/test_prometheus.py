@@ -29,7 +29,9 @@ def _api(service, raw_key):
 
 
 def test_it_is_scraped_and_follows_a_plan_falling_due_and_a_delivery_failing(
-    service, prometheus, receiver  # noqa: F811
+    service,
+    prometheus,
+    receiver,  # noqa: F811
 ):
     _, raw_key = ApiKey.objects.create_key(name="prometheus test")
     api = _api(service, raw_key)
@@ -37,7 +39,7 @@ def test_it_is_scraped_and_follows_a_plan_falling_due_and_a_delivery_failing(
     # The master emptied the samples folder of the previous run before forking its workers.
     assert not (service.metrics_dir / "counter_999999.db").exists()
     assert prometheus.value(f"maintenance_plans_due{JOB}") == 0
-    assert prometheus.value(f'notifications_deliveries{{state="failed",kind="webhook"}}') == 0
+    assert prometheus.value('notifications_deliveries{state="failed",kind="webhook"}') == 0
 
     # A plan whose first occurrence is a few seconds away falls due by itself (no beat runs).
     start_at = (datetime.now(UTC) + timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
