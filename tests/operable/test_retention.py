@@ -165,7 +165,9 @@ def test_it_keeps_one_reading_per_day_past_the_threshold_and_the_plans_counter(
     assert result.counts["counter_readings.thinned"] == 6 * 2
     # The plan's current value and next threshold live on the plan: unchanged.
     detail_after = api_client.get(f"{BASE}/plans/{plan['id']}").json()
-    assert detail_after["counter"] == detail_before["counter"]
+    for field in ("counter_value", "next_counter_threshold", "counter"):
+        assert detail_after[field] == detail_before[field], field
+    assert detail_before["counter_value"] is not None
     history = every_page(api_client, f"{BASE}/plans/{plan['id']}/counter/history")
     assert len(history) == 6 + 1 + 12
     assert "Pruned 12 counter_readings.thinned older than 8 days" in caplog.text
