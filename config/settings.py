@@ -93,6 +93,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so every response (errors and redirects too) carries X-Request-ID and is
+    # counted and timed; see "Operations" below.
+    "core.context.RequestIdMiddleware",
+    "core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.api.middleware.RequestLimitsMiddleware",
     "core.api.middleware.ApiNoStoreMiddleware",
@@ -180,14 +184,6 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-}
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
 # --- API -----------------------------------------------------------------------------------
@@ -436,3 +432,61 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+
+# --- Operations: logs, metrics, retention (README "Operating it") ---------------------------
+
+# `plain` (one readable line per record) or `json` (one JSON object per line, with the request
+# id, the caller and the ids of the objects involved as fields; for log shippers).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "core.context.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",  # ISO 8601, UTC
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# GET /metrics answers 404 until this is set; then it wants `Authorization: Bearer <token>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where each web process writes its request metrics for a scrape to sum (prometheus-client's
+# multiprocess mode). One folder per machine, shared by its web processes; the web server
+# empties it at start (gunicorn.conf.py). prometheus-client reads it from the environment
+# when it is first imported, which is after the settings in every entry point.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "prometheus"))
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+
+# Retention: days to keep each kind of record before the `prune-expired-records` job deletes
+# it; 0 keeps it forever. Plans, tasks and executions are never pruned (history, compliance).
+RETENTION_DELIVERIES_SENT_DAYS = _strict_int("RETENTION_DELIVERIES_SENT_DAYS", 30)
+RETENTION_DELIVERIES_FAILED_DAYS = _strict_int("RETENTION_DELIVERIES_FAILED_DAYS", 90)
+RETENTION_EVENTS_COMPLETED_DAYS = _strict_int("RETENTION_EVENTS_COMPLETED_DAYS", 365)
+RETENTION_EVENTS_CANCELLED_DAYS = _strict_int("RETENTION_EVENTS_CANCELLED_DAYS", 90)
+# Counter readings: all kept by default; past DAILY_AFTER days only each plan's last reading of
+# each day (and every reset) is kept, past READINGS_DAYS none.
+RETENTION_COUNTER_READINGS_DAYS = _strict_int("RETENTION_COUNTER_READINGS_DAYS", 0)
+RETENTION_COUNTER_READINGS_DAILY_AFTER_DAYS = _strict_int(
+    "RETENTION_COUNTER_READINGS_DAILY_AFTER_DAYS", 90
+)
+# Audit records (the audit trail registers itself as a prunable kind); forever by default.
+RETENTION_AUDIT_DAYS = _strict_int("RETENTION_AUDIT_DAYS", 0)
+# Rows deleted per statement (each batch is its own short transaction), and the job's interval.
+RETENTION_BATCH_SIZE = _strict_int("RETENTION_BATCH_SIZE", 1000, minimum=1)
+RETENTION_PRUNE_SECONDS = _strict_int("RETENTION_PRUNE_SECONDS", 3600, minimum=60)

@@ -8,6 +8,7 @@ from drf_spectacular.views import (
 )
 
 from core.api.audit import AuditListView
+from core.metrics import metrics_view
 from core.views import healthz
 from maintenance import admin_schedule
 
@@ -19,6 +20,7 @@ def _docs_page(view_class):
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     # Staff pages of our own, before the admin's catch-all URLs.
     path("admin/schedule/", include(admin_schedule.urls())),
     path("admin/", admin.site.urls),

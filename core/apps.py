@@ -17,3 +17,9 @@ class CoreConfig(AppConfig):
         # registry is complete in every process (web, `run_scheduler_tick`, tests), not only in
         # a Celery worker that autodiscovers tasks.
         autodiscover_modules("tasks")
+        # Each app's gauges for /metrics and its prunable records, declared beside its models.
+        autodiscover_modules("metrics", "retention")
+
+        from core.context import install_celery_hooks
+
+        install_celery_hooks()

@@ -558,23 +558,3 @@ def records_for(obj: models.Model) -> models.QuerySet:
         content_type=ContentType.objects.get_for_model(type(obj)),
         object_pk=str(_key(config, obj, obj.pk)),
     ).order_by("-timestamp", "-id")
-
-
-def purge_before(cutoff: datetime, *, batch_size: int = 1000) -> int:
-    """Delete the records older than ``cutoff``, ``batch_size`` at a time, each batch in its
-    own short transaction (a retention job never holds a long lock); returns how many."""
-    from core.models import AuditRecord
-
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            pks = list(
-                AuditRecord.objects.filter(timestamp__lt=cutoff)
-                .order_by("timestamp", "id")
-                .values_list("pk", flat=True)[:batch_size]
-            )
-            if not pks:
-                return deleted
-            deleted += AuditRecord.objects.filter(pk__in=pks).delete()[0]
-        if len(pks) < batch_size:
-            return deleted

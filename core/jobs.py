@@ -105,7 +105,7 @@ def run_periodic_job(name: str, job: Job) -> JobResult:
         _record(SchedulerJob, name, started_at, clock, error=f"{exc.__class__.__name__}: {exc}")
         raise
     _record(SchedulerJob, name, started_at, clock, summary=result.summary)
-    logger.info("%s: %s", name, result.summary)
+    logger.info("%s: %s", name, result.summary, extra={"job": name, "counts": result.counts})
     return result
 
 

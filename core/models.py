@@ -117,3 +117,34 @@ class AuditRecord(AbstractLogEntry):
             models.Index(fields=["actor_name", "-timestamp", "-id"], name="audit_actor_idx"),
             models.Index(fields=["-timestamp", "-id"], name="audit_time_idx"),
         ]
+
+
+class RetentionTotalManager(models.Manager):
+    def add(self, name: str, count: int, *, at) -> None:
+        """Add `count` pruned rows to kind `name` (one UPDATE; created on the first prune)."""
+        values = {"pruned": models.F("pruned") + count, "last_pruned_at": at}
+        if self.filter(name=name).update(**values):
+            return
+        try:
+            with transaction.atomic():
+                self.create(name=name)
+        except IntegrityError:
+            pass  # another worker created it first
+        self.filter(name=name).update(**values)
+
+
+class RetentionTotal(models.Model):
+    """How many rows of one kind the retention job has pruned so far (for /metrics: a count in
+    the database is right whichever worker pruned)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    pruned = models.PositiveBigIntegerField(default=0)
+    last_pruned_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RetentionTotalManager()
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name

@@ -511,7 +511,12 @@ def _execute_due(plan_id: str, *, now: datetime) -> list[Task]:
             for due_at in missed
         )
         if missed:
-            logger.info("Plan %s: %d missed occurrence(s) recorded", plan.pk, len(missed))
+            logger.info(
+                "Plan %s: %d missed occurrence(s) recorded",
+                plan.pk,
+                len(missed),
+                extra={"plan_id": plan.pk},
+            )
         tasks = [
             _generate(plan, trigger=Execution.Trigger.CALENDAR, due_at=t, now=now, by=SYSTEM_ACTOR)
             for t in ([catch_up] if catch_up else []) + upcoming

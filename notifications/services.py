@@ -7,6 +7,7 @@ compare-and-set UPDATE before each attempt, so a redelivered message or a second
 never sends twice.
 """
 
+import contextvars
 import json
 import logging
 import random
@@ -335,6 +336,7 @@ def _record(
             delivery.attempts,
             error.message,
             delivery.status,
+            extra={"delivery_id": delivery.pk, "channel_id": delivery.channel_id},
         )
     return delivery
 
@@ -500,7 +502,12 @@ def _send_all_within(deliveries: list[Delivery]) -> list[TransportError | None]:
             finished[index].set()
 
     for index in range(len(deliveries)):
-        threading.Thread(target=run, args=(index,), daemon=True, name="send-test").start()
+        # Each thread runs in a copy of this request's context: the request id (a webhook's
+        # X-Request-ID header) and the caller travel with the send.
+        context = contextvars.copy_context()
+        threading.Thread(
+            target=context.run, args=(run, index), daemon=True, name="send-test"
+        ).start()
     deadline = time.monotonic() + budget
     for event in finished:
         event.wait(max(0.0, deadline - time.monotonic()))

@@ -26,6 +26,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 
+from core.context import request_id_headers
 from notifications import egress
 from notifications.masking import redact
 from notifications.messages import Message
@@ -208,6 +209,7 @@ class Webhook(Transport):
             "X-Delivery-Id": message.delivery.id,
             "X-Signature": self.signature(self.channel.secret, body),
             **self.standard_headers(message.delivery.id, body),
+            **request_id_headers(),  # the request (or job) that caused it, for tracing
         }
         try:
             response = egress.post(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# What `make test` needs beyond Python: the machine's PostgreSQL and Redis running, and
-# Debian's chromium for the browser tests. Starts or installs what is missing (as root);
+# What `make test` needs beyond Python: the machine's PostgreSQL and Redis running, Debian's
+# chromium for the browser tests and Debian's prometheus for the metrics tests (started by the
+# tests themselves on loopback; its packaged service is never used). Starts or installs what is missing (as root);
 # otherwise says what to run. Playwright never downloads a browser here.
 set -uo pipefail
 
@@ -18,6 +19,15 @@ if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
   else
     echo "The browser tests need Debian's chromium: sudo apt-get install chromium" >&2
+    exit 1
+  fi
+fi
+if ! command -v prometheus >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    # Whatever service the package may start is left alone: the tests use a free port.
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus
+  else
+    echo "The metrics tests need Debian's prometheus: sudo apt-get install prometheus" >&2
     exit 1
   fi
 fi

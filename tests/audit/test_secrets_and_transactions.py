@@ -5,8 +5,9 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
-from core import audit
+from core import audit, retention
 from core.models import ApiKey, AuditRecord
 from maintenance import services as maintenance_services
 from maintenance.specs import AssetSpec
@@ -112,12 +113,15 @@ def test_records_commit_with_the_change_outside_a_test_transaction():
     assert [r.action for r in records("asset", asset.pk)] == [1, 0]
 
 
-def test_old_records_are_purged_in_batches(db, clock):
+def test_old_records_are_pruned_in_batches_by_retention(db, clock, settings):
     for index in range(5):
         maintenance_services.asset_create(spec=AssetSpec(code=f"A-{index}", name="Pump"))
         clock.shift(timedelta(days=1))
-    cutoff = AuditRecord.objects.order_by("timestamp")[3].timestamp
+    settings.RETENTION_AUDIT_DAYS = 2  # now is 5 days after the first: 3 records are older
+    (audit_records,) = [item for item in retention.prunables() if item.name == "audit.records"]
 
-    assert audit.purge_before(cutoff, batch_size=2) == 3
+    assert retention.prune(audit_records, now=timezone.now(), batch_size=2) == 3
     assert AuditRecord.objects.count() == 2
-    assert audit.purge_before(cutoff) == 0
+    assert retention.prune(audit_records, now=timezone.now()) == 0
+    settings.RETENTION_AUDIT_DAYS = 0  # the default keeps them forever
+    assert retention.prune(audit_records, now=timezone.now() + timedelta(days=999)) == 0

@@ -8,16 +8,16 @@ from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 
 from core import services
-from core.models import ApiKey, AuditRecord, SchedulerJob
+from core.models import ApiKey, SchedulerJob
 
 OLD_TABLES = {ApiKey: "config_apikey", SchedulerJob: "config_schedulerjob"}
 
 
 def _make_it_look_like_before_the_move() -> None:
     """The database as the old code left it: config_* tables, config content types, and no
-    record of core's migrations (nor the audit records of a later one)."""
+    record of core's first migration."""
+    call_command("migrate", "core", "0001", verbosity=0)  # later tables did not exist yet
     with connection.schema_editor() as editor:
-        editor.delete_model(AuditRecord)
         for model, old_table in OLD_TABLES.items():
             editor.alter_db_table(model, model._meta.db_table, old_table)
     ContentType.objects.filter(app_label="core").update(app_label="config")

@@ -50,6 +50,7 @@ def test_it_runs_every_job_once_and_prints_what_it_did(due_work, capsys):
         "execute_due_plans: 2 tasks created",
         "notify_overdue_tasks: 0 overdue tasks announced",
         "retry_due_deliveries: 0 deliveries enqueued",
+        "prune_expired_records: nothing pruned",
     ]
     jobs = SchedulerJob.objects.order_by("name")
     assert [(job.name, job.run_count, job.last_ok) for job in jobs] == [
@@ -57,6 +58,7 @@ def test_it_runs_every_job_once_and_prints_what_it_did(due_work, capsys):
         ("execute_due_plans", 1, True),
         ("extend_event_horizon", 1, True),
         ("notify_overdue_tasks", 1, True),
+        ("prune_expired_records", 1, True),
         ("retry_due_deliveries", 1, True),
     ]
 
@@ -70,6 +72,7 @@ def test_it_does_nothing_twice(due_work, capsys):
         "execute_due_plans: 0 tasks created",
         "notify_overdue_tasks: 0 overdue tasks announced",
         "retry_due_deliveries: 0 deliveries enqueued",
+        "prune_expired_records: nothing pruned",
     ]
 
 

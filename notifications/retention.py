@@ -1,0 +1,21 @@
+"""Which deliveries retention may prune (see core.retention; days in settings).
+
+Only finished ones: pending and sending deliveries are work still to do. A delivery's
+`updated_at` is when it reached its final state.
+"""
+
+from core.retention import prunable
+from notifications.models import Delivery
+
+NOT_SENT = (Delivery.Status.FAILED, Delivery.Status.SKIPPED, Delivery.Status.CANCELLED)
+
+
+@prunable("deliveries.sent", setting="RETENTION_DELIVERIES_SENT_DAYS")
+def expired_sent_deliveries(cutoff):
+    return Delivery.objects.filter(status=Delivery.Status.SENT, updated_at__lt=cutoff)
+
+
+@prunable("deliveries.failed", setting="RETENTION_DELIVERIES_FAILED_DAYS")
+def expired_unsent_deliveries(cutoff):
+    """Failed, skipped and cancelled deliveries."""
+    return Delivery.objects.filter(status__in=NOT_SENT, updated_at__lt=cutoff)
