@@ -37,6 +37,23 @@ MAX_UNIX_SECONDS = int(datetime(2200, 1, 1, tzinfo=UTC).timestamp()) - 1
 MAX_MONITORS = 1000
 
 
+# The limits of a rule, stated where clients read them (the OpenAPI schema); the README's
+# "RRULE limits" says the same.
+RRULE_HELP = (
+    "RFC 5545 RRULE value; a leading 'RRULE:' is stripped (no DTSTART, TZID, EXDATE or RDATE "
+    "inside). Expanded in the window's timezone from start_date_time. Limits: no "
+    "FREQ=SECONDLY; FREQ=MINUTELY needs INTERVAL >= 15; occurrences (after BYSETPOS, and "
+    "across period boundaries) at least 15 minutes apart; with BYSETPOS at most 1440 "
+    "candidate times a day (60 an hour for HOURLY); COUNT <= 1000 and not with UNTIL; a "
+    "first occurrence within 10 years of the start; BYWEEKNO weeks belong wholly to the "
+    "year their week 1 counts from."
+)
+START_HELP = (
+    "First occurrence (DTSTART): integer UTC Unix seconds, a date in the years 1970 to 2199, "
+    "floored to the minute on write."
+)
+
+
 def unix_seconds(dt: datetime) -> int:
     return int(dt.timestamp())
 
@@ -208,8 +225,8 @@ class MaintenanceWriteSerializer(V4StrictSerializer):
     description = StrictCharField(
         allow_null=True, allow_blank=True, trim_whitespace=False, required=False
     )
-    start_date_time = UnixSecondsField()
-    rrule = StrictCharField(help_text="RFC 5545 RRULE value; a leading 'RRULE:' is stripped.")
+    start_date_time = UnixSecondsField(help_text=START_HELP)
+    rrule = StrictCharField(help_text=RRULE_HELP)
     duration_seconds = DurationSecondsField()
     timezone = TimezoneField(required=False, help_text="IANA zone; default UTC.")
     status = MaintenanceStatusField(required=False)
@@ -276,8 +293,8 @@ class MaintenanceEventUpdateSerializer(V4StrictSerializer):
 class MaintenancePreviewSerializer(V4StrictSerializer):
     """Body of POST /api/v4/maintenances/preview."""
 
-    start_date_time = UnixSecondsField()
-    rrule = StrictCharField()
+    start_date_time = UnixSecondsField(help_text=START_HELP)
+    rrule = StrictCharField(help_text=RRULE_HELP)
     duration_seconds = DurationSecondsField()
     timezone = TimezoneField(required=False, default="UTC")
     limit = StrictIntegerField(required=False, default=10, min_value=1, max_value=100)
@@ -333,8 +350,8 @@ class MaintenanceSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
     description = serializers.CharField(allow_null=True)
-    start_date_time = UnixSecondsOutputField()
-    rrule = serializers.CharField()
+    start_date_time = UnixSecondsOutputField(help_text=START_HELP)
+    rrule = serializers.CharField(help_text=RRULE_HELP)
     duration_seconds = serializers.IntegerField()
     timezone = serializers.CharField()
     status = MaintenanceStatusField()
