@@ -138,6 +138,46 @@ class TimezoneField(StrictCharField):
         return value
 
 
+EXDATES_HELP = (
+    "Occurrence starts to skip (like EXDATE), integer UTC Unix seconds; each must be an "
+    "occurrence of the rule (to the second, not floored), at most 1000. Replaces the whole "
+    "list on PATCH."
+)
+
+
+@extend_schema_field(
+    {"type": "array", "items": {"type": "integer"}, "maxItems": 1000, "description": EXDATES_HELP}
+)
+class ExdatesField(serializers.Field):
+    """`exdates`: an array of integer Unix seconds; returns aware UTC datetimes, in order.
+    Whether each is an occurrence is the service's check (it needs the rule)."""
+
+    def to_internal_value(self, data) -> list[datetime]:
+        name = self.field_name
+        if not isinstance(data, list):
+            raise ValidationError(f"{name} must be an array of integers (Unix seconds)")
+        if len(data) > 1000:
+            raise ValidationError(f"{name} must have at most 1000 items")
+        errors: list[list[str]] = []
+        for index, item in enumerate(data):
+            valid = (
+                isinstance(item, int)
+                and not isinstance(item, bool)
+                and MIN_UNIX_SECONDS <= item <= MAX_UNIX_SECONDS
+            )
+            errors.append(
+                []
+                if valid
+                else [f"{name}[{index}] must be an integer date in 1970 to 2199 (Unix seconds)"]
+            )
+        if any(errors):
+            raise ValidationError(errors)
+        return [datetime.fromtimestamp(item, tz=UTC) for item in data]
+
+    def to_representation(self, value):  # pragma: no cover - input only
+        return value
+
+
 class IsoMillisField(serializers.DateTimeField):
     def to_representation(self, value: datetime) -> str:
         return iso_millis(value)
@@ -231,6 +271,7 @@ class MaintenanceWriteSerializer(V4StrictSerializer):
     timezone = TimezoneField(required=False, help_text="IANA zone; default UTC.")
     status = MaintenanceStatusField(required=False)
     monitors = MonitorsField(required=False)
+    exdates = ExdatesField(required=False)
 
     def validate(self, attrs):
         if "monitors" in attrs:
@@ -274,10 +315,12 @@ class MaintenanceEventUpdateSerializer(V4StrictSerializer):
                     ]
                 }
             )
-        for name in ("start_date_time", "end_date_time"):
-            if name not in attrs:
-                other = times[0]
-                raise ValidationError({name: [f"{name} is required with {other}"]})
+        if times == ["end_date_time"]:
+            return attrs  # an ONGOING event's new end; the service checks the event's status
+        if "end_date_time" not in attrs:
+            raise ValidationError(
+                {"end_date_time": ["end_date_time is required with start_date_time"]}
+            )
         start, end = attrs["start_date_time"], attrs["end_date_time"]
         if end <= start:
             raise ValidationError(
@@ -290,6 +333,18 @@ class MaintenanceEventUpdateSerializer(V4StrictSerializer):
         return attrs
 
 
+class MaintenanceEventCreateSerializer(V4StrictSerializer):
+    """Body of POST /api/v4/maintenances/{id}/events: a one-off extra event."""
+
+    start_date_time = UnixSecondsField(
+        help_text="Floored to the minute; at most 5 minutes in the past, not a start the rule "
+        "or another event of the maintenance already has."
+    )
+    end_date_time = UnixSecondsField(
+        help_text="After start_date_time, at most 366 days after it; floored to the minute."
+    )
+
+
 class MaintenancePreviewSerializer(V4StrictSerializer):
     """Body of POST /api/v4/maintenances/preview."""
 
@@ -298,6 +353,7 @@ class MaintenancePreviewSerializer(V4StrictSerializer):
     duration_seconds = DurationSecondsField()
     timezone = TimezoneField(required=False, default="UTC")
     limit = StrictIntegerField(required=False, default=10, min_value=1, max_value=100)
+    exdates = ExdatesField(required=False, default=list)
 
 
 _SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -356,6 +412,10 @@ class MaintenanceSerializer(serializers.Serializer):
     timezone = serializers.CharField()
     status = MaintenanceStatusField()
     monitors = MonitorImpactSerializer(source="monitor_links.all", many=True)
+    exdates = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Skipped occurrence starts (UTC Unix seconds), ascending.",
+    )
     created_at = IsoMillisField()
     updated_at = IsoMillisField()
 
@@ -435,6 +495,11 @@ class MonitorListEnvelopeSerializer(serializers.Serializer):
 class MaintenancePreviewResultSerializer(serializers.Serializer):
     occurrences = MaintenanceOccurrenceSerializer(many=True)
     description = serializers.CharField(help_text="The rule in words.")
+    exdates = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The skipped occurrence starts (UTC Unix seconds), ascending; the "
+        "occurrences leave them out.",
+    )
 
 
 class MessageResponseSerializer(serializers.Serializer):

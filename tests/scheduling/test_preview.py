@@ -69,7 +69,8 @@ def test_it_previews_the_first_ten_occurrences_by_default(api_client):
 
     assert response.status_code == 200
     result = response.json()
-    assert set(result) == {"occurrences", "description"}
+    assert set(result) == {"occurrences", "description", "exdates"}
+    assert result["exdates"] == []
     assert len(result["occurrences"]) == 10
     assert result["occurrences"][0] == {
         "start_date_time": ts(2026, 1, 6, 2, 0),
