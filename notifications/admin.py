@@ -16,7 +16,17 @@ class ChannelAdmin(ServiceModelAdmin):
     list_filter = ("kind", "active")
     search_fields = ("id", "name", "target")
     # `secret` is not editable, so no form shows it; it is displayed once, on creation.
-    fields = ("id", "name", "kind", "target", "events", "monitor_tags", "active", "last_error")
+    fields = (
+        "id",
+        "name",
+        "kind",
+        "target",
+        "events",
+        "monitor_tags",
+        "reminders",
+        "active",
+        "last_error",
+    )
     readonly_fields = ("id", "last_error")
 
     def get_readonly_fields(self, request, obj=None):
@@ -27,7 +37,15 @@ class ChannelAdmin(ServiceModelAdmin):
         created = services.channel_create(
             **{
                 name: form.cleaned_data[name]
-                for name in ("name", "kind", "target", "events", "monitor_tags", "active")
+                for name in (
+                    "name",
+                    "kind",
+                    "target",
+                    "events",
+                    "monitor_tags",
+                    "active",
+                    "reminders",
+                )
             }
         )
         if created.secret:

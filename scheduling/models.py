@@ -198,6 +198,12 @@ class MaintenanceEvent(models.Model):
         default=False,
         help_text="Added by hand beside the rule (like RDATE); a schedule change keeps it.",
     )
+    rearmed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its times last moved by hand; reminders whose time was already past "
+        "then are not sent (null: since it was created).",
+    )
     status_changed_at = models.DateTimeField(
         null=True,
         blank=True,

@@ -26,12 +26,13 @@ from django.utils import timezone as django_timezone
 
 from core.errors import Conflict, InvalidInput
 from notifications import services as notifications
-from notifications.models import Channel
+from notifications.models import Channel, Delivery, reminder_lead
 from scheduling import selectors
 from scheduling.events import (
     MAINTENANCE_CANCELLED,
     MAINTENANCE_COMPLETED,
     MAINTENANCE_READY,
+    MAINTENANCE_REMINDER,
     MAINTENANCE_STARTED,
 )
 from scheduling.models import (
@@ -408,6 +409,81 @@ def _announce_events(
             )
 
 
+def events_send_reminders(*, now: datetime) -> int:
+    """Announce `maintenance.reminder` for every (event, channel, lead time) whose time has
+    come; return how many deliveries this call recorded.
+
+    A lead is due when `start - lead <= now` while the event has not started, and only if
+    `start - lead` is not before the event was armed (created, or last moved by hand: a
+    moved event's reminders count again from the move, but a lead already past at the move
+    is never sent late). The delivery key names the start the reminder was for
+    (``event:<id>:reminder:<lead>:<start>``), so a moved event is reminded afresh, and the
+    deliveries' unique (event, key, channel) makes each exactly once however many workers
+    run this at once. Pairs already recorded are left out before any insert.
+    """
+    channels = [
+        channel
+        for channel in Channel.objects.filter(active=True)
+        if channel.reminders and channel.wants(MAINTENANCE_REMINDER)
+    ]
+    leads = {text: reminder_lead(text) for channel in channels for text in channel.reminders}
+    if not leads:
+        return 0
+    links = Prefetch(
+        "maintenance__monitor_links",
+        queryset=MaintenanceMonitor.objects.select_related("monitor").order_by("pk"),
+    )
+    events = (
+        MaintenanceEvent.objects.not_started(now)
+        .filter(
+            maintenance__status=Maintenance.Status.ACTIVE,
+            start_date_time__lte=now + max(leads.values()),
+        )
+        .select_related("maintenance")
+        .prefetch_related(links)
+        .order_by("start_date_time", "pk")
+    )
+    due: list[tuple[MaintenanceEvent, Channel, str, str]] = []
+    for event in events:
+        armed = event.rearmed_at or event.created_at
+        tags = [link.monitor.tag for link in event.maintenance.monitor_links.all()]
+        for channel in channels:
+            if not channel.hears_window(tags):
+                continue
+            for text in channel.reminders:
+                if armed <= event.start_date_time - leads[text] <= now:
+                    key = f"event:{event.pk}:reminder:{text}:{_unix(event.start_date_time)}"
+                    due.append((event, channel, text, key))
+    if not due:
+        return 0
+    recorded = set(
+        Delivery.objects.filter(
+            event=MAINTENANCE_REMINDER, object_key__in={key for *_, key in due}
+        ).values_list("object_key", "channel_id")
+    )
+    created = 0
+    with transaction.atomic():
+        for event, channel, text, key in due:
+            if (key, channel.pk) in recorded:
+                continue
+            # After downtime a reminder is worth sending until the channel's next shorter
+            # one is due (or the start): "in 72h" is not sent a day before.
+            shorter = [leads[t] for t in channel.reminders if leads[t] < leads[text]]
+            relevant_until = event.start_date_time - max(shorter, default=timedelta(0))
+            payload = {**_window_payload(event, event.status_at(now)), "reminder": {"lead": text}}
+            created += len(
+                notifications.notify(
+                    event=MAINTENANCE_REMINDER,
+                    object_key=key,
+                    payload=payload,
+                    channel_ids=[channel.pk],
+                    relevant_until=relevant_until,
+                    now=now,
+                )
+            )
+    return created
+
+
 def maintenance_delete(*, maintenance: Maintenance) -> None:
     """Delete a maintenance with its events, monitor links and remembered occurrences."""
     maintenance.delete()
@@ -631,6 +707,8 @@ def event_update_times(
                 f"Cannot change start_date_time and end_date_time of a {status} event",
                 field="status",
             )
+        if start_date_time != current.start_date_time:
+            current.rearmed_at = now  # its reminders count again, from now on
         current.start_date_time = start_date_time
         current.end_date_time = end_date_time
         current.is_modified = True

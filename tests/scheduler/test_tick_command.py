@@ -48,6 +48,7 @@ def test_it_runs_every_job_once_and_prints_what_it_did(due_work, capsys):
         "extend_event_horizon: 0 events created",  # the API generated them already
         "advance_event_statuses: READY 0, ONGOING 1, COMPLETED 0",
         "execute_due_plans: 2 tasks created",
+        "send_reminders: 0 reminders",
         "notify_overdue_tasks: 0 overdue tasks announced",
         "retry_due_deliveries: 0 deliveries enqueued",
     ]
@@ -58,6 +59,7 @@ def test_it_runs_every_job_once_and_prints_what_it_did(due_work, capsys):
         ("extend_event_horizon", 1, True),
         ("notify_overdue_tasks", 1, True),
         ("retry_due_deliveries", 1, True),
+        ("send_reminders", 1, True),
     ]
 
 
@@ -68,6 +70,7 @@ def test_it_does_nothing_twice(due_work, capsys):
         "extend_event_horizon: 0 events created",
         "advance_event_statuses: READY 0, ONGOING 0, COMPLETED 0",
         "execute_due_plans: 0 tasks created",
+        "send_reminders: 0 reminders",
         "notify_overdue_tasks: 0 overdue tasks announced",
         "retry_due_deliveries: 0 deliveries enqueued",
     ]
