@@ -43,7 +43,17 @@ class ChannelAdmin(ServiceModelAdmin):
     # Not the target: a search by substring would tell a secret apart character by character.
     search_fields = ("id", "name")
     # `secret` is not editable, so no form shows it; it is displayed once, on creation.
-    fields = ("id", "name", "kind", "target", "events", "monitor_tags", "active", "last_error")
+    fields = (
+        "id",
+        "name",
+        "kind",
+        "target",
+        "events",
+        "monitor_tags",
+        "reminders",
+        "active",
+        "last_error",
+    )
     readonly_fields = ("id", "last_error")
 
     @admin.display(description="target", ordering="target")
@@ -58,7 +68,15 @@ class ChannelAdmin(ServiceModelAdmin):
         created = services.channel_create(
             **{
                 name: form.cleaned_data[name]
-                for name in ("name", "kind", "target", "events", "monitor_tags", "active")
+                for name in (
+                    "name",
+                    "kind",
+                    "target",
+                    "events",
+                    "monitor_tags",
+                    "active",
+                    "reminders",
+                )
             }
         )
         return created

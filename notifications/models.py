@@ -4,6 +4,7 @@ Nothing here knows plans or windows: a delivery names its cause by an opaque ``o
 ("task:task_abc", "event:42:READY") that the domain app chose.
 """
 
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -57,6 +58,11 @@ class Channel(models.Model):
         blank=True,
         help_text="Monitor tags whose maintenance windows to send; empty means every window.",
     )
+    reminders = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Lead times of maintenance reminders, e.g. ["72h", "24h", "1h"] (m, h, d).',
+    )
     active = models.BooleanField(default=True, help_text="An inactive channel sends nothing.")
     last_error = models.TextField(blank=True, help_text="The latest delivery's error, if any.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -85,6 +91,10 @@ class Channel(models.Model):
             self.monitor_tags = validate_monitor_tags(self.monitor_tags)
         except ValidationError as exc:
             errors["monitor_tags"] = exc.messages
+        try:
+            self.reminders = validate_reminders(self.reminders)
+        except ValidationError as exc:
+            errors["reminders"] = exc.messages
         if errors:
             raise ValidationError(errors)
 
@@ -103,6 +113,46 @@ def validate_events(value) -> list[str]:
     if unknown:
         raise ValidationError(f"Unknown event '{unknown[0]}'. Must be one of: {', '.join(known)}")
     return list(dict.fromkeys(value))
+
+
+MAX_REMINDERS = 10
+MAX_REMINDER_LEAD = timedelta(days=30)
+_LEAD_RE = re.compile(r"([1-9][0-9]{0,5})([mhd])")
+_LEAD_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def reminder_lead(text: str) -> timedelta:
+    """ "72h" -> 72 hours ("30m", "7d" alike). ValueError for anything else."""
+    match = _LEAD_RE.fullmatch(text) if isinstance(text, str) else None
+    if not match:
+        raise ValueError(text)
+    return timedelta(**{_LEAD_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def validate_reminders(value) -> list[str]:
+    """The lead times as given, or ValidationError naming ``reminders[i]``: each a whole number
+    of minutes, hours or days ("30m", "24h", "7d"), at most 30 days, none repeated (also as
+    another unit), at most 10."""
+    if not isinstance(value, list):
+        raise ValidationError('Must be a list of lead times like "24h", "30m" or "7d".')
+    if len(value) > MAX_REMINDERS:
+        raise ValidationError(f"At most {MAX_REMINDERS} reminders.")
+    seen: dict[timedelta, int] = {}
+    for index, text in enumerate(value):
+        field = f"reminders[{index}]"
+        try:
+            lead = reminder_lead(text)
+        except ValueError:
+            raise ValidationError(
+                f"{field}: {text!r} is not a lead time; use minutes, hours or days like "
+                '"30m", "24h" or "7d"'
+            ) from None
+        if lead > MAX_REMINDER_LEAD:
+            raise ValidationError(f"{field}: {text} is longer than 30 days")
+        if lead in seen:
+            raise ValidationError(f"{field}: {text} repeats reminders[{seen[lead]}]")
+        seen[lead] = index
+    return list(value)
 
 
 def validate_monitor_tags(value) -> list[str]:

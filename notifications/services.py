@@ -55,6 +55,7 @@ def channel_create(
     events: list[str] | None = None,
     monitor_tags: list[str] | None = None,
     active: bool = True,
+    reminders: list[str] | None = None,
 ) -> Channel:
     """A new channel; a webhook gets its signing secret (on ``channel.secret``, show it once)."""
     channel = Channel(
@@ -63,6 +64,7 @@ def channel_create(
         target=target,
         events=events or [],
         monitor_tags=monitor_tags or [],
+        reminders=reminders or [],
         active=active,
         secret=new_secret() if kind == Channel.Kind.WEBHOOK else "",
     )
@@ -73,7 +75,7 @@ def channel_create(
     return channel
 
 
-UPDATABLE_FIELDS = ("name", "target", "events", "monitor_tags", "active")
+UPDATABLE_FIELDS = ("name", "target", "events", "monitor_tags", "active", "reminders")
 
 
 def channel_update(*, channel: Channel, data: dict) -> Channel:

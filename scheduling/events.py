@@ -14,6 +14,8 @@ also be null)::
      "occurrence": {"id": 42, "start_at": "…Z", "end_at": "…Z", "status": "READY"},
      "monitors": [{"monitor_tag": "api", "impact": "MAINTENANCE"}]}
 
+``maintenance.reminder`` adds ``"reminder": {"lead": "24h"}``, the channel's lead time.
+
 A contract with webhook consumers: add keys freely, never rename or remove one.
 """
 
@@ -23,6 +25,8 @@ MAINTENANCE_READY = "maintenance.ready"
 MAINTENANCE_STARTED = "maintenance.started"
 MAINTENANCE_COMPLETED = "maintenance.completed"
 MAINTENANCE_CANCELLED = "maintenance.cancelled"
+# Sent `lead` before an event starts, once per lead time a channel lists in `reminders`.
+MAINTENANCE_REMINDER = "maintenance.reminder"
 
 _WINDOW_KEYS = (
     "maintenance.id",
@@ -39,4 +43,7 @@ EVENT_TYPES = (
     EventType(MAINTENANCE_STARTED, "Maintenance started", required=_WINDOW_KEYS),
     EventType(MAINTENANCE_COMPLETED, "Maintenance completed", required=_WINDOW_KEYS),
     EventType(MAINTENANCE_CANCELLED, "Maintenance cancelled", required=_WINDOW_KEYS),
+    EventType(
+        MAINTENANCE_REMINDER, "Maintenance reminder", required=(*_WINDOW_KEYS, "reminder.lead")
+    ),
 )

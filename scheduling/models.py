@@ -9,7 +9,7 @@ its old time, and a deleted event's occurrence is remembered in `DeletedOccurren
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -74,6 +74,11 @@ class Maintenance(models.Model):
         max_length=64, default="UTC", help_text="IANA zone the rule is expanded in."
     )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    exdates = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Occurrence starts (UTC Unix seconds, ascending) the rule skips, like EXDATE.",
+    )
     monitors = models.ManyToManyField(
         Monitor, through="MaintenanceMonitor", related_name="maintenances", blank=True
     )
@@ -90,6 +95,10 @@ class Maintenance(models.Model):
     @property
     def duration(self) -> timedelta:
         return timedelta(seconds=self.duration_seconds)
+
+    def exdate_instants(self) -> set[datetime]:
+        """The skipped occurrence starts as aware UTC datetimes."""
+        return {datetime.fromtimestamp(seconds, tz=UTC) for seconds in self.exdates}
 
     def recurrence(self) -> Recurrence:
         """The expanded schedule. The stored fields were validated on write."""
@@ -184,6 +193,16 @@ class MaintenanceEvent(models.Model):
     )
     is_modified = models.BooleanField(
         default=False, help_text="Its times were edited by hand; it no longer follows the rule."
+    )
+    is_extra = models.BooleanField(
+        default=False,
+        help_text="Added by hand beside the rule (like RDATE); a schedule change keeps it.",
+    )
+    rearmed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its times last moved by hand; reminders whose time was already past "
+        "then are not sent (null: since it was created).",
     )
     status_changed_at = models.DateTimeField(
         null=True,

@@ -18,9 +18,9 @@ import itertools
 import math
 import re
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
 from typing import Any, Literal
 
@@ -79,6 +79,28 @@ _ZONE_MARGIN = timedelta(days=2)
 # steps must: BYHOUR/BYMINUTE/BYSECOND lists would otherwise bring back minute-by-minute
 # windows (and up to 31 million candidates a year for dateutil to produce).
 _MIN_SPACING_SECONDS = MIN_MINUTELY_INTERVAL * 60
+# The seconds in one "slot" (see _closest_gap): the period for the sub-daily frequencies,
+# a day otherwise.
+_SLOT_SECONDS = {"DAILY": 86400, "HOURLY": 3600, "MINUTELY": 60}
+_SLOT_NAMES = {
+    "YEARLY": "day",
+    "MONTHLY": "day",
+    "WEEKLY": "day",
+    "DAILY": "day",
+    "HOURLY": "hour",
+    "MINUTELY": "minute",
+}
+# With BYSETPOS the times of a slot may be closer than the spacing rule (BYSETPOS then
+# picks some of them), but dateutil lists every candidate time of each HOURLY or MINUTELY
+# period afresh: at most one per minute of a day, or per second of an hour / a minute.
+_MAX_SLOT_TIMES = {
+    "YEARLY": 1440,
+    "MONTHLY": 1440,
+    "WEEKLY": 1440,
+    "DAILY": 1440,
+    "HOURLY": 60,
+    "MINUTELY": 60,
+}
 _MAX_RULE_LENGTH = 1000
 # dateutil walks a long sub-monthly INTERVAL month by month on every step; capping one step
 # at ~10 years (the existence horizon) keeps each step cheap.
@@ -490,10 +512,18 @@ def _check_against_start(rule: _Rule, kwargs: dict[str, Any], start: datetime) -
             f"Invalid rrule: {source} never occurs in BYMONTH={','.join(map(str, months))}"
         )
     times = _period_times(kwargs)
-    if any(b - a < _MIN_SPACING_SECONDS for a, b in itertools.pairwise(times)):
-        given = [name for name in ("BYHOUR", "BYMINUTE", "BYSECOND") if getattr(rule, name.lower())]
+    given = [name for name in ("BYHOUR", "BYMINUTE", "BYSECOND") if getattr(rule, name.lower())]
+    most_times = _MAX_SLOT_TIMES[rule.freq]
+    if rule.bysetpos and len(times) > most_times:
+        # BYSETPOS picks from every candidate, and dateutil lists them all for each period.
         raise RecurrenceError(
-            f"Invalid rrule: {'/'.join(given)} put occurrences less than "
+            f"Invalid rrule: {'/'.join(given)} give {len(times)} candidate times per "
+            f"{_SLOT_NAMES[rule.freq]} for BYSETPOS to pick from; at most {most_times}"
+        )
+    if _closest_gap(rule, kwargs, times, start) < _MIN_SPACING_SECONDS:
+        setpos = "/BYSETPOS" if rule.bysetpos else ""
+        raise RecurrenceError(
+            f"Invalid rrule: {'/'.join(given)}{setpos} put occurrences less than "
             f"{MIN_MINUTELY_INTERVAL} minutes apart"
         )
     if rule.freq == "MINUTELY" and rule.byhour:
@@ -513,6 +543,86 @@ def _check_against_start(rule: _Rule, kwargs: dict[str, Any], start: datetime) -
                 f"Invalid rrule: BYSETPOS={','.join(map(str, rule.bysetpos))} never matches; "
                 f"each {_UNITS[rule.freq][0]} has at most {most} candidate(s)"
             )
+
+
+def _closest_gap(rule: _Rule, kwargs: dict[str, Any], times: list[int], start: datetime) -> int:
+    """A lower bound, in seconds of wall time, on the gap between two consecutive occurrences,
+    judged on what BYSETPOS selects (not on every candidate) and across period boundaries.
+
+    Candidates are laid out as BYSETPOS sees them: a "slot" (the period itself for DAILY,
+    HOURLY and MINUTELY; each candidate day of a WEEKLY, MONTHLY or YEARLY period) holds
+    every time of `times`. A period of the slower frequencies holds from 1 to
+    varying number of days (see _day_counts), and each count is tried, as each makes
+    BYSETPOS select other candidates.
+    Candidate days k apart in a period are at least k calendar days apart; consecutive
+    periods are taken to be adjacent (INTERVAL apart for the sub-daily ones, a day apart for
+    the others when a period can hold several days), which is what most rules do.
+    """
+    if not times:
+        return _MIN_SPACING_SECONDS
+    freq = kwargs["freq"]
+    per_slot = len(times)
+    if freq >= du.DAILY:
+        slot = _SLOT_SECONDS[rule.freq]
+        day_counts: Iterable[int] = [1]
+        next_period = rule.interval * slot  # from a period's first slot to the next one's
+    else:
+        slot = _SLOT_SECONDS["DAILY"]
+        most = _most_candidates(kwargs)
+        day_counts = _day_counts(kwargs, start, most) if rule.bysetpos else [1]
+        next_period = None if most == 1 else 0  # 0: set per day count below
+    closest = math.inf
+    for days in day_counts:
+        total = days * per_slot
+        if rule.bysetpos:
+            chosen = sorted(
+                {p - 1 if p > 0 else total + p for p in rule.bysetpos if abs(p) <= total}
+            )
+        else:
+            chosen = list(range(total))
+        if not chosen:
+            continue
+        instants = [(i // per_slot) * slot + times[i % per_slot] for i in chosen]
+        for a, b in itertools.pairwise(instants):
+            closest = min(closest, b - a)
+        if next_period is not None:
+            period = next_period or days * slot
+            closest = min(closest, period + instants[0] - instants[-1])
+    return int(closest) if closest != math.inf else _MIN_SPACING_SECONDS
+
+
+def _day_counts(kwargs: dict[str, Any], start: datetime, most: int) -> set[int] | range:
+    """How many candidate days the WEEKLY, MONTHLY or YEARLY periods hold, as seen in the 28
+    years from the start (the Gregorian calendar's weekday cycle, so every combination of
+    month length, leap year and first weekday), or every count up to `most` for BYWEEKNO
+    rules, whose weeks dateutil does not lay out as _week_year_walls does."""
+    if kwargs["byweekno"]:
+        return range(1, most + 1)
+    freq = kwargs["freq"]
+    origin = _period_start(freq, start, kwargs["wkst"])
+    # Whole periods only: a period cut short would show a count the rule never has.
+    until = _period_start(freq, _later(origin, relativedelta(years=28)), kwargs["wkst"])
+    days = _BoundedRRule(
+        max_steps=_walk_steps(freq, kwargs["interval"], origin, until),
+        **{
+            **kwargs,
+            "dtstart": origin,
+            "bysetpos": None,
+            "byhour": 0,
+            "byminute": 0,
+            "bysecond": 0,
+        },
+    )
+    counts: dict[datetime, int] = {}
+    try:
+        for day in days:
+            if day >= until:
+                break
+            key = _period_start(freq, day, kwargs["wkst"])
+            counts[key] = counts.get(key, 0) + 1
+    except _WalkExhausted:
+        pass
+    return set(counts.values()) or range(1, most + 1)
 
 
 def _period_times(kwargs: dict[str, Any]) -> list[int]:
@@ -642,6 +752,78 @@ def _walk_steps(freq: int, interval: int, origin: datetime, until: datetime) -> 
     else:
         steps = months
     return steps + 3  # the walk's first mask build and read, and one period of slack
+
+
+def _week_one(year: int, wkst: int) -> date:
+    """The first day of week 1 of `year`: the week (starting on WKST) holding January 4th,
+    i.e. the first one with at least four days in the year (RFC 5545 3.3.10, BYWEEKNO)."""
+    january_4th = date(year, 1, 4)
+    return january_4th - timedelta((january_4th.weekday() - wkst) % 7)
+
+
+def _week_year_walls(
+    kwargs: dict[str, Any], origin: datetime, high: datetime
+) -> Iterator[datetime]:
+    """The wall times of a FREQ=YEARLY;BYWEEKNO rule from the year of `origin` (a January 1st
+    on the rule's grid) to `high`, ascending.
+
+    A week belongs to the year its week 1 counts from, so week 53 of 2020 (28 December 2020
+    to 3 January 2021) is wholly part of the period 2020, its January days included, and no
+    part of 2021's. dateutil, rrule.js and rust-rrule cut such a week at the year end (its
+    days in 2020 come from the period 2020, those in 2021 from the period 2021), which with
+    an INTERVAL above 1 returns half a week. BYSETPOS selects from the week-year's days.
+    """
+    wkst, interval = kwargs["wkst"], kwargs["interval"]
+    weekdays = {wd.weekday for wd in kwargs["byweekday"] or ()}
+    months = set(kwargs["bymonth"] or ())
+    monthdays = set(kwargs["bymonthday"] or ())
+    yeardays = set(kwargs["byyearday"] or ())
+    times = sorted(
+        time(h, m, sec)
+        for h in kwargs["byhour"]
+        for m in kwargs["byminute"]
+        for sec in kwargs["bysecond"]
+    )
+    positions = kwargs["bysetpos"]
+
+    def admitted(day: date) -> bool:
+        if weekdays and day.weekday() not in weekdays:
+            return False
+        if months and day.month not in months:
+            return False
+        if monthdays:
+            length = calendar.monthrange(day.year, day.month)[1]
+            if day.day not in monthdays and day.day - length - 1 not in monthdays:
+                return False
+        if yeardays:
+            number = day.timetuple().tm_yday
+            length = 366 if calendar.isleap(day.year) else 365
+            if number not in yeardays and number - length - 1 not in yeardays:
+                return False
+        return True
+
+    year = origin.year
+    while year <= _MAX_WALL.year - 1:
+        first = _week_one(year, wkst)
+        if datetime.combine(first, time()) > high:
+            return
+        weeks = (_week_one(year + 1, wkst) - first).days // 7
+        days = sorted(
+            {
+                first + timedelta(weeks=number - 1, days=offset)
+                for n in kwargs["byweekno"]
+                for number in [n if n > 0 else weeks + 1 + n]
+                if 1 <= number <= weeks
+                for offset in range(7)
+            }
+        )
+        walls = [datetime.combine(day, at) for day in days if admitted(day) for at in times]
+        if positions:
+            walls = sorted(
+                {walls[p - 1 if p > 0 else p] for p in positions if abs(p) <= len(walls)}
+            )
+        yield from walls
+        year += interval
 
 
 class _WalkExhausted(Exception):
@@ -825,9 +1007,15 @@ class Recurrence:
         origin = _period_start(freq, start, rule.wkst)
         if rule.count is None:
             origin = _skip_periods(freq, rule.interval, origin, low)
-        expansion = _BoundedRRule(
-            max_steps=_walk_steps(freq, rule.interval, origin, high), dtstart=origin, **self._kwargs
-        )
+        expansion: Iterable[datetime]
+        if rule.byweekno:
+            expansion = _week_year_walls(self._kwargs, origin, high)
+        else:
+            expansion = _BoundedRRule(
+                max_steps=_walk_steps(freq, rule.interval, origin, high),
+                dtstart=origin,
+                **self._kwargs,
+            )
         hours = rule.byhour if rule.freq == "MINUTELY" else ()  # see _expansion_kwargs
         counted = 0
         try:

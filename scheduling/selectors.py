@@ -72,11 +72,14 @@ def events_replaced_by(
     """The events that saving `schedule` on `maintenance` (as it is stored) replaces, soonest
     first: none when it is the schedule it has; otherwise every event that has not started
     (SCHEDULED or READY at `now`, hand-edited ones included). Ongoing, completed and
-    cancelled events stay. `maintenance_update` replaces these; the admin's preview lists them.
+    cancelled events stay, and so do extra events (they do not come from the rule).
+    `maintenance_update` replaces these; the admin's preview lists them.
     """
     if not schedule_changes(maintenance=maintenance, schedule=schedule):
         return maintenance.events.none()
-    return maintenance.events.not_started(now).order_by("start_date_time", "id")
+    return (
+        maintenance.events.not_started(now).filter(is_extra=False).order_by("start_date_time", "id")
+    )
 
 
 def schedule_changes(*, maintenance: Maintenance, schedule: Schedule) -> bool:

@@ -15,7 +15,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -27,15 +27,17 @@ from django.utils import timezone as django_timezone
 from core import audit
 from core.errors import Conflict, InvalidInput
 from notifications import services as notifications
-from notifications.models import Channel
+from notifications.models import Channel, Delivery, reminder_lead
 from scheduling import selectors
 from scheduling.events import (
     MAINTENANCE_CANCELLED,
     MAINTENANCE_COMPLETED,
     MAINTENANCE_READY,
+    MAINTENANCE_REMINDER,
     MAINTENANCE_STARTED,
 )
 from scheduling.models import (
+    MAX_DURATION_SECONDS,
     STATUS_RANK,
     DeletedOccurrence,
     EventStatus,
@@ -58,6 +60,10 @@ from scheduling.specs import (
 logger = logging.getLogger(__name__)
 
 MAX_EVENTS_PER_HORIZON = 1000
+MAX_EXDATES = 1000
+# How far in the past an extra event may start: a client that means "now" sends a start a
+# little behind the server's clock (and starts are floored to the minute).
+EXTRA_EVENT_PAST_TOLERANCE = timedelta(minutes=5)
 # Allowed manual transitions, by target: what the event must be at the time of the request.
 MANUAL_TRANSITIONS = {
     EventStatus.COMPLETED: {EventStatus.ONGOING},
@@ -99,20 +105,70 @@ def checked_recurrence(*, rrule: str, start: datetime, timezone: str) -> Recurre
         raise InvalidInput(message, details={exc.field: [exc.message]}) from None
 
 
+def _unix(instant: datetime) -> int:
+    return int(instant.timestamp())
+
+
+def is_occurrence(recurrence: Recurrence, instant: datetime) -> bool:
+    """Whether the rule has an occurrence starting exactly at `instant`."""
+    return recurrence.next_after(instant - timedelta(seconds=1)) == instant
+
+
+def checked_exdates(*, recurrence: Recurrence, exdates: Sequence[datetime]) -> list[int]:
+    """The exdates as stored (UTC Unix seconds, ascending), or `InvalidInput` naming
+    `exdates[i]`: each must be an occurrence of the rule, and listed once."""
+    if len(exdates) > MAX_EXDATES:
+        raise InvalidInput(f"exdates must have at most {MAX_EXDATES} items", field="exdates")
+    seen: set[int] = set()
+    for index, instant in enumerate(exdates):
+        field, seconds = f"exdates[{index}]", _unix(instant)
+        if seconds in seen:
+            raise InvalidInput(f"{field}: {seconds} is listed twice", field=field)
+        if not is_occurrence(recurrence, instant):
+            raise InvalidInput(
+                f"{field}: {seconds} ({instant:%Y-%m-%dT%H:%M:%SZ}) is not an occurrence "
+                "of the rule",
+                field=field,
+            )
+        seen.add(seconds)
+    return sorted(seen)
+
+
 @dataclass(frozen=True)
 class PreviewOccurrence:
     start_date_time: datetime
     end_date_time: datetime
 
 
+@dataclass(frozen=True)
+class Preview:
+    occurrences: list[PreviewOccurrence]
+    description: str
+    exdates: list[int]  # the skipped starts, as stored
+
+
 def maintenance_preview(
-    *, start_date_time: datetime, rrule: str, duration_seconds: int, timezone: str, limit: int
-) -> tuple[list[PreviewOccurrence], str]:
-    """The first `limit` occurrences of a schedule and its description; writes nothing."""
+    *,
+    start_date_time: datetime,
+    rrule: str,
+    duration_seconds: int,
+    timezone: str,
+    limit: int,
+    exdates: Sequence[datetime] = (),
+) -> Preview:
+    """The first `limit` occurrences of a schedule that `exdates` does not skip, and its
+    description; validated like a create, writes nothing."""
     recurrence = checked_recurrence(rrule=rrule, start=start_date_time, timezone=timezone)
+    skipped = checked_exdates(recurrence=recurrence, exdates=exdates)
     duration = timedelta(seconds=duration_seconds)
-    occurrences = [PreviewOccurrence(start, start + duration) for start in recurrence.first(limit)]
-    return occurrences, recurrence.describe()
+    # Each skipped start hides at most one of the first occurrences.
+    starts = recurrence.first(min(limit + len(skipped), MAX_EVENTS_PER_HORIZON))
+    occurrences = [
+        PreviewOccurrence(start, start + duration)
+        for start in starts
+        if _unix(start) not in set(skipped)
+    ]
+    return Preview(occurrences[:limit], recurrence.describe(), skipped)
 
 
 # --- maintenances ------------------------------------------------------------------------------
@@ -139,6 +195,7 @@ def maintenance_create(*, spec: MaintenanceSpec, now: datetime | None = None) ->
     recurrence = checked_recurrence(
         rrule=spec.rrule, start=spec.start_date_time, timezone=spec.timezone
     )
+    exdates = checked_exdates(recurrence=recurrence, exdates=spec.exdates)
     with transaction.atomic():
         maintenance = Maintenance.objects.create(
             title=spec.title,
@@ -148,6 +205,7 @@ def maintenance_create(*, spec: MaintenanceSpec, now: datetime | None = None) ->
             duration_seconds=spec.duration_seconds,
             timezone=spec.timezone,
             status=spec.status,
+            exdates=exdates,
         )
         _replace_monitor_links(maintenance=maintenance, monitors=spec.monitors)
         audit.record_created(maintenance, **_audited_monitors(maintenance))
@@ -168,8 +226,15 @@ def maintenance_update(
     A change of the schedule (rrule, start, duration or timezone to a different value)
     replaces the events that have not started with the new schedule's
     (`selectors.events_replaced_by`) and forgets the remembered deleted occurrences; ongoing,
-    completed and cancelled events stay. ACTIVE → INACTIVE removes the events that have not
-    started and ends an ongoing one now; INACTIVE → ACTIVE generates from now.
+    completed and cancelled events stay; so do extra events (`event_add`). ACTIVE → INACTIVE
+    removes the events that have not started and ends an ongoing one now; INACTIVE → ACTIVE
+    generates from now.
+
+    `changes.exdates`, when given, replaces the list (each must be an occurrence of the
+    schedule as changed); a new exdate removes its event if that has not started (one that
+    has is a 400: cancel or complete it instead), a dropped one brings its occurrence back if
+    it has not ended. A schedule change without `exdates` keeps the exdates that are still
+    occurrences of the new schedule and forgets the others.
     """
     now = _now(now)
     given = changes.given()
@@ -179,19 +244,46 @@ def maintenance_update(
         schedule = replace(
             Schedule.of(current), **{name: given[name] for name in SCHEDULE_FIELDS if name in given}
         )
+        recurrence = None
         if any(name in given for name in ("start_date_time", "rrule", "timezone")):
-            given["rrule"] = checked_recurrence(
+            recurrence = checked_recurrence(
                 rrule=schedule.rrule, start=schedule.start_date_time, timezone=schedule.timezone
-            ).rule
+            )
+            given["rrule"] = recurrence.rule
             schedule = replace(schedule, rrule=given["rrule"])
         # Decided against the stored row, before it takes the new values.
         schedule_changed = selectors.schedule_changes(maintenance=current, schedule=schedule)
         replaced = selectors.events_replaced_by(maintenance=current, schedule=schedule, now=now)
+        added_exdates: set[datetime] = set()
+        dropped_exdates = False
+        if changes.exdates is not UNSET or (schedule_changed and current.exdates):
+            recurrence = recurrence or checked_recurrence(
+                rrule=schedule.rrule, start=schedule.start_date_time, timezone=schedule.timezone
+            )
+            if changes.exdates is not UNSET:
+                exdates = checked_exdates(recurrence=recurrence, exdates=changes.exdates)
+            else:
+                exdates = [
+                    seconds
+                    for seconds, instant in sorted((_unix(i), i) for i in current.exdate_instants())
+                    if is_occurrence(recurrence, instant)
+                ]
+            before = current.exdate_instants()
+            added_exdates = {datetime.fromtimestamp(x, tz=UTC) for x in exdates} - before
+            dropped_exdates = bool(before - {datetime.fromtimestamp(x, tz=UTC) for x in exdates})
+            _refuse_started_exdates(
+                maintenance=current, added=added_exdates, listed=changes.exdates, now=now
+            )
+            current.exdates = exdates
         was_active = current.status == Maintenance.Status.ACTIVE
         for name, value in given.items():
             setattr(current, name, value)
         is_active = current.status == Maintenance.Status.ACTIVE
         current.save()
+        if added_exdates:
+            skipped = current.events.not_started(now).filter(occurrence__in=added_exdates)
+            _call_off_announced(skipped, now=now)
+            skipped.delete()
         if changes.monitors is not UNSET:
             _replace_monitor_links(maintenance=current, monitors=changes.monitors)
         audit.record_updated(current, before=audited, **_audited_monitors(current))
@@ -204,13 +296,35 @@ def maintenance_update(
             current.deleted_occurrences.all().delete()
         if was_active and not is_active:
             _events_deactivate(maintenance=current, now=now)
-        if is_active and (schedule_changed or not was_active):
+        if is_active and (schedule_changed or not was_active or dropped_exdates):
             events_generate(maintenance=current, now=now)
         if replaced_sequence is not None:
             # A regenerated occurrence keeps its calendar UID (maintenance + occurrence), so
             # its SEQUENCE must pass the one of the event it replaces.
             current.events.not_started(now).update(sequence=replaced_sequence + 1)
     return current
+
+
+def _refuse_started_exdates(
+    *,
+    maintenance: Maintenance,
+    added: set[datetime],
+    listed: Sequence[datetime] | object,
+    now: datetime,
+) -> None:
+    """A new exdate may not skip an occurrence whose event has started or ended."""
+    if not added:
+        return
+    for event in maintenance.events.filter(occurrence__in=added).order_by("occurrence"):
+        status = event.status_at(now)
+        if status in (EventStatus.ONGOING, EventStatus.COMPLETED):
+            position = list(listed).index(event.occurrence) if listed is not UNSET else None
+            field = f"exdates[{position}]" if position is not None else "exdates"
+            raise InvalidInput(
+                f"{field}: the event of occurrence {_unix(event.occurrence)} is {status}; "
+                "complete or cancel it instead of skipping it",
+                field=field,
+            )
 
 
 def _events_deactivate(*, maintenance: Maintenance, now: datetime) -> None:
@@ -316,6 +430,81 @@ def _announce_events(
             )
 
 
+def events_send_reminders(*, now: datetime) -> int:
+    """Announce `maintenance.reminder` for every (event, channel, lead time) whose time has
+    come; return how many deliveries this call recorded.
+
+    A lead is due when `start - lead <= now` while the event has not started, and only if
+    `start - lead` is not before the event was armed (created, or last moved by hand: a
+    moved event's reminders count again from the move, but a lead already past at the move
+    is never sent late). The delivery key names the start the reminder was for
+    (``event:<id>:reminder:<lead>:<start>``), so a moved event is reminded afresh, and the
+    deliveries' unique (event, key, channel) makes each exactly once however many workers
+    run this at once. Pairs already recorded are left out before any insert.
+    """
+    channels = [
+        channel
+        for channel in Channel.objects.filter(active=True)
+        if channel.reminders and channel.wants(MAINTENANCE_REMINDER)
+    ]
+    leads = {text: reminder_lead(text) for channel in channels for text in channel.reminders}
+    if not leads:
+        return 0
+    links = Prefetch(
+        "maintenance__monitor_links",
+        queryset=MaintenanceMonitor.objects.select_related("monitor").order_by("pk"),
+    )
+    events = (
+        MaintenanceEvent.objects.not_started(now)
+        .filter(
+            maintenance__status=Maintenance.Status.ACTIVE,
+            start_date_time__lte=now + max(leads.values()),
+        )
+        .select_related("maintenance")
+        .prefetch_related(links)
+        .order_by("start_date_time", "pk")
+    )
+    due: list[tuple[MaintenanceEvent, Channel, str, str]] = []
+    for event in events:
+        armed = event.rearmed_at or event.created_at
+        tags = [link.monitor.tag for link in event.maintenance.monitor_links.all()]
+        for channel in channels:
+            if not channel.hears_window(tags):
+                continue
+            for text in channel.reminders:
+                if armed <= event.start_date_time - leads[text] <= now:
+                    key = f"event:{event.pk}:reminder:{text}:{_unix(event.start_date_time)}"
+                    due.append((event, channel, text, key))
+    if not due:
+        return 0
+    recorded = set(
+        Delivery.objects.filter(
+            event=MAINTENANCE_REMINDER, object_key__in={key for *_, key in due}
+        ).values_list("object_key", "channel_id")
+    )
+    created = 0
+    with transaction.atomic():
+        for event, channel, text, key in due:
+            if (key, channel.pk) in recorded:
+                continue
+            # After downtime a reminder is worth sending until the channel's next shorter
+            # one is due (or the start): "in 72h" is not sent a day before.
+            shorter = [leads[t] for t in channel.reminders if leads[t] < leads[text]]
+            relevant_until = event.start_date_time - max(shorter, default=timedelta(0))
+            payload = {**_window_payload(event, event.status_at(now)), "reminder": {"lead": text}}
+            created += len(
+                notifications.notify(
+                    event=MAINTENANCE_REMINDER,
+                    object_key=key,
+                    payload=payload,
+                    channel_ids=[channel.pk],
+                    relevant_until=relevant_until,
+                    now=now,
+                )
+            )
+    return created
+
+
 def maintenance_delete(*, maintenance: Maintenance) -> None:
     """Delete a maintenance with its events, monitor links and remembered occurrences."""
     with transaction.atomic():
@@ -337,13 +526,13 @@ def _missing_events(
     known: Iterable[datetime],
 ) -> list[MaintenanceEvent]:
     duration = maintenance.duration
+    known = set(known) | maintenance.exdate_instants()
     # Occurrences whose window has not ended (start > now - duration) and that start within
     # the horizon (start <= now + horizon); occurrences_between is half-open [after, before).
     tick = timedelta(microseconds=1)
     starts = recurrence.occurrences_between(
         now - duration + tick, now + _horizon() + tick, limit=MAX_EVENTS_PER_HORIZON
     )
-    known = set(known)
     return [
         MaintenanceEvent(
             maintenance=maintenance,
@@ -550,6 +739,8 @@ def event_update_times(
                 f"Cannot change start_date_time and end_date_time of a {status} event",
                 field="status",
             )
+        if start_date_time != current.start_date_time:
+            current.rearmed_at = now  # its reminders count again, from now on
         current.start_date_time = start_date_time
         current.end_date_time = end_date_time
         current.is_modified = True
@@ -561,6 +752,111 @@ def event_update_times(
         current.save()
         changes.record()
     return current
+
+
+def event_update_end(
+    *, event: MaintenanceEvent, end_date_time: datetime, now: datetime | None = None
+) -> MaintenanceEvent:
+    """Extend or shorten an ONGOING event: only its end moves, to a time after now.
+
+    Any other event needs both times (`event_update_times`); ending one now is
+    `event_transition(status=COMPLETED)`.
+    """
+    now = _now(now)
+    with transaction.atomic():
+        current = _locked_event(event)
+        status = current.status_at(now)
+        if status != EventStatus.ONGOING:
+            # The message of a PATCH that lacks start_date_time, as before ONGOING events
+            # could change their end alone.
+            raise InvalidInput(
+                "start_date_time is required with end_date_time", field="start_date_time"
+            )
+        if end_date_time <= now:
+            raise InvalidInput(
+                "end_date_time must be in the future; to end the event now, "
+                'PATCH {"status": "COMPLETED"}',
+                field="end_date_time",
+            )
+        if (end_date_time - current.start_date_time).total_seconds() > MAX_DURATION_SECONDS:
+            raise InvalidInput(
+                "end_date_time must be at most 366 days after start_date_time",
+                field="end_date_time",
+            )
+        current.end_date_time = end_date_time
+        current.is_modified = True
+        current.save(update_fields=["end_date_time", "is_modified", "updated_at"])
+    return current
+
+
+def event_add(
+    *,
+    maintenance: Maintenance,
+    start_date_time: datetime,
+    end_date_time: datetime,
+    now: datetime | None = None,
+) -> MaintenanceEvent:
+    """Add a one-off extra event to an ACTIVE maintenance (like RDATE), beside its rule.
+
+    Its start is its occurrence key. Refused (400): an end not after the start or more than
+    366 days after it, a start more than `EXTRA_EVENT_PAST_TOLERANCE` in the past, a start
+    that is an occurrence of the rule (not skipped by an exdate) or that another event of
+    the maintenance has (as its start or its occurrence). A schedule change keeps it.
+    """
+    now = _now(now)
+    if end_date_time <= start_date_time:
+        raise InvalidInput(
+            "end_date_time must be greater than start_date_time", field="end_date_time"
+        )
+    if (end_date_time - start_date_time).total_seconds() > MAX_DURATION_SECONDS:
+        raise InvalidInput(
+            "end_date_time must be at most 366 days after start_date_time", field="end_date_time"
+        )
+    if start_date_time < now - EXTRA_EVENT_PAST_TOLERANCE:
+        minutes = int(EXTRA_EVENT_PAST_TOLERANCE.total_seconds() // 60)
+        raise InvalidInput(
+            f"start_date_time must not be more than {minutes} minutes in the past",
+            field="start_date_time",
+        )
+    taken = InvalidInput(
+        f"start_date_time: the maintenance already has an event starting at "
+        f"{_unix(start_date_time)}",
+        field="start_date_time",
+    )
+    with transaction.atomic():
+        current = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
+        if current.status != Maintenance.Status.ACTIVE:
+            raise InvalidInput(
+                "Cannot add an event to an INACTIVE maintenance; set its status to ACTIVE",
+                field="status",
+            )
+        if current.events.filter(
+            Q(occurrence=start_date_time) | Q(start_date_time=start_date_time)
+        ).exists():
+            raise taken
+        if start_date_time not in current.exdate_instants() and is_occurrence(
+            current.recurrence(), start_date_time
+        ):
+            raise InvalidInput(
+                f"start_date_time: {_unix(start_date_time)} is an occurrence of the rule, "
+                "which has (or will have) its own event",
+                field="start_date_time",
+            )
+        try:
+            with transaction.atomic():
+                return MaintenanceEvent.objects.create(
+                    maintenance=current,
+                    occurrence=start_date_time,
+                    start_date_time=start_date_time,
+                    end_date_time=end_date_time,
+                    # Stored SCHEDULED like a generated one: the scheduler stores and
+                    # announces its transitions.
+                    status=EventStatus.SCHEDULED,
+                    is_modified=True,
+                    is_extra=True,
+                )
+        except IntegrityError:
+            raise taken from None
 
 
 def event_transition(

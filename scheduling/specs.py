@@ -67,9 +67,12 @@ class MaintenanceSpec:
     timezone: str = "UTC"
     status: str = Maintenance.Status.ACTIVE
     monitors: Sequence[MonitorLink] = ()
+    # Occurrence starts to skip (EXDATE), aware datetimes; each must be one of the rule's.
+    exdates: Sequence[datetime] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "monitors", tuple(self.monitors))
+        object.__setattr__(self, "exdates", tuple(self.exdates))
 
 
 @dataclass(frozen=True)
@@ -85,15 +88,19 @@ class MaintenanceChanges:
     duration_seconds: int | _Unset = UNSET
     timezone: str | _Unset = UNSET
     monitors: Sequence[MonitorLink] | _Unset = UNSET
+    # Replaces the whole list, like `monitors`.
+    exdates: Sequence[datetime] | _Unset = UNSET
 
     def __post_init__(self) -> None:
-        if self.monitors is not UNSET:
-            object.__setattr__(self, "monitors", tuple(self.monitors))
+        for name in ("monitors", "exdates"):
+            if getattr(self, name) is not UNSET:
+                object.__setattr__(self, name, tuple(getattr(self, name)))
 
     def given(self) -> dict[str, Any]:
-        """The maintenance's own fields that change, by name (`monitors` aside)."""
+        """The maintenance's own columns that change, by name (`monitors` and `exdates`,
+        which need more than a column write, aside)."""
         return {
             field.name: getattr(self, field.name)
             for field in fields(self)
-            if field.name != "monitors" and getattr(self, field.name) is not UNSET
+            if field.name not in ("monitors", "exdates") and getattr(self, field.name) is not UNSET
         }

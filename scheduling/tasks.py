@@ -22,6 +22,14 @@ def extend_event_horizon(now: datetime) -> JobResult:
     return JobResult(f"{created} events created", {"created": created})
 
 
+# After the statuses, so an event that just started is not reminded about in the same tick.
+@periodic_job(every=lambda: settings.SCHEDULER_TICK_SECONDS, tick_order=35)
+def send_reminders(now: datetime) -> JobResult:
+    """Announce each channel's `reminders` lead times before events, each exactly once."""
+    sent = services.events_send_reminders(now=now)
+    return JobResult(f"{sent} reminders", {"reminders": sent})
+
+
 @periodic_job(every=lambda: settings.SCHEDULER_TICK_SECONDS, tick_order=20)
 def advance_event_statuses(now: datetime) -> JobResult:
     """Store every status transition that is due by `now`, each exactly once.

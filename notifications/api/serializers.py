@@ -31,6 +31,11 @@ class ChannelInput(StrictSerializer):
     target = StrictCharField(max_length=2048)
     events = StringListField(default=list, max_length=20)
     monitor_tags = StringListField(default=list, max_length=200)
+    reminders = StringListField(
+        default=list,
+        help_text='Maintenance reminder lead times, e.g. ["72h", "24h", "1h"]: whole minutes, '
+        "hours or days (30m, 24h, 7d), each at most 30 days, at most 10.",
+    )
     active = StrictBooleanField(default=True)
 
 
@@ -51,6 +56,7 @@ class ChannelOutput(serializers.ModelSerializer):
             "target",
             "events",
             "monitor_tags",
+            "reminders",
             "active",
             "last_error",
             "created_at",

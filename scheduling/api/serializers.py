@@ -43,6 +43,23 @@ MAX_UNIX_SECONDS = int(datetime(2200, 1, 1, tzinfo=UTC).timestamp()) - 1
 MAX_MONITORS = 1000
 
 
+# The limits of a rule, stated where clients read them (the OpenAPI schema); the README's
+# "RRULE limits" says the same.
+RRULE_HELP = (
+    "RFC 5545 RRULE value; a leading 'RRULE:' is stripped (no DTSTART, TZID, EXDATE or RDATE "
+    "inside). Expanded in the window's timezone from start_date_time. Limits: no "
+    "FREQ=SECONDLY; FREQ=MINUTELY needs INTERVAL >= 15; occurrences (after BYSETPOS, and "
+    "across period boundaries) at least 15 minutes apart; with BYSETPOS at most 1440 "
+    "candidate times a day (60 an hour for HOURLY); COUNT <= 1000 and not with UNTIL; a "
+    "first occurrence within 10 years of the start; BYWEEKNO weeks belong wholly to the "
+    "year their week 1 counts from."
+)
+START_HELP = (
+    "First occurrence (DTSTART): integer UTC Unix seconds, a date in the years 1970 to 2199, "
+    "floored to the minute on write."
+)
+
+
 def unix_seconds(dt: datetime) -> int:
     return int(dt.timestamp())
 
@@ -124,6 +141,46 @@ class TimezoneField(StrictCharField):
             parse_timezone(value)
         except RecurrenceError as exc:
             raise ValidationError(exc.message) from None
+        return value
+
+
+EXDATES_HELP = (
+    "Occurrence starts to skip (like EXDATE), integer UTC Unix seconds; each must be an "
+    "occurrence of the rule (to the second, not floored), at most 1000. Replaces the whole "
+    "list on PATCH."
+)
+
+
+@extend_schema_field(
+    {"type": "array", "items": {"type": "integer"}, "maxItems": 1000, "description": EXDATES_HELP}
+)
+class ExdatesField(serializers.Field):
+    """`exdates`: an array of integer Unix seconds; returns aware UTC datetimes, in order.
+    Whether each is an occurrence is the service's check (it needs the rule)."""
+
+    def to_internal_value(self, data) -> list[datetime]:
+        name = self.field_name
+        if not isinstance(data, list):
+            raise ValidationError(f"{name} must be an array of integers (Unix seconds)")
+        if len(data) > 1000:
+            raise ValidationError(f"{name} must have at most 1000 items")
+        errors: list[list[str]] = []
+        for index, item in enumerate(data):
+            valid = (
+                isinstance(item, int)
+                and not isinstance(item, bool)
+                and MIN_UNIX_SECONDS <= item <= MAX_UNIX_SECONDS
+            )
+            errors.append(
+                []
+                if valid
+                else [f"{name}[{index}] must be an integer date in 1970 to 2199 (Unix seconds)"]
+            )
+        if any(errors):
+            raise ValidationError(errors)
+        return [datetime.fromtimestamp(item, tz=UTC) for item in data]
+
+    def to_representation(self, value):  # pragma: no cover - input only
         return value
 
 
@@ -218,14 +275,13 @@ class MaintenanceWriteSerializer(V4StrictSerializer):
         required=False,
         max_length=LONG_TEXT_MAX_LENGTH,
     )
-    start_date_time = UnixSecondsField()
-    rrule = StrictCharField(
-        max_length=1000, help_text="RFC 5545 RRULE value; a leading 'RRULE:' is stripped."
-    )
+    start_date_time = UnixSecondsField(help_text=START_HELP)
+    rrule = StrictCharField(max_length=1000, help_text=RRULE_HELP)
     duration_seconds = DurationSecondsField()
     timezone = TimezoneField(required=False, help_text="IANA zone; default UTC.")
     status = MaintenanceStatusField(required=False)
     monitors = MonitorsField(required=False)
+    exdates = ExdatesField(required=False)
 
     def validate(self, attrs):
         if "monitors" in attrs:
@@ -269,10 +325,12 @@ class MaintenanceEventUpdateSerializer(V4StrictSerializer):
                     ]
                 }
             )
-        for name in ("start_date_time", "end_date_time"):
-            if name not in attrs:
-                other = times[0]
-                raise ValidationError({name: [f"{name} is required with {other}"]})
+        if times == ["end_date_time"]:
+            return attrs  # an ONGOING event's new end; the service checks the event's status
+        if "end_date_time" not in attrs:
+            raise ValidationError(
+                {"end_date_time": ["end_date_time is required with start_date_time"]}
+            )
         start, end = attrs["start_date_time"], attrs["end_date_time"]
         if end <= start:
             raise ValidationError(
@@ -285,14 +343,27 @@ class MaintenanceEventUpdateSerializer(V4StrictSerializer):
         return attrs
 
 
+class MaintenanceEventCreateSerializer(V4StrictSerializer):
+    """Body of POST /api/v4/maintenances/{id}/events: a one-off extra event."""
+
+    start_date_time = UnixSecondsField(
+        help_text="Floored to the minute; at most 5 minutes in the past, not a start the rule "
+        "or another event of the maintenance already has."
+    )
+    end_date_time = UnixSecondsField(
+        help_text="After start_date_time, at most 366 days after it; floored to the minute."
+    )
+
+
 class MaintenancePreviewSerializer(V4StrictSerializer):
     """Body of POST /api/v4/maintenances/preview."""
 
-    start_date_time = UnixSecondsField()
-    rrule = StrictCharField(max_length=1000)
+    start_date_time = UnixSecondsField(help_text=START_HELP)
+    rrule = StrictCharField(max_length=1000, help_text=RRULE_HELP)
     duration_seconds = DurationSecondsField()
     timezone = TimezoneField(required=False, default="UTC")
     limit = StrictIntegerField(required=False, default=10, min_value=1, max_value=100)
+    exdates = ExdatesField(required=False, default=list)
 
 
 SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -351,12 +422,16 @@ class MaintenanceSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
     description = serializers.CharField(allow_null=True)
-    start_date_time = UnixSecondsOutputField()
-    rrule = serializers.CharField()
+    start_date_time = UnixSecondsOutputField(help_text=START_HELP)
+    rrule = serializers.CharField(help_text=RRULE_HELP)
     duration_seconds = serializers.IntegerField()
     timezone = serializers.CharField()
     status = MaintenanceStatusField()
     monitors = MonitorImpactSerializer(source="monitor_links.all", many=True)
+    exdates = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Skipped occurrence starts (UTC Unix seconds), ascending.",
+    )
     created_at = IsoMillisField()
     updated_at = IsoMillisField()
 
@@ -436,6 +511,11 @@ class MonitorListEnvelopeSerializer(serializers.Serializer):
 class MaintenancePreviewResultSerializer(serializers.Serializer):
     occurrences = MaintenanceOccurrenceSerializer(many=True)
     description = serializers.CharField(help_text="The rule in words.")
+    exdates = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The skipped occurrence starts (UTC Unix seconds), ascending; the "
+        "occurrences leave them out.",
+    )
 
 
 class MessageResponseSerializer(serializers.Serializer):

@@ -17,6 +17,7 @@ from scheduling import selectors, services
 from scheduling.api.filters import EventFilter, MaintenanceFilter
 from scheduling.api.serializers import (
     MaintenanceEnvelopeSerializer,
+    MaintenanceEventCreateSerializer,
     MaintenanceEventEnvelopeSerializer,
     MaintenanceEventRowSerializer,
     MaintenanceEventSerializer,
@@ -160,13 +161,14 @@ class PreviewView(V4View):
         responses={200: MaintenancePreviewResultSerializer},
     )
     def post(self, request):
-        occurrences, description = services.maintenance_preview(
-            **self.validated(MaintenancePreviewSerializer)
-        )
+        preview = services.maintenance_preview(**self.validated(MaintenancePreviewSerializer))
         return Response(
             {
-                "occurrences": self.render(MaintenanceOccurrenceSerializer, occurrences, many=True),
-                "description": description,
+                "occurrences": self.render(
+                    MaintenanceOccurrenceSerializer, preview.occurrences, many=True
+                ),
+                "description": preview.description,
+                "exdates": preview.exdates,
             }
         )
 
@@ -225,6 +227,23 @@ class MaintenanceEventListView(V4View):
         page = self.paginate_queryset(events)
         return self.get_paginated_response(self.render(MaintenanceEventSerializer, page, many=True))
 
+    @extend_schema(
+        operation_id="createMaintenanceEvent",
+        summary="Add a one-off extra event (like RDATE) with its own start and end",
+        tags=EVENTS,
+        parameters=[MAINTENANCE_ID],
+        request=MaintenanceEventCreateSerializer,
+        responses={201: MaintenanceEventEnvelopeSerializer},
+    )
+    def post(self, request, maintenance_id: str):
+        maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
+        data = self.validated(MaintenanceEventCreateSerializer)
+        event = services.event_add(maintenance=maintenance, **data, now=self.now)
+        return Response(
+            {"event": self.render(MaintenanceEventSerializer, event)},
+            status=status.HTTP_201_CREATED,
+        )
+
 
 class MaintenanceEventDetailView(V4View):
     permission_model = MaintenanceEvent
@@ -245,7 +264,9 @@ class MaintenanceEventDetailView(V4View):
     @extend_schema(
         operation_id="updateMaintenanceEvent",
         summary="Move an event's window, or complete or cancel it",
-        description="Either `{start_date_time, end_date_time}` or `{status}`, not both.",
+        description="Either `{start_date_time, end_date_time}`, `{end_date_time}` alone (an "
+        "ONGOING event extended or shortened; the new end must be in the future) or "
+        "`{status}`.",
         tags=EVENTS,
         parameters=[MAINTENANCE_ID, EVENT_ID],
         request=MaintenanceEventUpdateSerializer,
@@ -257,8 +278,12 @@ class MaintenanceEventDetailView(V4View):
         data = self.validated(MaintenanceEventUpdateSerializer)
         if "status" in data:
             event = services.event_transition(event=event, status=data["status"], now=self.now)
-        else:
+        elif "start_date_time" in data:
             event = services.event_update_times(event=event, **data, now=self.now)
+        else:
+            event = services.event_update_end(
+                event=event, end_date_time=data["end_date_time"], now=self.now
+            )
         return Response({"event": self.render(MaintenanceEventSerializer, event)})
 
     @extend_schema(

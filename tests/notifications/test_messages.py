@@ -19,6 +19,7 @@ PAYLOADS = {
     "maintenance.started": window_payload("ONGOING"),
     "maintenance.completed": window_payload("COMPLETED", monitors=[]),
     "maintenance.cancelled": window_payload("CANCELLED"),
+    "maintenance.reminder": {**window_payload("SCHEDULED"), "reminder": {"lead": "24h"}},
     "test": {"timezone": "UTC", "message": "hello", "requested_at": "2026-07-01T08:00:00Z"},
 }
 

@@ -17,6 +17,7 @@ celery_app.loader.import_default_modules()
 REQUIRED_EVERY = {
     "scheduling.tasks.extend_event_horizon": timedelta(minutes=10),
     "scheduling.tasks.advance_event_statuses": timedelta(seconds=30),
+    "scheduling.tasks.send_reminders": timedelta(seconds=30),
     "maintenance.tasks.execute_due_plans": timedelta(seconds=30),
     "maintenance.tasks.notify_overdue_tasks": timedelta(minutes=1),
     "notifications.tasks.retry_due_deliveries": timedelta(minutes=1),

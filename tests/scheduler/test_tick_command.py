@@ -48,6 +48,7 @@ def test_it_runs_every_job_once_and_prints_what_it_did(due_work, capsys):
         "extend_event_horizon: 0 events created",  # the API generated them already
         "advance_event_statuses: READY 0, ONGOING 1, COMPLETED 0",
         "execute_due_plans: 2 tasks created",
+        "send_reminders: 0 reminders",
         "notify_overdue_tasks: 0 overdue tasks announced",
         "retry_due_deliveries: 0 deliveries enqueued",
         "prune_expired_records: nothing pruned",
@@ -60,6 +61,7 @@ def test_it_runs_every_job_once_and_prints_what_it_did(due_work, capsys):
         ("notify_overdue_tasks", 1, True),
         ("prune_expired_records", 1, True),
         ("retry_due_deliveries", 1, True),
+        ("send_reminders", 1, True),
     ]
 
 
@@ -70,6 +72,7 @@ def test_it_does_nothing_twice(due_work, capsys):
         "extend_event_horizon: 0 events created",
         "advance_event_statuses: READY 0, ONGOING 0, COMPLETED 0",
         "execute_due_plans: 0 tasks created",
+        "send_reminders: 0 reminders",
         "notify_overdue_tasks: 0 overdue tasks announced",
         "retry_due_deliveries: 0 deliveries enqueued",
         "prune_expired_records: nothing pruned",

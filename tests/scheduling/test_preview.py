@@ -69,7 +69,8 @@ def test_it_previews_the_first_ten_occurrences_by_default(api_client):
 
     assert response.status_code == 200
     result = response.json()
-    assert set(result) == {"occurrences", "description"}
+    assert set(result) == {"occurrences", "description", "exdates"}
+    assert result["exdates"] == []
     assert len(result["occurrences"]) == 10
     assert result["occurrences"][0] == {
         "start_date_time": ts(2026, 1, 6, 2, 0),
@@ -179,3 +180,39 @@ def test_adversarial_rules_are_a_quick_400(api_client, rrule):
 
     assert time.monotonic() - started < 5
     assert "rrule" in problem["details"]
+
+
+def test_it_previews_the_rules_bysetpos_spaces_out(api_client):
+    response = preview(
+        api_client,
+        start_date_time=ts(2026, 1, 5, 10, 0),
+        rrule="FREQ=HOURLY;COUNT=3;BYMINUTE=15,45;BYSECOND=15,45;BYSETPOS=3,-3",
+        duration_seconds=600,
+    )
+
+    assert response.status_code == 200
+    starts = [o["start_date_time"] for o in response.json()["occurrences"]]
+    # Occurrences are whole seconds; only the stored start is floored to the minute.
+    assert starts == [
+        ts(2026, 1, 5, 10, 15) + 45,
+        ts(2026, 1, 5, 10, 45) + 15,
+        ts(2026, 1, 5, 11, 15) + 45,
+    ]
+
+
+def test_the_schema_states_every_rule_limit(api_client):
+    schema = api_client.get("/api/schema/?format=json").json()
+    for component in ("MaintenanceWriteRequest", "MaintenancePreviewRequest", "Maintenance"):
+        fields = schema["components"]["schemas"][component]["properties"]
+        rrule, start = fields["rrule"]["description"], fields["start_date_time"]["description"]
+        for limit in (
+            "no FREQ=SECONDLY",
+            "INTERVAL >= 15",
+            "at least 15 minutes apart",
+            "after BYSETPOS",
+            "COUNT <= 1000",
+            "within 10 years",
+        ):
+            assert limit in rrule, (component, limit)
+        assert "1970 to 2199" in start
+        assert "floored to the minute" in start

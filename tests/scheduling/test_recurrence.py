@@ -406,7 +406,9 @@ MATCHES_DATEUTIL = [
     ("FREQ=WEEKLY;INTERVAL=2", "Asia/Kathmandu"),
     ("FREQ=MONTHLY;INTERVAL=5;BYMONTHDAY=31,-10", "Europe/Berlin"),
     ("FREQ=MONTHLY;BYDAY=-1FR,2MO;BYSETPOS=-1", "UTC"),
-    ("FREQ=YEARLY;INTERVAL=3;BYWEEKNO=1,53;BYDAY=MO,SU", "Pacific/Apia"),
+    ("FREQ=YEARLY;INTERVAL=3;BYWEEKNO=20,-20;BYDAY=MO,SU", "Pacific/Apia"),
+    # Every year: each week is whole whichever year dateutil takes its days from.
+    ("FREQ=YEARLY;BYWEEKNO=1,52,53;BYDAY=MO,TH,SU", "Europe/Berlin"),
     ("FREQ=YEARLY", "Australia/Lord_Howe"),
     ("FREQ=HOURLY;INTERVAL=7;BYHOUR=1,9,17;BYMINUTE=0,30", "America/New_York"),
     ("FREQ=HOURLY;INTERVAL=5;BYDAY=MO,FR", "Europe/Berlin"),
@@ -587,6 +589,148 @@ def test_it_accepts_the_limits_themselves():
     build_recurrence("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=-1,7", start=START)  # -1 can match
     build_recurrence("FREQ=DAILY;BYHOUR=0,23;BYMINUTE=0,15,30,45", start=START)
     build_recurrence("FREQ=DAILY;UNTIL=20260105T100000Z", start=START)  # UNTIL == start
+
+
+# --- spacing judged on what BYSETPOS selects --------------------------------------------------
+
+
+def test_it_judges_the_spacing_on_the_minutes_bysetpos_selects():
+    # Each hour has 10:15:15, 10:15:45, 10:45:15, 10:45:45 (30 s apart); positions 3 and -3
+    # are 10:45:15 and 10:15:45, 29.5 minutes apart, and 30.5 minutes from the next hour's.
+    recurrence = build_recurrence(
+        "FREQ=HOURLY;COUNT=3;BYMINUTE=15,45;BYSECOND=15,45;BYSETPOS=3,-3", start=START
+    )
+
+    assert recurrence.first(10) == [
+        utc(2026, 1, 5, 10, 15, 45),
+        utc(2026, 1, 5, 10, 45, 15),
+        utc(2026, 1, 5, 11, 15, 45),
+    ]
+
+
+def test_it_judges_the_spacing_of_a_daily_rule_after_bysetpos():
+    # 10:00 to 10:50 every 10 minutes (the start's hour); the 3rd is 10:20, the 2nd to last
+    # 10:40: 20 minutes apart, every 5th day.
+    recurrence = build_recurrence(
+        "FREQ=DAILY;BYMINUTE=0,10,20,30,40,50;BYSETPOS=-2,3;INTERVAL=5;COUNT=5", start=START
+    )
+
+    assert recurrence.first(10) == [
+        utc(2026, 1, 5, 10, 20),
+        utc(2026, 1, 5, 10, 40),
+        utc(2026, 1, 10, 10, 20),
+        utc(2026, 1, 10, 10, 40),
+        utc(2026, 1, 15, 10, 20),
+    ]
+
+
+def test_it_judges_a_monthly_bysetpos_on_the_days_its_months_really_have():
+    # 09:00 and 09:10 on every weekday; the first candidate of a month is 09:00 on its first
+    # weekday, the last 09:10 on its last one: weeks apart, though 10 minutes apart in a
+    # period of one day. January 1st 2026 (a Thursday) is before the start.
+    recurrence = build_recurrence(
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=9;BYMINUTE=0,10;BYSETPOS=1,-1", start=START
+    )
+
+    assert recurrence.first(4) == [
+        utc(2026, 1, 30, 9, 10),  # Friday, January's last weekday
+        utc(2026, 2, 2, 9),  # Monday, February's first (the 1st is a Sunday)
+        utc(2026, 2, 27, 9, 10),  # Friday (the 28th is a Saturday)
+        utc(2026, 3, 2, 9),
+    ]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        # BYSETPOS selects neighbours: 10:00 and 10:10.
+        "FREQ=HOURLY;BYMINUTE=0,10,20;BYSETPOS=1,2",
+        # One day a week, so its first and last candidates are 10 minutes apart.
+        "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0,10;BYSETPOS=1,-1",
+        # Across the period boundary: hh:50 and the next hour's hh:00.
+        "FREQ=HOURLY;BYMINUTE=0,50",
+        "FREQ=DAILY;BYHOUR=0,23;BYMINUTE=0,55",
+        "FREQ=WEEKLY;BYDAY=MO,TU;BYHOUR=0,23;BYMINUTE=0,55",
+    ],
+)
+def test_it_refuses_occurrences_closer_than_fifteen_minutes(rule):
+    with pytest.raises(RecurrenceError) as excinfo:
+        build_recurrence(rule, start=START)
+
+    assert "put occurrences less than 15 minutes apart" in excinfo.value.message
+
+
+def test_it_accepts_close_times_a_single_day_a_month_never_brings_together():
+    # 23:55 on the 1st and 00:00 on the next month's 1st are a month apart.
+    recurrence = build_recurrence(
+        "FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=0,23;BYMINUTE=0,55", start=START
+    )
+
+    assert recurrence.first(5)[-2:] == [utc(2026, 2, 1, 23, 55), utc(2026, 3, 1)]
+
+
+def test_it_bounds_the_candidates_bysetpos_picks_from():
+    seconds = ",".join(map(str, range(0, 60, 30)))
+    minutes = ",".join(map(str, range(60)))
+    with pytest.raises(RecurrenceError) as excinfo:
+        build_recurrence(
+            f"FREQ=HOURLY;BYMINUTE={minutes};BYSECOND={seconds};BYSETPOS=1", start=START
+        )
+
+    assert excinfo.value.message == (
+        "Invalid rrule: BYMINUTE/BYSECOND give 120 candidate times per hour for BYSETPOS "
+        "to pick from; at most 60"
+    )
+
+
+# --- BYWEEKNO: a week belongs to one year ------------------------------------------------------
+
+
+def test_it_keeps_a_week_53_that_straddles_the_year_end_whole():
+    # Every 6th year from 2014; of those, 2020, 2026, 2032 and 2116 have a week 53 (ISO, weeks
+    # start on Monday). Week 53 of 2020 runs from Monday 28 December 2020 to Sunday
+    # 3 January 2021: its Tuesday and its Saturday both belong to the period 2020. 2038 and
+    # 2044 have no week 53, and the days of 2037's and 2043's week 53 in January 2038/2044
+    # are not theirs.
+    recurrence = build_recurrence(
+        "FREQ=YEARLY;BYWEEKNO=53;BYDAY=TU,SA;INTERVAL=6", start=utc(2014, 1, 1, 10)
+    )
+
+    assert recurrence.first(8) == [
+        utc(2020, 12, 29, 10),
+        utc(2021, 1, 2, 10),
+        utc(2026, 12, 29, 10),
+        utc(2027, 1, 2, 10),
+        utc(2032, 12, 28, 10),
+        utc(2033, 1, 1, 10),
+        utc(2116, 12, 29, 10),
+        utc(2117, 1, 2, 10),
+    ]
+
+
+def test_it_takes_a_week_1_that_starts_in_december_as_the_next_years():
+    # Every other year from 2018. Week 1 of 2020 starts on Monday 30 December 2019 and week 1
+    # of 2026 on Monday 29 December 2025 (1 January 2026 is a Thursday).
+    recurrence = build_recurrence(
+        "FREQ=YEARLY;BYWEEKNO=1;BYDAY=MO;INTERVAL=2", start=utc(2018, 1, 1, 9)
+    )
+
+    assert recurrence.first(5) == [
+        utc(2018, 1, 1, 9),
+        utc(2019, 12, 30, 9),
+        utc(2022, 1, 3, 9),
+        utc(2024, 1, 1, 9),
+        utc(2025, 12, 29, 9),
+    ]
+
+
+def test_it_selects_bysetpos_from_the_whole_week_year():
+    # The last day of the last week of each week-year: Sunday 3 January 2021 for 2020.
+    recurrence = build_recurrence(
+        "FREQ=YEARLY;BYWEEKNO=-1;BYSETPOS=-1;BYDAY=MO,TU,WE,TH,FR,SA,SU", start=utc(2020, 6, 1, 8)
+    )
+
+    assert recurrence.first(3) == [utc(2021, 1, 3, 8), utc(2022, 1, 2, 8), utc(2023, 1, 1, 8)]
 
 
 # --- bounded work ------------------------------------------------------------------------------
