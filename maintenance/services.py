@@ -52,7 +52,7 @@ from maintenance.specs import (
 )
 from notifications import services as notifications
 from notifications.selectors import unknown_channel_ids
-from scheduling.recurrence import RecurrenceError, build_recurrence, every_to_rrule
+from scheduling.recurrence import Recurrence, RecurrenceError, build_recurrence, every_to_rrule
 
 logger = logging.getLogger(__name__)
 
@@ -498,14 +498,15 @@ def _task_payload(task: Task, plan: Plan | None, *, asset_ids: list[str]) -> dic
     return payload
 
 
-def _due_occurrences(plan: Plan, *, now: datetime) -> tuple[list[datetime], bool]:
+def _due_occurrences(
+    plan: Plan, *, now: datetime, recurrence: Recurrence
+) -> tuple[list[datetime], bool]:
     """Occurrences from `next_due_at` whose run time (due - lead) has come, oldest first.
 
     Returns them and whether that is all of them (False when the bound cut the list short).
     """
     if plan.is_floating:
         return [plan.next_due_at], True
-    recurrence = plan.recurrence()
     before = now + plan.lead_time + timedelta(microseconds=1)
     if plan.end_at is not None:
         before = min(before, plan.end_at + timedelta(microseconds=1))
@@ -521,11 +522,40 @@ def _due_occurrences(plan: Plan, *, now: datetime) -> tuple[list[datetime], bool
 
 
 def _save_plans(plans: list[Plan], fields: list[str]) -> None:
-    """One UPDATE for the plans a batch changed (a plain one for a single plan)."""
+    """One UPDATE for the plans a batch changed (a plain one for a single plan).
+
+    On PostgreSQL an ``UPDATE … FROM (VALUES …)``: Django's bulk_update writes a CASE with one
+    branch per row for every column, which costs rows² comparisons (the profile of a batch of
+    500 plans spent half its time there).
+    """
     if len(plans) == 1:
         plans[0].save(update_fields=fields)
+    elif plans and connection.vendor == "postgresql":
+        _update_from_values(plans, fields)
     elif plans:
         Plan.objects.bulk_update(plans, fields)
+
+
+def _update_from_values(plans: list[Plan], fields: list[str]) -> None:
+    quote = connection.ops.quote_name
+    concrete = [Plan._meta.get_field(name) for name in fields]
+    casts = [f"%s::{field.db_type(connection)}" for field in concrete]
+    row = "(%s, " + ", ".join(casts) + ")"
+    params: list[Any] = []
+    for plan in plans:
+        params.append(plan.pk)
+        params.extend(
+            field.get_db_prep_save(getattr(plan, field.attname), connection) for field in concrete
+        )
+    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in concrete)
+    names = ", ".join(quote(f.column) for f in concrete)
+    table = quote(Plan._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row] * len(plans))}) "
+        f"AS v(id, {names}) WHERE {table}.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _claim_due_plans(*, now: datetime, plan_ids: list[str] | None = None) -> list[Plan]:
@@ -548,7 +578,18 @@ def _execute_claimed(plans: list[Plan], *, now: datetime) -> list[Task]:
     """The tasks the claimed `plans` owe at `now`, created in bulk (see `plan_execute_if_due`)."""
     if not plans:
         return []
-    due_by_plan = {plan.pk: _due_occurrences(plan, now=now) for plan in plans}
+    # Plans cloned from one template share their rule: it is parsed and checked once.
+    recurrences: dict[tuple, Recurrence] = {}
+    for plan in plans:
+        key = (plan.rrule, plan.start_at, plan.timezone)
+        if key not in recurrences:
+            recurrences[key] = plan.recurrence()
+    due_by_plan = {
+        plan.pk: _due_occurrences(
+            plan, now=now, recurrence=recurrences[plan.rrule, plan.start_at, plan.timezone]
+        )
+        for plan in plans
+    }
     # Occurrences that somehow already have an execution are never generated twice.
     done = set(
         Execution.objects.filter(
@@ -587,7 +628,11 @@ def _execute_claimed(plans: list[Plan], *, now: datetime) -> list[Task]:
             _task_order(plan, trigger=Execution.Trigger.CALENDAR, due_at=t)
             for t in ([catch_up] if catch_up else []) + upcoming
         )
-        plan.next_due_at = None if plan.is_floating else plan.next_occurrence_after(occurrences[-1])
+        if plan.is_floating:
+            plan.next_due_at = None
+        else:
+            recurrence = recurrences[plan.rrule, plan.start_at, plan.timezone]
+            plan.next_due_at = plan.clip_to_end(recurrence.next_after(occurrences[-1]))
         plan.next_run_at = plan.compute_next_run_at()
     Execution.objects.bulk_create(missed_executions, batch_size=CATCH_UP_BATCH)
     tasks = _create_tasks(orders, now=now, by=SYSTEM_ACTOR)

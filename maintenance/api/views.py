@@ -313,6 +313,8 @@ class TaskViewSet(_V1ViewSet):
 class CounterReadingsView(ServiceAPIView):
     """Meter readings of many counter plans in one request (gateways)."""
 
+    serializer_class = s.CounterReadingsBatchInput  # what OPTIONS describes
+
     @extend_schema(
         operation_id="v1_counter_readings_batch",
         request=s.CounterReadingsBatchInput,
