@@ -21,6 +21,7 @@ BENCHMARKS = [
     ("benchmarks.plans", ("sqlite", "postgres")),
     ("benchmarks.optimisation", ("sqlite", "postgres")),
     ("benchmarks.beat_cycle", ("postgres",)),
+    ("benchmarks.plans_scaling", ("postgres",)),
 ]
 
 

@@ -102,9 +102,9 @@ def _make_due(now) -> None:
     )
 
 
-def _start_workers(log_dir: Path) -> list[subprocess.Popen]:
+def _start_workers(log_dir: Path, count: int = WORKERS) -> list[subprocess.Popen]:
     processes = []
-    for n in range(1, WORKERS + 1):
+    for n in range(1, count + 1):
         log = open(log_dir / f"beat_cycle_worker{n}.log", "wb")  # noqa: SIM115
         processes.append(
             subprocess.Popen(

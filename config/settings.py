@@ -318,6 +318,9 @@ SCHEDULER_TICK_SECONDS = _strict_int("SCHEDULER_TICK_SECONDS", 30, minimum=1)
 SCHEDULER_HORIZON_SECONDS = _strict_int("SCHEDULER_HORIZON_SECONDS", 600, minimum=1)
 # At most this many plans are dispatched per tick; the rest wait for the next one.
 SCHEDULER_PLAN_BATCH = _strict_int("SCHEDULER_PLAN_BATCH", 2000, minimum=1)
+# Plan ids per `execute_plans` message: a worker creates a chunk's tasks in one transaction.
+# Smaller spreads a tick over more workers; larger costs fewer messages and statements.
+SCHEDULER_PLAN_CHUNK = _strict_int("SCHEDULER_PLAN_CHUNK", 100, minimum=1)
 # GET /healthz calls the scheduler stale when no periodic job ran for this long.
 SCHEDULER_STALE_AFTER = timedelta(seconds=_strict_int("SCHEDULER_STALE_SECONDS", 120, minimum=1))
 

@@ -241,8 +241,16 @@ def _shown(config: Audited, name: str, value: Any) -> Any:
 
 def snapshot(obj: models.Model, **extra: Any) -> dict[str, Any]:
     """The audited values of ``obj`` now (``{attname: value}``), plus ``extra`` values that are
-    not columns of its own (a plan's ``asset_ids``). Take it before changing the row."""
-    values = {f.attname: _json(f.value_from_object(obj)) for f in _fields(type(obj))}
+    not columns of its own (a plan's ``asset_ids``). Take it before changing the row.
+
+    Fields deferred by ``.only()`` are left out rather than loaded one query each: a writer
+    that loads only what it changes (the counter readings' usage tasks) is audited on those."""
+    deferred = obj.get_deferred_fields()
+    values = {
+        f.attname: _json(f.value_from_object(obj))
+        for f in _fields(type(obj))
+        if f.attname not in deferred
+    }
     values.update({name: _json(value) for name, value in extra.items()})
     return values
 
@@ -343,9 +351,15 @@ def record_deleted(obj: models.Model, *, before: Mapping[str, Any] | None = None
 
 
 def record_bulk_created(
-    model: type[models.Model], objs: Sequence[models.Model], *, key: Sequence[str] = ()
+    model: type[models.Model],
+    objs: Sequence[models.Model],
+    *,
+    key: Sequence[str] = (),
+    extra_of: Callable[[models.Model], Mapping[str, Any]] | None = None,
 ) -> None:
-    """Record the creation of ``objs`` (inserted by ``bulk_create``) in one INSERT.
+    """Record the creation of ``objs`` (inserted by ``bulk_create``) in one INSERT;
+    ``extra_of(obj)`` gives an object's values that are not its own columns (a task's
+    ``asset_ids``).
 
     ``bulk_create(ignore_conflicts=True)`` leaves the objects without a pk: name the unique
     fields in ``key`` and the pks are read back in one query. Call it where no concurrent
@@ -371,7 +385,7 @@ def record_bulk_created(
                 key=_key(config, obj, pk),
                 repr_=str(obj),
                 action=CREATE,
-                changes=_diff(config, {}, snapshot(obj)),
+                changes=_diff(config, {}, snapshot(obj, **(extra_of(obj) if extra_of else {}))),
                 actor=actor,
                 now=now,
             )
@@ -454,6 +468,8 @@ def record_bulk_deleted(queryset: models.QuerySet) -> int:
 
 
 def _repr(obj: models.Model, pk: Any) -> str:
+    if obj.get_deferred_fields():
+        return str(pk)  # its __str__ would load the deferred fields one query each
     try:
         return str(obj)
     except Exception:  # noqa: BLE001 - a __str__ that needs a related row: the pk will do
@@ -528,8 +544,26 @@ class Tracked:
         self._befores = [(obj, snapshot(obj)) for obj in objs if obj is not None]
 
     def record(self) -> None:
+        """One INSERT for all of them (bulk writers track hundreds of rows)."""
+        actor, now = current_actor(), timezone.now()
+        records = []
         for obj, before in self._befores:
-            record_updated(obj, before=before)
+            config = _config(type(obj))
+            changes = _diff(config, before, snapshot(obj))
+            if changes:
+                records.append(
+                    _record(
+                        type(obj),
+                        pk=obj.pk,
+                        key=_key(config, obj, obj.pk),
+                        repr_=_repr(obj, obj.pk),
+                        action=UPDATE,
+                        changes=changes,
+                        actor=actor,
+                        now=now,
+                    )
+                )
+        _insert(records)
 
 
 def track(*objs: models.Model | None) -> Tracked:

@@ -14,14 +14,15 @@ Concurrency rules, in one place:
 """
 
 import logging
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max, ProtectedError
+from django.db.models import Max, ProtectedError
 
 from core import audit
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
@@ -38,13 +39,13 @@ from maintenance.models import (
     TaskCodeSequence,
     Technician,
 )
-from maintenance.selectors import due_plan_ids
 from maintenance.specs import (
     POSITIVE_MESSAGE,
     AssetSpec,
     CalendarTrigger,
     CounterTrigger,
     PlanSpec,
+    ReadingSpec,
     TechnicianSpec,
     calendar_rule_problems,
     coordinates_problem,
@@ -52,7 +53,7 @@ from maintenance.specs import (
 )
 from notifications import services as notifications
 from notifications.selectors import unknown_channel_ids
-from scheduling.recurrence import RecurrenceError, build_recurrence, every_to_rrule
+from scheduling.recurrence import Recurrence, RecurrenceError, build_recurrence, every_to_rrule
 
 logger = logging.getLogger(__name__)
 
@@ -335,43 +336,63 @@ def plan_resume(*, plan_id: str, now: datetime) -> Plan:
 
 # --- generating tasks ---------------------------------------------------------------------
 
+# Due plans claimed (locked) per transaction by the scheduler: one statement claims them, a
+# handful more create all their executions and tasks (the work of a transaction stays bounded).
+EXECUTE_BATCH = 500
 
-def _next_task_code(prefix: str) -> str:
-    """The next `PREFIX-NNN` for this prefix. Must run inside the transaction creating the task.
+
+def _reserve_task_codes(prefix: str, count: int) -> int:
+    """Take `count` numbers of `prefix`; returns the last one. Inside the creating transaction.
 
     The UPDATE takes the sequence row's lock until commit, so concurrent generators of one
-    prefix queue here and each reads back its own value; numbers are never handed out twice
+    prefix queue here and each reads back its own range; numbers are never handed out twice
     and, the row never going down, never reused after a task is deleted.
     """
-    sequences = TaskCodeSequence.objects.filter(prefix=prefix)
-    if not sequences.update(last_value=F("last_value") + 1):
-        # First task of this prefix. Two creators race here: get_or_create's savepoint
-        # turns the loser's IntegrityError into a plain read of the winner's row.
-        TaskCodeSequence.objects.get_or_create(prefix=prefix)
-        sequences.update(last_value=F("last_value") + 1)
-    value = sequences.values_list("last_value", flat=True).get()
-    return f"{prefix}-{value:03d}"
+    table = connection.ops.quote_name(TaskCodeSequence._meta.db_table)
+    sql = f"UPDATE {table} SET last_value = last_value + %s WHERE prefix = %s RETURNING last_value"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [count, prefix])
+        row = cursor.fetchone()
+        if row is None:
+            # First task of this prefix. Two creators race here: get_or_create's savepoint
+            # turns the loser's IntegrityError into a plain read of the winner's row.
+            TaskCodeSequence.objects.get_or_create(prefix=prefix)
+            cursor.execute(sql, [count, prefix])
+            row = cursor.fetchone()
+    return row[0]
 
 
-def _generate(
-    plan: Plan,
-    *,
-    trigger: str,
-    due_at: datetime,
-    now: datetime,
-    by: str,
-    counter_threshold: Decimal | None = None,
-) -> Task:
-    """One execution and its task, from the plan's template. Caller holds the plan lock."""
-    execution = Execution.objects.create(
-        plan=plan,
-        trigger=trigger,
-        due_at=due_at,
-        counter_value=plan.counter_value if not plan.is_calendar else None,
-        counter_threshold=counter_threshold,
-        executed_at=now,
-        executed_by=by,
-    )
+def _next_task_codes(prefixes: list[str]) -> list[str]:
+    """One `PREFIX-NNN` for each of `prefixes`, in that order, numbered upwards."""
+    wanted = Counter(prefixes)
+    following: dict[str, int] = {}
+    for prefix in sorted(wanted):  # one order for every writer: never a lock cycle
+        following[prefix] = _reserve_task_codes(prefix, wanted[prefix]) - wanted[prefix] + 1
+    codes = []
+    for prefix in prefixes:
+        codes.append(f"{prefix}-{following[prefix]:03d}")
+        following[prefix] += 1
+    return codes
+
+
+@dataclass
+class _TaskOrder:
+    """An execution and its task to create from a plan's template. The deadlines are fields
+    because a later reading of the same batch may still move them before the task is stored."""
+
+    plan: Plan
+    trigger: str
+    due_at: datetime
+    counter_value: Decimal | None
+    counter_threshold: Decimal | None
+    deadline_at: datetime | None
+    deadline_counter_value: Decimal | None
+
+
+def _task_order(
+    plan: Plan, *, trigger: str, due_at: datetime, counter_threshold: Decimal | None = None
+) -> _TaskOrder:
+    """What generating from `plan` in its current state would create (nothing stored yet)."""
     deadline_at = None
     deadline_counter_value = None
     if plan.is_calendar:
@@ -379,41 +400,92 @@ def _generate(
     elif plan.counter_tolerance_units is not None:
         reference = counter_threshold if counter_threshold is not None else plan.counter_value
         deadline_counter_value = (reference or Decimal(0)) + plan.counter_tolerance_units
-    task = Task.objects.create(
-        code=_next_task_code(plan.task_code_prefix),
+    return _TaskOrder(
         plan=plan,
-        created_at=now,
-        execution=execution,
-        title=plan.task_title,
-        description=plan.task_description,
-        checklist=[{"item": item, "done": False} for item in plan.task_checklist],
-        priority=plan.priority,
-        assignee_id=plan.assignee_id,
-        estimated_duration_minutes=plan.task_estimated_duration_minutes,
+        trigger=trigger,
         due_at=due_at,
+        counter_value=plan.counter_value if not plan.is_calendar else None,
+        counter_threshold=counter_threshold,
         deadline_at=deadline_at,
         deadline_counter_value=deadline_counter_value,
     )
-    asset_ids = (
-        PlanAsset.objects.filter(plan=plan).order_by("id").values_list("asset_id", flat=True)
+
+
+def _create_tasks(orders: list[_TaskOrder], *, now: datetime, by: str) -> list[Task]:
+    """Every task is created here (calendar, catch-up, counter, manual), in bulk, in order.
+
+    The executions, the codes, the tasks, their assets and `task.created` take a fixed number
+    of statements whatever the count. The caller holds the plans' locks and saves the plans.
+    """
+    if not orders:
+        return []
+    executions = Execution.objects.bulk_create(
+        [
+            Execution(
+                plan=order.plan,
+                trigger=order.trigger,
+                due_at=order.due_at,
+                counter_value=order.counter_value,
+                counter_threshold=order.counter_threshold,
+                executed_at=now,
+                executed_by=by,
+            )
+            for order in orders
+        ]
     )
-    asset_ids = list(asset_ids)
-    TaskAsset.objects.bulk_create([TaskAsset(task=task, asset_id=a) for a in asset_ids])
-    audit.record_created(task, asset_ids=asset_ids)
-    plan.last_executed_at = now
-    # The one place every new task is announced (catch-up, counter, manual): in this
-    # transaction, so the delivery commits with the task or not at all. A catch-up task whose
-    # deadline already passed is recorded, not sent; the overdue sweep announces it instead.
-    if plan.notification_channel_ids:
-        notifications.notify(
-            event=TASK_CREATED,
-            object_key=f"task:{task.pk}",
-            payload=_task_payload(task, plan, asset_ids=asset_ids),
-            channel_ids=plan.notification_channel_ids,
-            relevant_until=task.deadline_at,
-            now=now,
-        )
-    return task
+    codes = _next_task_codes([order.plan.task_code_prefix for order in orders])
+    tasks = Task.objects.bulk_create(
+        [
+            Task(
+                code=code,
+                plan=order.plan,
+                created_at=now,
+                execution=execution,
+                title=order.plan.task_title,
+                description=order.plan.task_description,
+                checklist=[{"item": item, "done": False} for item in order.plan.task_checklist],
+                priority=order.plan.priority,
+                assignee_id=order.plan.assignee_id,
+                estimated_duration_minutes=order.plan.task_estimated_duration_minutes,
+                due_at=order.due_at,
+                deadline_at=order.deadline_at,
+                deadline_counter_value=order.deadline_counter_value,
+            )
+            for order, execution, code in zip(orders, executions, codes, strict=True)
+        ]
+    )
+    assets: dict[str, list[str]] = {}
+    for plan_id, asset_id in (
+        PlanAsset.objects.filter(plan_id__in={order.plan.pk for order in orders})
+        .order_by("id")
+        .values_list("plan_id", "asset_id")
+    ):
+        assets.setdefault(plan_id, []).append(asset_id)
+    TaskAsset.objects.bulk_create(
+        [
+            TaskAsset(task=task, asset_id=asset_id)
+            for task in tasks
+            for asset_id in assets.get(task.plan_id, [])
+        ]
+    )
+    audit.record_bulk_created(
+        Task, tasks, extra_of=lambda task: {"asset_ids": assets.get(task.plan_id, [])}
+    )
+    for order, task in zip(orders, tasks, strict=True):
+        order.plan.last_executed_at = now
+        # The one place every new task is announced: in this transaction, so the delivery
+        # commits with the task or not at all. A catch-up task whose deadline already passed
+        # is recorded, not sent; the overdue sweep announces it instead.
+        if order.plan.notification_channel_ids:
+            notifications.notify(
+                event=TASK_CREATED,
+                object_key=f"task:{task.pk}",
+                payload=_task_payload(task, order.plan, asset_ids=assets.get(task.plan_id, [])),
+                channel_ids=order.plan.notification_channel_ids,
+                relevant_until=task.deadline_at,
+                now=now,
+            )
+    return tasks
 
 
 def _task_payload(task: Task, plan: Plan | None, *, asset_ids: list[str]) -> dict[str, Any]:
@@ -444,14 +516,15 @@ def _task_payload(task: Task, plan: Plan | None, *, asset_ids: list[str]) -> dic
     return payload
 
 
-def _due_occurrences(plan: Plan, *, now: datetime) -> tuple[list[datetime], bool]:
+def _due_occurrences(
+    plan: Plan, *, now: datetime, recurrence: Recurrence
+) -> tuple[list[datetime], bool]:
     """Occurrences from `next_due_at` whose run time (due - lead) has come, oldest first.
 
     Returns them and whether that is all of them (False when the bound cut the list short).
     """
     if plan.is_floating:
         return [plan.next_due_at], True
-    recurrence = plan.recurrence()
     before = now + plan.lead_time + timedelta(microseconds=1)
     if plan.end_at is not None:
         before = min(before, plan.end_at + timedelta(microseconds=1))
@@ -466,40 +539,98 @@ def _due_occurrences(plan: Plan, *, now: datetime) -> tuple[list[datetime], bool
     return sorted({plan.next_due_at, *found}), False
 
 
-def _execute_due(plan_id: str, *, now: datetime) -> list[Task]:
-    """The tasks `plan_execute_if_due` creates, oldest first (see there)."""
+def _save_plans(plans: list[Plan], fields: list[str]) -> None:
+    """One UPDATE for the plans a batch changed (a plain one for a single plan).
+
+    On PostgreSQL an ``UPDATE … FROM (VALUES …)``: Django's bulk_update writes a CASE with one
+    branch per row for every column, which costs rows² comparisons (the profile of a batch of
+    500 plans spent half its time there).
+    """
+    if len(plans) == 1:
+        plans[0].save(update_fields=fields)
+    elif plans and connection.vendor == "postgresql":
+        _update_from_values(plans, fields)
+    elif plans:
+        Plan.objects.bulk_update(plans, fields)
+
+
+def _update_from_values(plans: list[Plan], fields: list[str]) -> None:
+    quote = connection.ops.quote_name
+    concrete = [Plan._meta.get_field(name) for name in fields]
+    casts = [f"%s::{field.db_type(connection)}" for field in concrete]
+    row = "(%s, " + ", ".join(casts) + ")"
+    params: list[Any] = []
+    for plan in plans:
+        params.append(plan.pk)
+        params.extend(
+            field.get_db_prep_save(getattr(plan, field.attname), connection) for field in concrete
+        )
+    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in concrete)
+    names = ", ".join(quote(f.column) for f in concrete)
+    table = quote(Plan._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row] * len(plans))}) "
+        f"AS v(id, {names}) WHERE {table}.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _claim_due_plans(*, now: datetime, plan_ids: list[str] | None = None) -> list[Plan]:
+    """Lock up to EXECUTE_BATCH calendar plans due at `now` (of `plan_ids` when given).
+
+    One ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL: rows another worker is generating
+    are skipped, and due-ness is checked in the same statement, under the lock, so a plan is
+    generated once however many workers claim at the same moment.
+    """
     skip_locked = connection.features.has_select_for_update_skip_locked
-    with transaction.atomic():
-        plan = (
-            Plan.objects.select_for_update(skip_locked=skip_locked)
-            .filter(
-                pk=plan_id,
-                status=Plan.Status.ACTIVE,
-                trigger=Plan.Trigger.CALENDAR,
-                next_run_at__lte=now,
-            )
-            .first()
+    due = Plan.objects.select_for_update(skip_locked=skip_locked).filter(
+        status=Plan.Status.ACTIVE, trigger=Plan.Trigger.CALENDAR, next_run_at__lte=now
+    )
+    if plan_ids is not None:
+        due = due.filter(pk__in=plan_ids)
+    return list(due.order_by("next_run_at", "id")[:EXECUTE_BATCH])
+
+
+def _execute_claimed(plans: list[Plan], *, now: datetime) -> list[Task]:
+    """The tasks the claimed `plans` owe at `now`, created in bulk (see `plan_execute_if_due`)."""
+    if not plans:
+        return []
+    audited = audit.track(*plans)
+    # Plans cloned from one template share their rule: it is parsed and checked once.
+    recurrences: dict[tuple, Recurrence] = {}
+    for plan in plans:
+        key = (plan.rrule, plan.start_at, plan.timezone)
+        if key not in recurrences:
+            recurrences[key] = plan.recurrence()
+    due_by_plan = {
+        plan.pk: _due_occurrences(
+            plan, now=now, recurrence=recurrences[plan.rrule, plan.start_at, plan.timezone]
         )
-        if plan is None:
-            return []
-        before = audit.snapshot(plan)
-        occurrences, complete = _due_occurrences(plan, now=now)
-        # Occurrences that somehow already have an execution are never generated twice.
-        done = set(
-            Execution.objects.filter(
-                plan=plan, trigger=Execution.Trigger.CALENDAR, due_at__in=occurrences
-            ).values_list("due_at", flat=True)
-        )
+        for plan in plans
+    }
+    # Occurrences that somehow already have an execution are never generated twice.
+    done = set(
+        Execution.objects.filter(
+            plan_id__in=list(due_by_plan),
+            trigger=Execution.Trigger.CALENDAR,
+            due_at__gte=min(plan.next_due_at for plan in plans),
+        ).values_list("plan_id", "due_at")
+    )
+    missed_executions: list[Execution] = []
+    orders: list[_TaskOrder] = []
+    for plan in plans:
+        occurrences, complete = due_by_plan[plan.pk]
         past = [t for t in occurrences if t <= now]
         # Still ahead but within the lead time: generated as usual, one task each (more than
         # one only when the lead time is longer than the interval). Not missed, not late.
-        upcoming = [t for t in occurrences if t > now and t not in done]
+        upcoming = [t for t in occurrences if t > now and (plan.pk, t) not in done]
         # Of those already due, the latest gets the catch-up task and the earlier ones are
         # missed. When the batch bound cut the list short, the latest due is still beyond it,
         # so all of these are missed and the next call goes on from there.
-        catch_up = past[-1] if complete and past and past[-1] not in done else None
-        missed = [t for t in past if t not in done and t != catch_up]
-        Execution.objects.bulk_create(
+        catch_up = past[-1] if complete and past and (plan.pk, past[-1]) not in done else None
+        missed = [t for t in past if (plan.pk, t) not in done and t != catch_up]
+        missed_executions.extend(
             Execution(
                 plan=plan,
                 trigger=Execution.Trigger.CALENDAR,
@@ -511,20 +642,22 @@ def _execute_due(plan_id: str, *, now: datetime) -> list[Task]:
             for due_at in missed
         )
         if missed:
-            logger.info(
-                "Plan %s: %d missed occurrence(s) recorded",
-                plan.pk,
-                len(missed),
-                extra={"plan_id": plan.pk},
-            )
-        tasks = [
-            _generate(plan, trigger=Execution.Trigger.CALENDAR, due_at=t, now=now, by=SYSTEM_ACTOR)
+            logger.info("Plan %s: %d missed occurrence(s) recorded", plan.pk, len(missed))
+        orders.extend(
+            _task_order(plan, trigger=Execution.Trigger.CALENDAR, due_at=t)
             for t in ([catch_up] if catch_up else []) + upcoming
-        ]
-        plan.next_due_at = None if plan.is_floating else plan.next_occurrence_after(occurrences[-1])
-        plan.save(update_fields=["next_due_at", "last_executed_at"])
-        audit.record_updated(plan, before=before)
-        return tasks
+        )
+        if plan.is_floating:
+            plan.next_due_at = None
+        else:
+            recurrence = recurrences[plan.rrule, plan.start_at, plan.timezone]
+            plan.next_due_at = plan.clip_to_end(recurrence.next_after(occurrences[-1]))
+        plan.next_run_at = plan.compute_next_run_at()
+    Execution.objects.bulk_create(missed_executions, batch_size=CATCH_UP_BATCH)
+    tasks = _create_tasks(orders, now=now, by=SYSTEM_ACTOR)
+    _save_plans(plans, ["next_due_at", "next_run_at", "last_executed_at"])
+    audited.record()
+    return tasks
 
 
 def plan_execute_if_due(*, plan_id: str, now: datetime) -> Task | None:
@@ -538,18 +671,37 @@ def plan_execute_if_due(*, plan_id: str, now: datetime) -> Task | None:
     task. A fixed plan then moves to its next occurrence; a floating plan waits for the
     completion of its task. Returns the latest task created.
     """
-    tasks = _execute_due(plan_id, now=now)
+    with transaction.atomic():
+        tasks = _execute_claimed(_claim_due_plans(now=now, plan_ids=[plan_id]), now=now)
     return tasks[-1] if tasks else None
+
+
+def plans_execute(*, plan_ids: list[str], now: datetime) -> int:
+    """`plan_execute_if_due` for each of `plan_ids` (a worker's share), in bulk; returns how
+    many tasks were created. Plans no longer due, or locked by another worker, are skipped."""
+    created = 0
+    for start in range(0, len(plan_ids), EXECUTE_BATCH):
+        with transaction.atomic():
+            claimed = _claim_due_plans(now=now, plan_ids=plan_ids[start : start + EXECUTE_BATCH])
+            created += len(_execute_claimed(claimed, now=now))
+    return created
 
 
 def plans_execute_due(*, now: datetime) -> int:
     """Generate the tasks of every calendar plan due at `now`; returns how many were created.
 
-    Safe to run from several workers at once: each plan is generated under its own lock
-    and re-checked (`plan_execute_if_due`), so overlapping calls share the work instead of
-    repeating it.
+    Claims due plans EXECUTE_BATCH at a time, each batch in its own transaction, until none
+    is left. Safe to run from several workers at once: a claim skips the plans another
+    worker holds and re-checks due-ness under the lock, so overlapping calls share the work
+    instead of repeating it.
     """
-    return sum(len(_execute_due(plan_id, now=now)) for plan_id in due_plan_ids(now=now))
+    created = 0
+    while True:
+        with transaction.atomic():
+            claimed = _claim_due_plans(now=now)
+            created += len(_execute_claimed(claimed, now=now))
+        if len(claimed) < EXECUTE_BATCH:
+            return created
 
 
 def plan_execute(*, plan_id: str, by: str, now: datetime) -> Task:
@@ -565,7 +717,8 @@ def plan_execute(*, plan_id: str, by: str, now: datetime) -> Task:
         if plan.status == Plan.Status.PAUSED:
             raise Conflict(f"Plan '{plan_id}' is paused; resume it to execute it")
         before = audit.snapshot(plan)
-        task = _generate(plan, trigger=Execution.Trigger.MANUAL, due_at=now, now=now, by=by)
+        order = _task_order(plan, trigger=Execution.Trigger.MANUAL, due_at=now)
+        task = _create_tasks([order], now=now, by=by)[0]
         if plan.is_calendar:
             if plan.is_floating:
                 plan.next_due_at = plan.one_interval_after(now)
@@ -583,16 +736,208 @@ def plan_execute(*, plan_id: str, by: str, now: datetime) -> Task:
 
 # --- counters -------------------------------------------------------------------------------
 
+READINGS_BATCH_MAX = 1000
+
 
 @dataclass(frozen=True)
 class CounterResult:
     reading: CounterReading
     task: Task | None
     plan: Plan
+    # The plan's threshold right after this reading (a later one of its batch moves `plan`).
+    next_counter_threshold: Decimal | None
 
     @property
     def executed(self) -> bool:
         return self.task is not None
+
+
+_FieldOf = Callable[[int, str], str | None]
+
+
+@dataclass
+class _Meter:
+    """A locked counter plan while readings apply to it in memory, and its open tasks that
+    have a usage deadline (stored ones and those this batch creates)."""
+
+    plan: Plan
+    usage_tasks: list[Task | _TaskOrder]
+    moved: dict[str, Task]  # stored tasks whose deadline a reading moved
+
+
+def _lock_meters(plan_ids: list[str], *, field_of: _FieldOf) -> dict[str, _Meter]:
+    """Lock the plans (in id order, so two batches never wait on each other in a cycle) and
+    load their open tasks with a usage deadline; 404/409 for an unknown or a calendar plan."""
+    plans = {
+        plan.pk: plan
+        for plan in Plan.objects.select_for_update().filter(pk__in=plan_ids).order_by("pk")
+    }
+    unknown: dict[str, list[str]] = {}
+    calendar: dict[str, list[str]] = {}
+    for index, plan_id in enumerate(plan_ids):
+        plan = plans.get(plan_id)
+        field = field_of(index, "plan_id")
+        if plan is None:
+            message = f"Plan with id '{plan_id}' not found"
+            if field is None:
+                raise NotFound(message)
+            unknown[field] = [message]
+        elif plan.is_calendar:
+            message = f"Plan '{plan_id}' has a calendar trigger; it takes no counter readings"
+            if field is None:
+                raise Conflict(message)
+            calendar[field] = [message]
+    if unknown:
+        raise _invalid(unknown)
+    if calendar:
+        raise Conflict(summary_message(calendar), details=calendar)
+    meters = {plan_id: _Meter(plan, [], {}) for plan_id, plan in plans.items()}
+    # Read after the locks (a new snapshot): a task a reading before us created is seen.
+    # A plan that never executed has no tasks at all.
+    executed = [plan_id for plan_id, plan in plans.items() if plan.last_executed_at is not None]
+    if executed:
+        for task in Task.objects.filter(
+            plan_id__in=executed,
+            status__in=Task.OPEN_STATUSES,
+            deadline_counter_value__isnull=False,
+        ).only("id", "plan_id", "deadline_counter_value", "deadline_at"):
+            meters[task.plan_id].usage_tasks.append(task)
+    return meters
+
+
+def _apply_reading(
+    meter: _Meter, reading: ReadingSpec, *, now: datetime, field_of: Callable[[str], str | None]
+) -> tuple[CounterReading, _TaskOrder | None]:
+    """The one rule of a reading, on a locked plan in memory: checks, the reading to store,
+    the task to create when it reaches the threshold, the moved usage deadlines."""
+    plan = meter.plan
+    last_value, last_at = plan.counter_value, plan.counter_recorded_at
+    recorded_at = reading.recorded_at
+    if recorded_at is None:
+        # "Now" was read before waiting for the lock; a concurrent reading may have been
+        # stamped a moment later. Arrival order is the truth for untimed readings.
+        recorded_at = max(now, last_at) if last_at else now
+    if last_at is not None and recorded_at < last_at:
+        message = (
+            f"recorded_at {recorded_at.isoformat()} is before the last reading "
+            f"({last_at.isoformat()}); readings must arrive in order"
+        )
+        field = field_of("recorded_at")
+        raise Conflict(message, details={field: [message]} if field else None)
+    value = reading.value
+    if last_value is not None and value < last_value and not reading.reset:
+        message = (
+            f"Reading {value} is lower than the last reading {last_value}; "
+            "send reset: true if the meter was replaced"
+        )
+        field = field_of("value")
+        raise Conflict(message, details={field: [message]} if field else None)
+    stored = CounterReading(
+        plan=plan, value=value, source=reading.source, recorded_at=recorded_at, reset=reading.reset
+    )
+    plan.counter_value = value
+    plan.counter_recorded_at = recorded_at
+    order = None
+    if reading.reset:
+        plan.counter_base = value
+        plan.next_counter_threshold = value + plan.counter_interval
+        if last_value is not None:
+            # Open tasks' usage deadlines move with the meter.
+            for task in meter.usage_tasks:
+                task.deadline_counter_value += value - last_value
+                _moved(meter, task)
+    elif plan.status == Plan.Status.ACTIVE and value >= plan.next_counter_threshold:
+        order = _task_order(
+            plan,
+            trigger=Execution.Trigger.COUNTER,
+            due_at=recorded_at,
+            counter_threshold=plan.next_counter_threshold,
+        )
+        plan.next_counter_threshold = plan.threshold_after(value)
+        plan.last_executed_at = now
+        if order.deadline_counter_value is not None:
+            meter.usage_tasks.append(order)
+    # A counter task is late once usage passes its threshold + tolerance while it is open.
+    for task in meter.usage_tasks:
+        if task.deadline_at is None and task.deadline_counter_value <= value:
+            task.deadline_at = recorded_at
+            _moved(meter, task)
+    return stored, order
+
+
+def _moved(meter: _Meter, task: Task | _TaskOrder) -> None:
+    if isinstance(task, Task):
+        meter.moved[task.pk] = task
+
+
+def _record_readings(
+    readings: list[ReadingSpec], *, now: datetime, field_of: _FieldOf
+) -> list[CounterResult]:
+    """Store `readings` in order under their plans' locks, in one transaction: all or none.
+
+    `field_of(index, name)` names a reading's field in an error (None: the single route,
+    whose errors name no field but the one it always named).
+    """
+    for index, reading in enumerate(readings):
+        if reading.recorded_at is not None and reading.recorded_at > now + CLOCK_SKEW:
+            raise InvalidInput(
+                "recorded_at is in the future",
+                field=field_of(index, "recorded_at") or "recorded_at",
+            )
+    with transaction.atomic():
+        meters = _lock_meters([reading.plan_id for reading in readings], field_of=field_of)
+        # The plans and their stored usage tasks as they were: what the readings change on
+        # them (thresholds, executions, moved deadlines) is audited in one INSERT at the end.
+        audited = audit.track(
+            *(
+                row
+                for meter in meters.values()
+                for row in (meter.plan, *meter.usage_tasks)
+                if isinstance(row, Plan | Task)
+            )
+        )
+        stored: list[CounterReading] = []
+        thresholds: list[Decimal | None] = []
+        orders: list[tuple[int, _TaskOrder]] = []
+        for index, reading in enumerate(readings):
+            # The i-th reading of a batch arrived i µs after the first: untimed readings of
+            # one plan keep their request order in the history (newest first).
+            row, order = _apply_reading(
+                meters[reading.plan_id],
+                reading,
+                now=now + timedelta(microseconds=index),
+                field_of=lambda name, index=index: field_of(index, name),
+            )
+            stored.append(row)
+            thresholds.append(meters[reading.plan_id].plan.next_counter_threshold)
+            if order is not None:
+                orders.append((index, order))
+        CounterReading.objects.bulk_create(stored)
+        tasks = _create_tasks([order for _, order in orders], now=now, by=SYSTEM_ACTOR)
+        task_of = {index: task for (index, _), task in zip(orders, tasks, strict=True)}
+        moved = [task for meter in meters.values() for task in meter.moved.values()]
+        if moved:
+            Task.objects.bulk_update(moved, ["deadline_counter_value", "deadline_at"])
+        _save_plans(
+            [meter.plan for meter in meters.values()],
+            [
+                "counter_value",
+                "counter_recorded_at",
+                "counter_base",
+                "next_counter_threshold",
+                "last_executed_at",
+            ],
+        )
+        audited.record()
+    return [
+        CounterResult(
+            reading=row,
+            task=task_of.get(index),
+            plan=meters[row.plan_id].plan,
+            next_counter_threshold=thresholds[index],
+        )
+        for index, row in enumerate(stored)
+    ]
 
 
 def counter_record(
@@ -614,81 +959,25 @@ def counter_record(
     once; the next threshold is the next grid point above the value (fixed) or value +
     interval (floating).
     """
-    if recorded_at is not None and recorded_at > now + CLOCK_SKEW:
-        raise InvalidInput("recorded_at is in the future", field="recorded_at")
-    with transaction.atomic():
-        plan = _lock_plan(plan_id)
-        if plan.is_calendar:
-            raise Conflict(f"Plan '{plan_id}' has a calendar trigger; it takes no counter readings")
-        before = audit.snapshot(plan)
-        last_value, last_at = plan.counter_value, plan.counter_recorded_at
-        if recorded_at is None:
-            # "Now" was read before waiting for the lock; a concurrent reading may have been
-            # stamped a moment later. Arrival order is the truth for untimed readings.
-            recorded_at = max(now, last_at) if last_at else now
-        if last_at is not None and recorded_at < last_at:
-            raise Conflict(
-                f"recorded_at {recorded_at.isoformat()} is before the last reading "
-                f"({last_at.isoformat()}); readings must arrive in order"
-            )
-        if last_value is not None and value < last_value and not reset:
-            raise Conflict(
-                f"Reading {value} is lower than the last reading {last_value}; "
-                "send reset: true if the meter was replaced"
-            )
-        reading = CounterReading.objects.create(
-            plan=plan, value=value, source=source, recorded_at=recorded_at, reset=reset
-        )
-        plan.counter_value = value
-        plan.counter_recorded_at = recorded_at
-        task = None
-        if reset:
-            plan.counter_base = value
-            plan.next_counter_threshold = value + plan.counter_interval
-            if last_value is not None:
-                # Open tasks' usage deadlines move with the meter.
-                audit.update(
-                    Task.objects.filter(
-                        plan=plan,
-                        status__in=Task.OPEN_STATUSES,
-                        deadline_counter_value__isnull=False,
-                    ),
-                    deadline_counter_value=F("deadline_counter_value") + (value - last_value),
-                )
-        elif plan.status == Plan.Status.ACTIVE and value >= plan.next_counter_threshold:
-            threshold = plan.next_counter_threshold
-            task = _generate(
-                plan,
-                trigger=Execution.Trigger.COUNTER,
-                due_at=recorded_at,
-                now=now,
-                by=SYSTEM_ACTOR,
-                counter_threshold=threshold,
-            )
-            plan.next_counter_threshold = plan.threshold_after(value)
-        # A counter task is late once usage passes its threshold + tolerance while it is open.
-        audit.update(
-            Task.objects.filter(
-                plan=plan,
-                status__in=Task.OPEN_STATUSES,
-                deadline_at__isnull=True,
-                deadline_counter_value__lte=value,
-            ),
-            deadline_at=recorded_at,
-        )
-        if task is not None:
-            task.refresh_from_db(fields=["deadline_at"])
-        plan.save(
-            update_fields=[
-                "counter_value",
-                "counter_recorded_at",
-                "counter_base",
-                "next_counter_threshold",
-                "last_executed_at",
-            ]
-        )
-        audit.record_updated(plan, before=before)
-    return CounterResult(reading=reading, task=task, plan=plan)
+    reading = ReadingSpec(
+        plan_id=plan_id, value=value, source=source, recorded_at=recorded_at, reset=reset
+    )
+    return _record_readings([reading], now=now, field_of=lambda index, name: None)[0]
+
+
+def counter_record_many(*, readings: list[ReadingSpec], now: datetime) -> list[CounterResult]:
+    """`counter_record` for a gateway's batch, with exactly its rules, in request order.
+
+    The readings of one plan apply in the order given; the whole batch is one transaction,
+    so one refused reading (400/409 whose details name `readings[i].field`) stores none.
+    Plans are locked in id order, so batches and single readings on the same meters queue
+    instead of deadlocking; readings, tasks and plan updates are written in bulk.
+    """
+    if not 1 <= len(readings) <= READINGS_BATCH_MAX:
+        raise InvalidInput(f"Send 1 to {READINGS_BATCH_MAX} readings", field="readings")
+    return _record_readings(
+        readings, now=now, field_of=lambda index, name: f"readings[{index}].{name}"
+    )
 
 
 # --- tasks ----------------------------------------------------------------------------------

@@ -204,6 +204,18 @@ def plan_spec_of(plan: "Plan") -> PlanSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReadingSpec:
+    """A meter reading for a counter plan: `recorded_at` None means "as it arrives"; `reset`
+    says the meter was replaced (a lower value is then accepted and rebases the grid)."""
+
+    plan_id: str
+    value: Decimal
+    source: str
+    recorded_at: datetime | None = None
+    reset: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class AssetSpec:
     """A whole asset; `latitude` and `longitude` come together or not at all."""
 

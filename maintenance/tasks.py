@@ -1,10 +1,11 @@
 """Celery tasks of the v1 side: thin wrappers that run a service and own the retries.
 
-`execute_due_plans` (beat, every tick) only finds the due plans and fans out one
-`execute_plan` per plan, so several workers share the work. `execute_plan` locks the plan row
-(skip_locked), re-checks that it is still due and creates the execution and task for the
-occurrence, which is unique in the database: duplicated messages (two beats, a redelivery
-after a crash, a tick that overlaps the previous one) are harmless no-ops.
+`execute_due_plans` (beat, every tick) only finds the due plans and fans them out in chunks
+of SCHEDULER_PLAN_CHUNK ids, one `execute_plans` message each, so several workers share the
+work and each creates its chunk's tasks in bulk. `execute_plans` locks the plan rows
+(skip_locked), re-checks that they are still due and creates the executions and tasks for
+the occurrences, which are unique in the database: duplicated messages (two beats, a
+redelivery after a crash, a tick that overlaps the previous one) are harmless no-ops.
 """
 
 from datetime import datetime
@@ -27,19 +28,32 @@ def execute_due_plans_inline(now: datetime) -> JobResult:
     every=lambda: settings.SCHEDULER_TICK_SECONDS, tick_order=30, inline=execute_due_plans_inline
 )
 def execute_due_plans(now: datetime) -> JobResult:
-    """Fan out: one `execute_plan` message per due plan, at most SCHEDULER_PLAN_BATCH a tick."""
+    """Fan out the due plans, at most SCHEDULER_PLAN_BATCH a tick, SCHEDULER_PLAN_CHUNK ids
+    per `execute_plans` message."""
     plan_ids = selectors.due_plan_ids(now=now, limit=settings.SCHEDULER_PLAN_BATCH)
+    chunk = settings.SCHEDULER_PLAN_CHUNK
+    chunks = [plan_ids[start : start + chunk] for start in range(0, len(plan_ids), chunk)]
     # Each tick sends every still-due plan again, so an old message is redundant: it expires
     # after two ticks, which bounds the queue to two ticks' worth while workers are behind.
-    # (A duplicate that does run is a cheap no-op: the plan is no longer due.)
+    # (A duplicate that does run is a cheap no-op: its plans are no longer due.)
     expires = 2 * settings.SCHEDULER_TICK_SECONDS
     with current_app.producer_or_acquire() as producer:
-        for plan_id in plan_ids:
-            execute_plan.apply_async((plan_id,), expires=expires, producer=producer)
-    return JobResult(f"{len(plan_ids)} plans dispatched", {"dispatched": len(plan_ids)})
+        for ids in chunks:
+            execute_plans.apply_async((ids,), expires=expires, producer=producer)
+    return JobResult(
+        f"{len(plan_ids)} plans dispatched in {len(chunks)} messages",
+        {"dispatched": len(plan_ids), "messages": len(chunks)},
+    )
 
 
 # Its writes are the fan-out job's: recorded as system:execute-due-plans.
+@database_task("maintenance.tasks.execute_plans", audit_actor="execute_due_plans")
+def execute_plans(plan_ids: list[str]) -> int:
+    """Execute those of `plan_ids` that are (still) due, in bulk; returns how many tasks."""
+    return services.plans_execute(plan_ids=plan_ids, now=timezone.now())
+
+
+# Messages of the one-plan-per-message fan-out may still be queued during an upgrade.
 @database_task("maintenance.tasks.execute_plan", audit_actor="execute_due_plans")
 def execute_plan(plan_id: str) -> str | None:
     """Execute one plan if it is (still) due; returns the new task's id, or None."""

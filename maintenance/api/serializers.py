@@ -35,6 +35,7 @@ from maintenance.specs import (
     CalendarTrigger,
     CounterTrigger,
     PlanSpec,
+    ReadingSpec,
     TaskTemplate,
     TechnicianSpec,
     asset_spec_of,
@@ -497,6 +498,31 @@ class CounterReadingInput(StrictSerializer):
     source = StrictCharField(max_length=200)
     recorded_at = StrictDateTimeField(required=False, allow_null=True, default=None)
     reset = StrictBooleanField(default=False)
+
+
+class BatchReadingInput(CounterReadingInput):
+    plan_id = StrictCharField(max_length=40)
+
+
+class CounterReadingsBatchInput(StrictSerializer):
+    readings = BatchReadingInput(
+        many=True, min_length=1, max_length=services.READINGS_BATCH_MAX, allow_empty=False
+    )
+
+    def to_specs(self) -> list[ReadingSpec]:
+        return [ReadingSpec(**reading) for reading in self.validated_data["readings"]]
+
+
+class BatchReadingResult(serializers.Serializer):
+    plan_id = serializers.CharField()
+    reading_id = serializers.CharField()
+    executed = serializers.BooleanField()
+    task_id = serializers.CharField(allow_null=True)
+    next_counter_threshold = StrictDecimalField(allow_null=True)
+
+
+class CounterReadingsBatchOutput(serializers.Serializer):
+    results = BatchReadingResult(many=True)
 
 
 class CounterReadingSerializer(serializers.ModelSerializer):

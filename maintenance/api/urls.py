@@ -11,5 +11,6 @@ router.register("tasks", views.TaskViewSet, basename="v1-task")
 
 urlpatterns = [
     path("compliance", views.ComplianceView.as_view(), name="v1-compliance"),
+    path("counters/readings", views.CounterReadingsView.as_view(), name="v1-counter-readings"),
     *router.urls,
 ]

@@ -314,6 +314,41 @@ class TaskViewSet(_V1ViewSet):
         return self._render(pk)
 
 
+class CounterReadingsView(ServiceAPIView):
+    """Meter readings of many counter plans in one request (gateways)."""
+
+    serializer_class = s.CounterReadingsBatchInput  # what OPTIONS describes
+
+    @extend_schema(
+        operation_id="v1_counter_readings_batch",
+        request=s.CounterReadingsBatchInput,
+        responses={201: s.CounterReadingsBatchOutput, **error_responses(400, 409)},
+    )
+    def post(self, request):
+        """Record 1 to 1,000 readings, each with exactly the rules of a plan's `counter` route.
+
+        Readings of one plan apply in the order sent. The batch is all or nothing: a refused
+        reading (400, or 409 for a lower value without `reset`, a reading older than the
+        last, a calendar plan) names `readings[i].field` and nothing of the batch is stored.
+        Results come in request order.
+        """
+        body = s.CounterReadingsBatchInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        results = services.counter_record_many(readings=body.to_specs(), now=timezone.now())
+        rows = [
+            {
+                "plan_id": result.plan.pk,
+                "reading_id": result.reading.pk,
+                "executed": result.executed,
+                "task_id": result.task.pk if result.task is not None else None,
+                "next_counter_threshold": result.next_counter_threshold,
+            }
+            for result in results
+        ]
+        output = s.CounterReadingsBatchOutput({"results": rows}).data
+        return Response(output, status=status.HTTP_201_CREATED)
+
+
 class ComplianceView(ServiceAPIView):
     """Compliance metrics over the tasks and occurrences due between two dates."""
 

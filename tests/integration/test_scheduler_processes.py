@@ -127,7 +127,12 @@ def test_a_window_two_minutes_ahead_goes_ready_ongoing_completed_on_time(
 
 
 def test_two_beats_and_three_workers_duplicate_nothing(cluster, api_client, postgres_only):
-    fast = {"SCHEDULER_TICK_SECONDS": "2", "SCHEDULER_HORIZON_SECONDS": "2"}
+    # Chunks of 2 plans: the 20 due plans travel in several messages, to several workers.
+    fast = {
+        "SCHEDULER_TICK_SECONDS": "2",
+        "SCHEDULER_HORIZON_SECONDS": "2",
+        "SCHEDULER_PLAN_CHUNK": "2",
+    }
     for n in (1, 2, 3):
         cluster.worker(f"worker{n}", **fast)
     cluster.beat("beat1", **fast)
@@ -194,19 +199,19 @@ def test_two_beats_and_three_workers_duplicate_nothing(cluster, api_client, post
         assert len(starts) == len(set(starts)) >= 90
     # The per-plan work was shared: more than one worker executed plans.
     ran_plans = {
-        name: len(re.findall(r"execute_plan\[[^\]]+\] succeeded", cluster.log(name)))
+        name: len(re.findall(r"execute_plans\[[^\]]+\] succeeded", cluster.log(name)))
         for name in ("worker1", "worker2", "worker3")
     }
     assert sum(1 for count in ran_plans.values() if count) >= 2, ran_plans
 
 
 def _in_flight_task_id(log: str) -> str | None:
-    """The id of the execute_plan message the worker received but never finished."""
+    """The id of the execute_plans message the worker received but never finished."""
     received, finished = [], set()
     for line in log.splitlines():
-        if "maintenance.tasks.execute_plan[" not in line:
+        if "maintenance.tasks.execute_plans[" not in line:
             continue
-        task_id = line.split("execute_plan[", 1)[1].split("]", 1)[0]
+        task_id = line.split("execute_plans[", 1)[1].split("]", 1)[0]
         if line.rstrip().endswith("received"):
             received.append(task_id)
         else:
@@ -258,7 +263,7 @@ def test_killing_a_worker_mid_run_loses_nothing(cluster, api_client, postgres_on
     # each tick); either way it runs as a no-op or is discarded.
     survivor, deliveries = ("worker2", 1) if victim == "whole worker" else ("worker1", 2)
     wait_for(
-        lambda: cluster.log(survivor).count(f"execute_plan[{in_flight}] received") >= deliveries,
+        lambda: cluster.log(survivor).count(f"execute_plans[{in_flight}] received") >= deliveries,
         what="the in-flight message to come back",
     )
     time.sleep(4)  # a tick more: the redelivery and the next fan-out both found it done

@@ -11,6 +11,7 @@ from django.db import connection
 
 from maintenance import services
 from maintenance.models import CounterReading, Execution, Plan, Task
+from maintenance.specs import ReadingSpec
 from tests.maintenance.conftest import CALENDAR_SPEC, COUNTER_SPEC, T0
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -84,3 +85,43 @@ def test_it_executes_once_for_20_concurrent_readings_crossing_one_threshold():
     assert Execution.objects.filter(plan_id=plan.pk).count() == 1
     assert Task.objects.filter(plan_id=plan.pk).count() == 1
     assert Plan.objects.get(pk=plan.pk).next_counter_threshold == 1000
+
+
+def test_parallel_batches_and_single_readings_lose_none_and_execute_once():
+    pump = services.plan_create(spec=COUNTER_SPEC, now=T0)  # thresholds every 500
+    press = services.plan_create(spec=replace(COUNTER_SPEC, name="Press"), now=T0)
+
+    def send(i: int, value: int):
+        if i % 2:  # single readings, alternating meters
+            plan = pump if i % 4 == 1 else press
+            return [
+                services.counter_record(
+                    plan_id=plan.pk,
+                    value=Decimal(value),
+                    source=f"single-{i}",
+                    recorded_at=None,
+                    reset=False,
+                    now=T0,
+                )
+            ]
+        # Batches name both meters, in opposite orders: the locks still never deadlock.
+        plans = [pump, press] if i % 4 == 0 else [press, pump]
+        readings = [
+            ReadingSpec(plan_id=plan.pk, value=Decimal(value), source=f"batch-{i}")
+            for plan in plans
+            for _ in range(3)
+        ]
+        return services.counter_record_many(readings=readings, now=T0)
+
+    for value in (600, 1100):  # each crosses one threshold of each meter
+        results = run_in_threads(8, lambda i, value=value: send(i, value))
+        executed = [r.plan.pk for batch in results for r in batch if r.executed]
+        assert sorted(executed) == sorted([pump.pk, press.pk])
+
+    # 4 batches of 6 and 4 single readings per round, two rounds: every one stored.
+    assert CounterReading.objects.count() == 2 * (4 * 6 + 4)
+    for plan in (pump, press):
+        assert Execution.objects.filter(plan_id=plan.pk).count() == 2
+        assert Plan.objects.get(pk=plan.pk).next_counter_threshold == 1500
+    codes = list(Task.objects.values_list("code", flat=True))
+    assert sorted(codes) == ["MAN-001", "MAN-002", "MAN-003", "MAN-004"]

@@ -16,13 +16,14 @@ def sent(monkeypatch) -> list[tuple[tuple, dict]]:
     def fake_apply_async(args=None, kwargs=None, **options):
         calls.append((args, options))
 
-    monkeypatch.setattr(maintenance_tasks.execute_plan, "apply_async", fake_apply_async)
+    monkeypatch.setattr(maintenance_tasks.execute_plans, "apply_async", fake_apply_async)
     return calls
 
 
 @pytest.mark.django_db
-def test_it_fans_out_one_message_per_due_plan(monkeypatch, sent, settings):
+def test_it_fans_out_the_due_plans_in_chunks(monkeypatch, sent, settings):
     asked = {}
+    settings.SCHEDULER_PLAN_CHUNK = 2
 
     def due_plan_ids(*, now, limit=None):
         asked["limit"] = limit
@@ -32,13 +33,17 @@ def test_it_fans_out_one_message_per_due_plan(monkeypatch, sent, settings):
 
     counts = maintenance_tasks.execute_due_plans()
 
-    assert counts == {"dispatched": 3}
-    assert [args for args, _ in sent] == [("plan_a",), ("plan_b",), ("plan_c",)]
+    assert counts == {"dispatched": 3, "messages": 2}
+    assert [args for args, _ in sent] == [(["plan_a", "plan_b"],), (["plan_c"],)]
     # Every tick sends still-due plans again: older messages expire instead of piling up.
     assert {options["expires"] for _, options in sent} == {2 * settings.SCHEDULER_TICK_SECONDS}
     assert asked["limit"] == settings.SCHEDULER_PLAN_BATCH
     job = SchedulerJob.objects.get(name="execute_due_plans")
-    assert (job.last_ok, job.last_summary, job.run_count) == (True, "3 plans dispatched", 1)
+    assert (job.last_ok, job.last_summary, job.run_count) == (
+        True,
+        "3 plans dispatched in 2 messages",
+        1,
+    )
 
 
 @pytest.mark.django_db

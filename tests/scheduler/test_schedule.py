@@ -36,7 +36,7 @@ def test_it_declares_every_periodic_job_often_enough_with_an_expiry_below_its_in
 
 
 def test_it_acknowledges_late_and_caps_retries_on_every_scheduler_task():
-    names = [*REQUIRED_EVERY, "maintenance.tasks.execute_plan"]
+    names = [*REQUIRED_EVERY, "maintenance.tasks.execute_plans", "maintenance.tasks.execute_plan"]
     for name in names:
         task = celery_app.tasks[name]
         assert task.acks_late is True, name
