@@ -12,6 +12,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from core.api.pagination import PageLimitPagination
+from core.api.renderers import OrjsonRenderer
 from core.api.views import ServiceAPIView
 from scheduling import selectors, services
 from scheduling.api.filters import EventFilter, MaintenanceFilter
@@ -33,6 +34,7 @@ from scheduling.api.serializers import (
     MonitorMaintenanceSerializer,
     MonitorSerializer,
     MonitorWriteSerializer,
+    event_rows,
     maintenance_changes,
     maintenance_spec,
 )
@@ -47,7 +49,10 @@ MONITORS = ["Monitors"]
 
 
 class V4View(ServiceAPIView):
-    """Fixes one `now` per request: every status in a response is true at that instant."""
+    """Fixes one `now` per request: every status in a response is true at that instant.
+    Responses are DRF's JSON, encoded by orjson."""
+
+    renderer_classes = [OrjsonRenderer]
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -97,7 +102,7 @@ class MaintenanceListView(V4View):
     def post(self, request):
         data = self.validated(MaintenanceWriteSerializer)
         maintenance = services.maintenance_create(spec=maintenance_spec(data), now=self.now)
-        maintenance = selectors.maintenance_list().get(pk=maintenance.pk)
+        maintenance = selectors.with_monitors(maintenance)
         return Response(
             {"maintenance": self.render(MaintenanceSerializer, maintenance)},
             status=status.HTTP_201_CREATED,
@@ -181,7 +186,7 @@ class EventListView(V4View):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request
             return MaintenanceEvent.objects.none()
-        return selectors.event_list_detailed(now=self.now)
+        return selectors.event_list(now=self.now)
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -196,10 +201,11 @@ class EventListView(V4View):
         responses={200: MaintenanceEventRowSerializer(many=True)},
     )
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(
-            self.render(MaintenanceEventRowSerializer, page, many=True)
-        )
+        # Three queries whatever the page size: the count, the page, the monitors on it.
+        events = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(selectors.event_row_values(events))
+        links = selectors.monitor_links_of({row["maintenance_id"] for row in page})
+        return self.get_paginated_response(event_rows(page, links))
 
 
 class MaintenanceEventListView(V4View):
