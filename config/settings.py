@@ -291,6 +291,9 @@ SCHEDULER_TICK_SECONDS = _strict_int("SCHEDULER_TICK_SECONDS", 30, minimum=1)
 SCHEDULER_HORIZON_SECONDS = _strict_int("SCHEDULER_HORIZON_SECONDS", 600, minimum=1)
 # At most this many plans are dispatched per tick; the rest wait for the next one.
 SCHEDULER_PLAN_BATCH = _strict_int("SCHEDULER_PLAN_BATCH", 2000, minimum=1)
+# A horizon pass with more windows to extend than this is shared out to the workers in id
+# ranges of this many windows.
+SCHEDULER_HORIZON_BATCH = _strict_int("SCHEDULER_HORIZON_BATCH", 2000, minimum=1)
 # GET /healthz calls the scheduler stale when no periodic job ran for this long.
 SCHEDULER_STALE_AFTER = timedelta(seconds=_strict_int("SCHEDULER_STALE_SECONDS", 120, minimum=1))
 

@@ -89,3 +89,19 @@ def test_workers_share_a_pass_by_id_ranges(api_client):
 
     assert created == [180, 180, 90]
     assert events_extend_horizon(now=NOW) == 0
+
+
+def test_a_big_horizon_pass_is_shared_out_to_the_workers_in_id_ranges(
+    api_client, settings, eager_celery
+):
+    from scheduling import tasks
+
+    for n in range(5):
+        create(api_client, title=f"m{n}", rrule="FREQ=DAILY")
+    MaintenanceEvent.objects.all().delete()
+    settings.SCHEDULER_HORIZON_BATCH = 2
+
+    # Eager: the three range tasks run inline, as three workers would.
+    assert tasks.extend_event_horizon() == {"dispatched": 3}
+    assert MaintenanceEvent.objects.count() == 5 * 90
+    assert tasks.extend_event_horizon() == {"created": 0}
