@@ -176,11 +176,20 @@ class PreviewView(V4View):
 # --- events ------------------------------------------------------------------------------------
 
 
+class EventRowPagination(PageLimitPagination):
+    """Kener's paging over plain rows: `total` counts the events alone (no join with the
+    maintenances, an index-only count), the page is `selectors.event_row_values`."""
+
+    def _paginate(self, queryset, offset: int, limit: int) -> list:
+        self.total = queryset.count()
+        return list(selectors.event_row_values(queryset)[offset : offset + limit])
+
+
 class EventListView(V4View):
     """Every maintenance's events, flat rows; by default those that have not ended yet."""
 
     filterset_class = EventFilter
-    pagination_class = PageLimitPagination
+    pagination_class = EventRowPagination
     serializer_class = MaintenanceEventRowSerializer
 
     def get_queryset(self):
@@ -202,8 +211,7 @@ class EventListView(V4View):
     )
     def get(self, request):
         # Three queries whatever the page size: the count, the page, the monitors on it.
-        events = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(selectors.event_row_values(events))
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         links = selectors.monitor_links_of({row["maintenance_id"] for row in page})
         return self.get_paginated_response(event_rows(page, links))
 
