@@ -329,9 +329,11 @@ def _due_occurrences(*, maintenance: Maintenance, recurrence: Recurrence, now: d
     starts = recurrence.occurrences_between(
         now - maintenance.duration + _TICK, horizon_end + _TICK, limit=MAX_EVENTS_PER_HORIZON
     )
-    # Capped: the window is due again at the next pass, which adds what came into reach.
-    last = starts[-1] if len(starts) == MAX_EVENTS_PER_HORIZON else horizon_end
-    return _Due(starts, recurrence.next_after(last) or NO_MORE_OCCURRENCES)
+    if len(starts) == MAX_EVENTS_PER_HORIZON:
+        # Capped: the first 1000 stay the same until the first of them ends, which makes room
+        # for one more; the horizon "reaches" the window then.
+        return _Due(starts, starts[0] + maintenance.duration + _horizon())
+    return _Due(starts, recurrence.next_after(horizon_end) or NO_MORE_OCCURRENCES)
 
 
 def _missing_events(

@@ -105,3 +105,16 @@ def test_a_big_horizon_pass_is_shared_out_to_the_workers_in_id_ranges(
     assert tasks.extend_event_horizon() == {"dispatched": 3}
     assert MaintenanceEvent.objects.count() == 5 * 90
     assert tasks.extend_event_horizon() == {"created": 0}
+
+
+def test_a_capped_window_is_due_again_when_its_first_event_ends(api_client):
+    maintenance = create(api_client, rrule="FREQ=MINUTELY;INTERVAL=15", duration_seconds=600)
+    events = MaintenanceEvent.objects.filter(maintenance_id=maintenance["id"])
+    first_end = events.order_by("start_date_time").first().end_date_time
+    horizon = timedelta(days=90)
+
+    assert events.count() == 1000
+    assert not selectors.windows_due(now=first_end - timedelta(seconds=1), horizon=horizon).exists()
+    assert selectors.windows_due(now=first_end, horizon=horizon).exists()
+    assert events_extend_horizon(now=first_end) == 1
+    assert events.count() == 1001
