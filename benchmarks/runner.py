@@ -1,9 +1,32 @@
-"""Run one benchmark module in this process against the database named by DATABASE_URL."""
+"""Run one benchmark module in this process against the database named by DATABASE_URL.
+
+Prints each row as it comes (`label  figure  goal`) and appends the figures to the results
+file `python -m benchmarks` summarises (BENCH_RESULTS, one JSON object a line).
+"""
 
 import importlib
+import json
 import os
 import sys
 import time
+
+from benchmarks.report import Figure, scale
+
+
+def _print_row(row) -> dict:
+    if isinstance(row, Figure):
+        print(f"  {row.label:<62} {row.text:<34} {row.goal_text}", flush=True)
+        return {
+            "label": row.label,
+            "text": row.text,
+            "value": row.value,
+            "unit": row.unit,
+            "goal": row.goal_text,
+            "met": row.met,
+        }
+    label, text = row
+    print(f"  {label:<62} {text}", flush=True)
+    return {"label": label, "text": text}
 
 
 def main(module_name: str) -> int:
@@ -16,10 +39,15 @@ def main(module_name: str) -> int:
     call_command("migrate", verbosity=0, interactive=False)
     backend = os.environ.get("BENCH_BACKEND", "?")
     module = importlib.import_module(module_name)
-    print(f"\n== {module_name} on {backend}")
+    reduced = f" (BENCH_SCALE={scale()}: reduced sizes)" if scale() != 1 else ""
+    print(f"\n== {module_name} on {backend}{reduced}")
     started = time.perf_counter()
-    for label, figure in module.run():
-        print(f"  {label:<70} {figure}", flush=True)
+    results = os.environ.get("BENCH_RESULTS")
+    for row in module.run():
+        record = _print_row(row)
+        if results:
+            with open(results, "a") as out:
+                out.write(json.dumps({"module": module_name, "backend": backend, **record}) + "\n")
     print(f"  ({time.perf_counter() - started:.1f} s)")
     return 0
 

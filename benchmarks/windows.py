@@ -1,28 +1,35 @@
-"""API v4 figures: event generation rate and the global event list's latency.
+"""API v4 figures in process: event generation, the global event list, the idle horizon pass.
 
-- 1,000 ACTIVE maintenances with a mix of rules, inserted without events, then one
-  `events_extend_horizon` pass generates every event over the horizon: events per second.
-- With at least 100,000 events stored, the median latency of
-  `GET /api/v4/maintenances/events?limit=100` (default filter: not ended yet) and of the same
-  list filtered by monitor tag and status, through Django's full request stack.
+- Event generation: 1,000 ACTIVE maintenances with a mix of rules, then 1,000 daily windows
+  (90 days each), inserted without events; one `events_extend_horizon` pass each.
+- `GET /api/v4/maintenances/events?limit=100` through Django's full request stack (no HTTP
+  server: `benchmarks.kener` measures that) with 270,000 events stored, and on PostgreSQL
+  with 1,000,000 (the extra rows made by one set-based INSERT ... SELECT generate_series).
+- The idle horizon pass with 10,000 weekly windows whose events all exist, and the status
+  pass beside it (the window part of an idle beat cycle; `benchmarks.beat_cycle` times the
+  whole cycle through Celery).
 """
 
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from benchmarks.report import Figure, scaled
 from core.models import ApiKey
 from scheduling.models import Maintenance, MaintenanceEvent, MaintenanceMonitor, Monitor
-from scheduling.services import events_extend_horizon
+from scheduling.services import events_advance_statuses, events_extend_horizon
 
-MAINTENANCES = 1_000
-TARGET_EVENTS = 100_000
-LIST_REQUESTS = 40
+MAINTENANCES = scaled(1_000)
+LIST_EVENTS = scaled(270_000)
+BIG_LIST_EVENTS = scaled(1_000_000)
+IDLE_WINDOWS = scaled(10_000)
+LIST_REQUESTS = 100
 
-# (rrule, timezone, duration) cycled over the maintenances; about 100 events each over 90 days.
+# (rrule, timezone, duration) cycled over the maintenances; about 270 events each over 90 days.
 RULES = [
     ("FREQ=DAILY;BYHOUR=2;BYMINUTE=0", "Europe/Berlin", 3600),
     ("FREQ=WEEKLY;BYDAY=MO,WE,FR;BYHOUR=22", "America/New_York", 7200),
@@ -33,86 +40,183 @@ RULES = [
 ]
 
 
-def _seed_maintenances(now: datetime) -> None:
+def _seed(count: int, now: datetime, *, rules=RULES, title: str = "Window") -> list[int]:
     start = (now - timedelta(days=30)).replace(second=0, microsecond=0)
-    maintenances = [
-        Maintenance(
-            title=f"Window {index}",
-            start_date_time=start + timedelta(minutes=index % 60),
-            rrule=RULES[index % len(RULES)][0],
-            timezone=RULES[index % len(RULES)][1],
-            duration_seconds=RULES[index % len(RULES)][2],
-            status=Maintenance.Status.ACTIVE,
-        )
-        for index in range(MAINTENANCES)
-    ]
-    Maintenance.objects.bulk_create(maintenances, batch_size=500)
+    created = Maintenance.objects.bulk_create(
+        (
+            Maintenance(
+                title=f"{title} {index}",
+                start_date_time=start + timedelta(minutes=index % 60),
+                rrule=rules[index % len(rules)][0],
+                timezone=rules[index % len(rules)][1],
+                duration_seconds=rules[index % len(rules)][2],
+            )
+            for index in range(count)
+        ),
+        batch_size=1000,
+    )
+    return [maintenance.pk for maintenance in created]
+
+
+def _link_monitors() -> None:
     monitors = Monitor.objects.bulk_create(
         [Monitor(tag=f"service-{n}", name=f"Service {n}") for n in range(20)]
     )
-    links = [
-        MaintenanceMonitor(maintenance=maintenance, monitor=monitors[index % 20])
-        for index, maintenance in enumerate(Maintenance.objects.order_by("pk"))
-    ]
-    MaintenanceMonitor.objects.bulk_create(links, batch_size=1000)
+    MaintenanceMonitor.objects.bulk_create(
+        (
+            MaintenanceMonitor(maintenance_id=pk, monitor=monitors[index % 20])
+            for index, pk in enumerate(
+                Maintenance.objects.order_by("pk").values_list("pk", flat=True)
+            )
+        ),
+        batch_size=1000,
+    )
 
 
-def _median_ms(client: Client, url: str, headers: dict) -> float:
-    samples = []
+def _generation(label: str, now: datetime, *, goal_seconds: float | None = None):
+    started = time.perf_counter()
+    created = events_extend_horizon(now=now)
+    elapsed = time.perf_counter() - started
+    yield (f"events_extend_horizon: {label}", f"{created:,} events")
+    yield Figure("  event generation rate", created / elapsed, "events/s", goal=50_000)
+    yield Figure(
+        "  event generation time",
+        elapsed,
+        "s",
+        goal=goal_seconds,
+        higher_is_better=False,
+        digits=2,
+    )
+
+
+def _top_up(target: int) -> None:
+    """Far-future events (year 2100 on) until `target` are stored, in one statement."""
+    missing = target - MaintenanceEvent.objects.count()
+    if missing <= 0:
+        return
+    ids = list(Maintenance.objects.order_by("pk").values_list("pk", flat=True))
+    table = MaintenanceEvent._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} (maintenance_id, occurrence, start_date_time, "
+                "end_date_time, status, is_modified, created_at, updated_at) "
+                "SELECT (%s::bigint[])[1 + n %% %s], t, t, t + interval '30 minutes', "
+                "'SCHEDULED', false, now(), now() "
+                "FROM generate_series(0, %s - 1) AS n, "
+                "LATERAL (SELECT %s::timestamptz + n * interval '1 minute') AS s(t)",
+                [ids, len(ids), missing, datetime(2100, 1, 1, tzinfo=UTC)],
+            )
+            cursor.execute(f"VACUUM ANALYZE {table}")
+        else:
+            base = datetime(2100, 1, 1)
+            cursor.executemany(
+                f"INSERT INTO {table} (maintenance_id, occurrence, start_date_time, "
+                "end_date_time, status, is_modified, created_at, updated_at) "
+                "VALUES (%s, %s, %s, %s, 'SCHEDULED', false, %s, %s)",
+                (
+                    (
+                        ids[n % len(ids)],
+                        str(base + timedelta(minutes=n)),
+                        str(base + timedelta(minutes=n)),
+                        str(base + timedelta(minutes=n + 30)),
+                        str(base),
+                        str(base),
+                    )
+                    for n in range(missing)
+                ),
+            )
+            cursor.execute("ANALYZE")
+
+
+def _list_latency(client: Client, url: str, headers: dict) -> tuple[list[float], int]:
+    samples, total = [], 0
     for _ in range(LIST_REQUESTS):
         started = time.perf_counter()
         response = client.get(url, headers=headers)
         samples.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.content[:300]
-    return statistics.median(samples)
+        total = response.json()["total"]
+    return samples, total
 
 
-def run() -> list[tuple[str, str]]:
-    now = timezone.now()
-    _seed_maintenances(now)
+def _lists(stored: int, *, goal_ms: float | None, headers: dict):
+    client = Client(HTTP_HOST="127.0.0.1")
+    yield ("events stored for the list", f"{stored:,}")
+    for label, url, goal in [
+        ("GET /api/v4/maintenances/events?limit=100", "", goal_ms),
+        ("  ... &page=50 (deep page)", "&page=50", None),
+        (
+            "  ... &monitors=service-3,service-7&event_status=scheduled",
+            "&monitors=service-3,service-7&event_status=scheduled",
+            None,
+        ),
+    ]:
+        samples, total = _list_latency(
+            client, f"/api/v4/maintenances/events?limit=100{url}", headers
+        )
+        yield Figure(
+            f"{label}, median",
+            statistics.median(samples),
+            "ms",
+            goal=goal,
+            higher_is_better=False,
+            digits=1,
+        )
+        if not url:
+            now = timezone.now()
+            exact = MaintenanceEvent.objects.filter(end_date_time__gt=now).count()
+            yield ("  total in the response vs COUNT(*)", f"{total:,} / {exact:,}")
 
+
+def _idle(now: datetime):
+    MaintenanceEvent.objects.all().delete()
+    Maintenance.objects.all().delete()
+    weekly = [("FREQ=WEEKLY", "UTC", 3600)]
+    _seed(IDLE_WINDOWS, now, rules=weekly, title="Weekly")
+    events_extend_horizon(now=now)
+    later = now + timedelta(seconds=30)
+    samples = []
+    for _ in range(3):
+        started = time.perf_counter()
+        created = events_extend_horizon(now=later)
+        samples.append(time.perf_counter() - started)
+        assert created == 0, created
+    yield Figure(
+        f"idle horizon pass, {IDLE_WINDOWS:,} weekly windows, nothing to do (median of 3)",
+        statistics.median(samples) * 1000,
+        "ms",
+        digits=1,
+    )
     started = time.perf_counter()
-    created = events_extend_horizon(now=now)
-    elapsed = time.perf_counter() - started
-    rows = [
-        (f"events_extend_horizon: {MAINTENANCES} maintenances, mixed rules", f"{created} events"),
-        ("event generation rate", f"{created / elapsed:,.0f} events/s ({elapsed:.2f} s)"),
-    ]
+    events_advance_statuses(now=later)
+    yield Figure(
+        "  status pass beside it (window part of an idle beat cycle)",
+        (time.perf_counter() - started) * 1000,
+        "ms",
+        digits=1,
+    )
+    whole = statistics.median(samples) + time.perf_counter() - started
+    yield Figure("  both, in one process", whole, "s", goal=0.5, higher_is_better=False, digits=3)
 
-    # Top up to the target with extra far-future events so the list is measured at 100k rows.
-    missing = TARGET_EVENTS - MaintenanceEvent.objects.count()
-    if missing > 0:
-        maintenance_ids = list(Maintenance.objects.values_list("pk", flat=True))
-        base = datetime(2100, 1, 1, tzinfo=UTC)
-        extra = []
-        for index in range(missing):
-            occurrence = base + timedelta(hours=index)
-            extra.append(
-                MaintenanceEvent(
-                    maintenance_id=maintenance_ids[index % len(maintenance_ids)],
-                    occurrence=occurrence,
-                    start_date_time=occurrence,
-                    end_date_time=occurrence + timedelta(minutes=30),
-                )
-            )
-        MaintenanceEvent.objects.bulk_create(extra, batch_size=2000)
-    total = MaintenanceEvent.objects.count()
-    rows.append(("events stored for the list benchmark", f"{total:,}"))
+
+def run():
+    now = timezone.now()
+    postgres = connection.vendor == "postgresql"
+    _seed(MAINTENANCES, now)
+    yield from _generation(f"{MAINTENANCES:,} windows, mixed rules", now)
+    daily = [("FREQ=DAILY", "UTC", 3600)]
+    _seed(MAINTENANCES, now, rules=daily, title="Daily")
+    yield from _generation(f"{MAINTENANCES:,} daily windows x 90 days", now, goal_seconds=2.0)
+    _link_monitors()
 
     _, raw_key = ApiKey.objects.create_key(name="bench", read_only=True)
     headers = {"Authorization": f"Bearer {raw_key}"}
-    client = Client(HTTP_HOST="127.0.0.1")
-    for label, url in [
-        ("GET /api/v4/maintenances/events?limit=100", "/api/v4/maintenances/events?limit=100"),
-        (
-            "  ... &page=50 (deep page)",
-            "/api/v4/maintenances/events?limit=100&page=50",
-        ),
-        (
-            "  ... &monitors=service-3,service-7&event_status=scheduled",
-            "/api/v4/maintenances/events?limit=100&monitors=service-3,service-7"
-            "&event_status=scheduled",
-        ),
-    ]:
-        rows.append((f"median latency {label}", f"{_median_ms(client, url, headers):.1f} ms"))
-    return rows
+    _top_up(LIST_EVENTS)
+    yield from _lists(
+        MaintenanceEvent.objects.count(), goal_ms=10 if postgres else None, headers=headers
+    )
+    if postgres:
+        _top_up(BIG_LIST_EVENTS)
+        yield from _lists(MaintenanceEvent.objects.count(), goal_ms=15, headers=headers)
+    yield from _idle(now)

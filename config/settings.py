@@ -321,6 +321,9 @@ SCHEDULER_PLAN_BATCH = _strict_int("SCHEDULER_PLAN_BATCH", 2000, minimum=1)
 # Plan ids per `execute_plans` message: a worker creates a chunk's tasks in one transaction.
 # Smaller spreads a tick over more workers; larger costs fewer messages and statements.
 SCHEDULER_PLAN_CHUNK = _strict_int("SCHEDULER_PLAN_CHUNK", 100, minimum=1)
+# A horizon pass with more windows to extend than this is shared out to the workers in id
+# ranges of this many windows.
+SCHEDULER_HORIZON_BATCH = _strict_int("SCHEDULER_HORIZON_BATCH", 2000, minimum=1)
 # GET /healthz calls the scheduler stale when no periodic job ran for this long.
 SCHEDULER_STALE_AFTER = timedelta(seconds=_strict_int("SCHEDULER_STALE_SECONDS", 120, minimum=1))
 

@@ -82,6 +82,16 @@ class Maintenance(models.Model):
     monitors = models.ManyToManyField(
         Monitor, through="MaintenanceMonitor", related_name="maintenances", blank=True
     )
+    events_complete_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The first occurrence that has no event yet because it lies past the horizon "
+        "(far in the future when the rule has no more): until the horizon reaches it, the "
+        "scheduler has nothing to generate for this window (unless it has no upcoming event "
+        "at all; for a window capped at 1000 events: the end of its first event plus the "
+        "horizon). Empty: not known, check it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

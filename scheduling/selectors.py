@@ -4,9 +4,10 @@ under maintenance (now, at an instant, over a range) is `scheduling.history`."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from core.errors import NotFound
 from scheduling.models import (
@@ -41,6 +42,13 @@ def maintenance_list() -> QuerySet[Maintenance]:
     return Maintenance.objects.prefetch_related(_monitor_links()).order_by("-id")
 
 
+def with_monitors(maintenance: Maintenance) -> Maintenance:
+    """The maintenance (just written) with its monitors fetched as `maintenance_list` has
+    them, in one query instead of reading the row again."""
+    prefetch_related_objects([maintenance], _monitor_links())
+    return maintenance
+
+
 def maintenance_get(*, maintenance_id: str, with_monitors: bool = True) -> Maintenance:
     """The maintenance a path segment names (its monitors prefetched unless the caller only
     needs the row); 404 with the spec's message."""
@@ -64,6 +72,43 @@ def event_list_detailed(*, now: datetime) -> QuerySet[MaintenanceEvent]:
         .select_related("maintenance")
         .prefetch_related(_monitor_links("maintenance__monitor_links"))
     )
+
+
+# What a row of the global event list shows (`scheduling.api.serializers.event_rows`).
+EVENT_ROW_FIELDS = (
+    "id",
+    "maintenance_id",
+    "start_date_time",
+    "end_date_time",
+    "live_status",
+    "maintenance__title",
+    "maintenance__description",
+    "maintenance__status",
+    "maintenance__rrule",
+    "maintenance__duration_seconds",
+    "maintenance__timezone",
+)
+
+
+def event_row_values(events: QuerySet[MaintenanceEvent]) -> QuerySet:
+    """`events` (from `event_list`, filtered) as plain rows of `EVENT_ROW_FIELDS`, the
+    maintenance joined in: one query a page, no model instances."""
+    return events.values(*EVENT_ROW_FIELDS)
+
+
+def monitor_links_of(maintenance_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
+    """Each maintenance's `(monitor tag, impact)` pairs in the client's order, in one query."""
+    links: dict[int, list[tuple[str, str]]] = {pk: [] for pk in maintenance_ids}
+    if not links:
+        return links
+    rows = (
+        MaintenanceMonitor.objects.filter(maintenance_id__in=links)
+        .order_by("id")
+        .values_list("maintenance_id", "monitor__tag", "impact")
+    )
+    for maintenance_id, tag, impact in rows:
+        links[maintenance_id].append((tag, impact))
+    return links
 
 
 def events_replaced_by(
@@ -101,6 +146,25 @@ def window_events_between(
     if monitor_tag:
         events = events.filter(maintenance__monitor_links__monitor__tag=monitor_tag)
     return list(events[:limit])
+
+
+def windows_due(*, now: datetime, horizon: timedelta) -> QuerySet[Maintenance]:
+    """The ACTIVE maintenances the horizon (`now + horizon`) has reached: their next occurrence
+    without an event is within it, or not known yet, or they have no upcoming event at all
+    (events removed behind the services' back come back). One query, set-based."""
+    upcoming = MaintenanceEvent.objects.filter(maintenance=OuterRef("pk"), occurrence__gt=now)
+    return Maintenance.objects.filter(status=Maintenance.Status.ACTIVE).filter(
+        Q(events_complete_until__isnull=True)
+        | Q(events_complete_until__lte=now + horizon)
+        | ~Exists(upcoming)
+    )
+
+
+def windows_due_id_ranges(*, now: datetime, horizon: timedelta, size: int) -> list[tuple[int, int]]:
+    """`windows_due` cut into inclusive id ranges of at most `size` windows each, so that
+    several workers can extend the horizon side by side (one id query, no row sent twice)."""
+    ids = list(windows_due(now=now, horizon=horizon).order_by("pk").values_list("pk", flat=True))
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
 
 
 def event_get(*, maintenance: Maintenance, event_id: str) -> MaintenanceEvent:

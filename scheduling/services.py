@@ -20,7 +20,7 @@ from itertools import islice
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Prefetch, ProtectedError, Q
 from django.utils import timezone as django_timezone
 
@@ -183,6 +183,10 @@ def _audited_monitors(maintenance: Maintenance) -> dict[str, list[dict[str, str]
 def _replace_monitor_links(*, maintenance: Maintenance, monitors: Sequence[MonitorLink]) -> None:
     # The list replaces the previous one wholesale and keeps the client's order (link ids).
     maintenance.monitor_links.all().delete()
+    _add_monitor_links(maintenance=maintenance, monitors=monitors)
+
+
+def _add_monitor_links(*, maintenance: Maintenance, monitors: Sequence[MonitorLink]) -> None:
     MaintenanceMonitor.objects.bulk_create(
         MaintenanceMonitor(maintenance=maintenance, monitor=link.monitor, impact=link.impact)
         for link in monitors
@@ -207,10 +211,12 @@ def maintenance_create(*, spec: MaintenanceSpec, now: datetime | None = None) ->
             status=spec.status,
             exdates=exdates,
         )
-        _replace_monitor_links(maintenance=maintenance, monitors=spec.monitors)
+        if spec.monitors:
+            _add_monitor_links(maintenance=maintenance, monitors=spec.monitors)
         audit.record_created(maintenance, **_audited_monitors(maintenance))
         if maintenance.status == Maintenance.Status.ACTIVE:
-            events_generate(maintenance=maintenance, now=now)
+            # Created in this transaction: no other process can hold or see the row yet.
+            _generate_locked(maintenance=maintenance, now=now, is_new=True)
     return maintenance
 
 
@@ -517,35 +523,103 @@ def maintenance_delete(*, maintenance: Maintenance) -> None:
 
 # --- event generation (the scheduler calls these) ----------------------------------------------
 
+# `events_complete_until` of a window whose rule has no occurrence left: never due again.
+NO_MORE_OCCURRENCES = datetime(9999, 12, 31, tzinfo=UTC)
+_TICK = timedelta(microseconds=1)
 
-def _missing_events(
-    *,
-    maintenance: Maintenance,
-    recurrence: Recurrence,
-    now: datetime,
-    known: Iterable[datetime],
-) -> list[MaintenanceEvent]:
-    duration = maintenance.duration
-    known = set(known) | maintenance.exdate_instants()
+
+@dataclass(frozen=True)
+class _Due:
+    """What one window needs at `now`: the starts to give an event (not all new: the caller
+    drops the known ones) and the first start after them (`events_complete_until`)."""
+
+    starts: list[datetime]
+    complete_until: datetime
+
+
+def _due_occurrences(*, maintenance: Maintenance, recurrence: Recurrence, now: datetime) -> _Due:
     # Occurrences whose window has not ended (start > now - duration) and that start within
     # the horizon (start <= now + horizon); occurrences_between is half-open [after, before).
-    tick = timedelta(microseconds=1)
+    horizon_end = now + _horizon()
     starts = recurrence.occurrences_between(
-        now - duration + tick, now + _horizon() + tick, limit=MAX_EVENTS_PER_HORIZON
+        now - maintenance.duration + _TICK, horizon_end + _TICK, limit=MAX_EVENTS_PER_HORIZON
     )
-    return [
-        MaintenanceEvent(
-            maintenance=maintenance,
-            occurrence=start,
-            start_date_time=start,
-            end_date_time=start + duration,
-            # Stored SCHEDULED even when already under way: the scheduler then stores (and
-            # reports) the transition once, like every other.
-            status=EventStatus.SCHEDULED,
-        )
-        for start in starts
-        if start not in known
-    ]
+    if len(starts) == MAX_EVENTS_PER_HORIZON:
+        # Capped: the first 1000 stay the same until the first of them ends, which makes room
+        # for one more; the horizon "reaches" the window then.
+        return _Due(starts, starts[0] + maintenance.duration + _horizon())
+    return _Due(starts, recurrence.next_after(horizon_end) or NO_MORE_OCCURRENCES)
+
+
+def _missing_events(
+    *, maintenance: Maintenance, due: _Due, known: Iterable[datetime]
+) -> list[tuple[int, datetime, datetime]]:
+    """`(maintenance_id, start, end)` of each due occurrence without an event, a deletion or
+    an exdate."""
+    duration = maintenance.duration
+    known = set(known) | maintenance.exdate_instants()
+    return [(maintenance.pk, start, start + duration) for start in due.starts if start not in known]
+
+
+def _insert_events(rows: Sequence[tuple[int, datetime, datetime]]) -> int:
+    """Insert events `(maintenance_id, occurrence, end)` (starting at their occurrence) in one
+    set-based statement; an occurrence that already has an event is skipped (the unique key).
+
+    Every generated event is written here and nowhere else. Stored SCHEDULED even when already
+    under way: the scheduler then stores (and reports) the transition once, like every other.
+    Returns how many rows were given (including those a concurrent process inserted first).
+    """
+    if not rows:
+        return 0
+    table = MaintenanceEvent._meta.db_table
+    now = django_timezone.now()
+    columns = (
+        "maintenance_id, occurrence, start_date_time, end_date_time, status, is_modified, "
+        "is_extra, sequence, status_changed_at, created_at, updated_at"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement whatever the count: the rows travel as three arrays.
+            maintenance_ids, starts, ends = (list(column) for column in zip(*rows, strict=True))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) "
+                "SELECT m, s, s, e, %s, false, false, 0, NULL, %s, %s "
+                "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS r(m, s, e) "
+                "ON CONFLICT DO NOTHING",
+                [EventStatus.SCHEDULED, now, now, maintenance_ids, starts, ends],
+            )
+        else:
+            # Django's text form of an instant (naive UTC), without its per-value checks.
+            def adapt(value: datetime) -> str:
+                return str(value.astimezone(UTC).replace(tzinfo=None))
+
+            stamp = adapt(now)
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) "
+                "VALUES (%s, %s, %s, %s, %s, false, false, 0, NULL, %s, %s) ON CONFLICT DO NOTHING",
+                [
+                    (pk, first, first, adapt(end), EventStatus.SCHEDULED, stamp, stamp)
+                    for pk, first, end in ((pk, adapt(start), end) for pk, start, end in rows)
+                ],
+            )
+    # Under the windows' row locks (the horizon job's and every schedule change's), so the
+    # events read back are the ones this statement inserted.
+    audit.record_bulk_created(
+        MaintenanceEvent,
+        [
+            MaintenanceEvent(
+                maintenance_id=pk,
+                occurrence=start,
+                start_date_time=start,
+                end_date_time=end,
+                status=EventStatus.SCHEDULED,
+                created_at=now,
+            )
+            for pk, start, end in rows
+        ],
+        key=("maintenance_id", "occurrence"),
+    )
+    return len(rows)
 
 
 def _known_occurrences(
@@ -563,6 +637,23 @@ def _known_occurrences(
         for maintenance_id, occurrence in rows:
             known[maintenance_id].add(occurrence)
     return known
+
+
+def _generate_locked(*, maintenance: Maintenance, now: datetime, is_new: bool = False) -> int:
+    """`events_generate` for a row this transaction has locked (or just created: `is_new`,
+    which has no event or deletion to look up)."""
+    due = _due_occurrences(maintenance=maintenance, recurrence=maintenance.recurrence(), now=now)
+    known: Iterable[datetime] = ()
+    if not is_new:
+        known = _known_occurrences(
+            maintenance_ids=[maintenance.pk],
+            now=now,
+            max_duration_seconds=maintenance.duration_seconds,
+        )[maintenance.pk]
+    created = _insert_events(_missing_events(maintenance=maintenance, due=due, known=known))
+    Maintenance.objects.filter(pk=maintenance.pk).update(events_complete_until=due.complete_until)
+    maintenance.events_complete_until = due.complete_until
+    return created
 
 
 def events_generate(*, maintenance: Maintenance, now: datetime) -> int:
@@ -583,31 +674,30 @@ def events_generate(*, maintenance: Maintenance, now: datetime) -> int:
         )
         if current is None:
             return 0
-        known = _known_occurrences(
-            maintenance_ids=[current.pk], now=now, max_duration_seconds=current.duration_seconds
-        )
-        events = _missing_events(
-            maintenance=current,
-            recurrence=current.recurrence(),
-            now=now,
-            known=known[current.pk],
-        )
-        MaintenanceEvent.objects.bulk_create(events, ignore_conflicts=True)
-        audit.record_bulk_created(MaintenanceEvent, events, key=("maintenance_id", "occurrence"))
-    return len(events)
+        return _generate_locked(maintenance=current, now=now)
 
 
-def events_extend_horizon(*, now: datetime) -> int:
-    """`events_generate` for every ACTIVE maintenance, in bulk; return how many were inserted.
+def events_extend_horizon(
+    *, now: datetime, first_id: int | None = None, last_id: int | None = None
+) -> int:
+    """`events_generate` for every ACTIVE maintenance that needs it, in bulk; return how many
+    events were inserted. `first_id`/`last_id` bound the ids (inclusive) so that several
+    workers can share one pass (`selectors.windows_due_id_ranges`).
 
-    Works in chunks of maintenances: per chunk one locking SELECT, two queries for the
-    occurrence keys in use and one bulk INSERT. Maintenances locked by a request in flight
+    One query finds the windows the horizon has reached (`events_complete_until` at most
+    now + horizon, or unknown); the others have every event they need. Then in chunks of
+    maintenances: one locking SELECT, two queries for the occurrence keys in use, one INSERT
+    and one UPDATE of `events_complete_until`. Maintenances locked by a request in flight
     are skipped (that request generates them). Idempotent; two processes may run it at once.
     A stored rule that no longer builds is logged and skipped, not allowed to stop the rest.
     """
     created = 0
-    ids = Maintenance.objects.filter(status=Maintenance.Status.ACTIVE).values_list("pk", flat=True)
-    for chunk in _batched(ids.order_by("pk"), _EXTEND_CHUNK):
+    ids = selectors.windows_due(now=now, horizon=_horizon())
+    if first_id is not None:
+        ids = ids.filter(pk__gte=first_id)
+    if last_id is not None:
+        ids = ids.filter(pk__lte=last_id)
+    for chunk in _batched(ids.values_list("pk", flat=True).order_by("pk"), _EXTEND_CHUNK):
         with transaction.atomic():
             maintenances = list(
                 Maintenance.objects.filter(pk__in=chunk, status=Maintenance.Status.ACTIVE)
@@ -621,26 +711,25 @@ def events_extend_horizon(*, now: datetime) -> int:
                 now=now,
                 max_duration_seconds=max(m.duration_seconds for m in maintenances),
             )
-            events: list[MaintenanceEvent] = []
+            rows: list[tuple[int, datetime, datetime]] = []
+            completed: list[Maintenance] = []
             for maintenance in maintenances:
                 try:
-                    recurrence = maintenance.recurrence()
+                    due = _due_occurrences(
+                        maintenance=maintenance, recurrence=maintenance.recurrence(), now=now
+                    )
                 except RecurrenceError:
                     logger.exception(
                         "Maintenance %s has a rule that does not build", maintenance.pk
                     )
                     continue
-                events += _missing_events(
-                    maintenance=maintenance,
-                    recurrence=recurrence,
-                    now=now,
-                    known=known[maintenance.pk],
+                rows += _missing_events(
+                    maintenance=maintenance, due=due, known=known[maintenance.pk]
                 )
-            MaintenanceEvent.objects.bulk_create(events, ignore_conflicts=True, batch_size=500)
-            audit.record_bulk_created(
-                MaintenanceEvent, events, key=("maintenance_id", "occurrence")
-            )
-            created += len(events)
+                maintenance.events_complete_until = due.complete_until
+                completed.append(maintenance)
+            created += _insert_events(rows)
+            Maintenance.objects.bulk_update(completed, ["events_complete_until"])
     return created
 
 

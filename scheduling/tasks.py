@@ -4,22 +4,60 @@ Both periodic jobs are safe to run twice at once (two beats, or `run_scheduler_t
 beat): events are unique per (maintenance, occurrence) and statuses move by compare-and-set.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from celery import current_app
 from django.conf import settings
 
-from core.jobs import JobResult, periodic_job
-from scheduling import services
+from core.jobs import JobResult, database_task, periodic_job
+from scheduling import selectors, services
 
 STATUS_ORDER = ("READY", "ONGOING", "COMPLETED")
 
 
-# Horizon first in a manual tick, so an event that is due now exists before statuses advance.
-@periodic_job(every=lambda: settings.SCHEDULER_HORIZON_SECONDS, tick_order=10)
-def extend_event_horizon(now: datetime) -> JobResult:
-    """Create the missing events of every active window up to the horizon."""
+def extend_event_horizon_inline(now: datetime) -> JobResult:
+    """Create the missing events of every active window up to the horizon, in this process."""
     created = services.events_extend_horizon(now=now)
     return JobResult(f"{created} events created", {"created": created})
+
+
+# Horizon first in a manual tick, so an event that is due now exists before statuses advance.
+@periodic_job(
+    every=lambda: settings.SCHEDULER_HORIZON_SECONDS,
+    tick_order=10,
+    inline=extend_event_horizon_inline,
+)
+def extend_event_horizon(now: datetime) -> JobResult:
+    """Create the missing events of every active window up to the horizon.
+
+    When more windows need events than SCHEDULER_HORIZON_BATCH, the pass is cut into id
+    ranges of that many and each range is sent to the workers (`extend_event_horizon_range`),
+    so they share it; otherwise this worker does it all.
+    """
+    ranges = selectors.windows_due_id_ranges(
+        now=now,
+        horizon=timedelta(days=settings.MAINTENANCE_EVENT_HORIZON_DAYS),
+        size=settings.SCHEDULER_HORIZON_BATCH,
+    )
+    if len(ranges) <= 1:
+        return extend_event_horizon_inline(now)
+    # A range left over from an earlier pass is redundant once the next pass runs.
+    expires = settings.SCHEDULER_HORIZON_SECONDS
+    with current_app.producer_or_acquire() as producer:
+        for first_id, last_id in ranges:
+            extend_event_horizon_range.apply_async(
+                (now.isoformat(), first_id, last_id), expires=expires, producer=producer
+            )
+    return JobResult(f"{len(ranges)} id ranges dispatched", {"dispatched": len(ranges)})
+
+
+# Its writes are the horizon job's: recorded as system:extend-event-horizon.
+@database_task("scheduling.tasks.extend_event_horizon_range", audit_actor="extend_event_horizon")
+def extend_event_horizon_range(now: str, first_id: int, last_id: int) -> int:
+    """One share of a horizon pass: the windows with ids in [first_id, last_id]."""
+    return services.events_extend_horizon(
+        now=datetime.fromisoformat(now), first_id=first_id, last_id=last_id
+    )
 
 
 # After the statuses, so an event that just started is not reminded about in the same tick.

@@ -317,6 +317,9 @@ class TaskViewSet(_V1ViewSet):
 class CounterReadingsView(ServiceAPIView):
     """Meter readings of many counter plans in one request (gateways)."""
 
+    # A reading changes its plan (as the single route, an action on the plan, does).
+    permission_model = Plan
+    permission_actions = {"post": "change"}
     serializer_class = s.CounterReadingsBatchInput  # what OPTIONS describes
 
     @extend_schema(

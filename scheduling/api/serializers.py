@@ -10,7 +10,7 @@ and fields a request schema does not list are a 400 (Kener's request schemas say
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from drf_spectacular.utils import extend_schema_field
@@ -463,6 +463,32 @@ class MaintenanceEventRowSerializer(serializers.Serializer):
     maintenance_duration_seconds = serializers.IntegerField(source="maintenance.duration_seconds")
     maintenance_timezone = serializers.CharField(source="maintenance.timezone")
     monitors = MonitorImpactSerializer(source="maintenance.monitor_links.all", many=True)
+
+
+def event_rows(rows: Iterable[Mapping], links: Mapping[int, list[tuple[str, str]]]) -> list[dict]:
+    """Rows of the global event list, exactly as `MaintenanceEventRowSerializer` renders them
+    (which documents the shape), from `selectors.event_row_values` and
+    `selectors.monitor_links_of`: a plain loop instead of a serializer field by field."""
+    return [
+        {
+            "maintenance_id": row["maintenance_id"],
+            "event_id": row["id"],
+            "event_start_date_time": unix_seconds(row["start_date_time"]),
+            "event_end_date_time": unix_seconds(row["end_date_time"]),
+            "event_status": row["live_status"],
+            "maintenance_title": row["maintenance__title"],
+            "maintenance_description": row["maintenance__description"],
+            "maintenance_status": row["maintenance__status"],
+            "maintenance_rrule": row["maintenance__rrule"],
+            "maintenance_duration_seconds": row["maintenance__duration_seconds"],
+            "maintenance_timezone": row["maintenance__timezone"],
+            "monitors": [
+                {"monitor_tag": tag, "impact": impact}
+                for tag, impact in links[row["maintenance_id"]]
+            ],
+        }
+        for row in rows
+    ]
 
 
 class MonitorSerializer(serializers.Serializer):

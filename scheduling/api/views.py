@@ -12,6 +12,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from core.api.pagination import PageLimitPagination
+from core.api.renderers import OrjsonRenderer
 from core.api.views import ServiceAPIView
 from scheduling import selectors, services
 from scheduling.api.filters import EventFilter, MaintenanceFilter
@@ -33,6 +34,7 @@ from scheduling.api.serializers import (
     MonitorListEnvelopeSerializer,
     MonitorSerializer,
     MonitorWriteSerializer,
+    event_rows,
     maintenance_changes,
     maintenance_spec,
 )
@@ -47,7 +49,10 @@ MONITORS = ["Monitors"]
 
 
 class V4View(ServiceAPIView):
-    """Fixes one `now` per request: every status in a response is true at that instant."""
+    """Fixes one `now` per request: every status in a response is true at that instant.
+    Responses are DRF's JSON, encoded by orjson."""
+
+    renderer_classes = [OrjsonRenderer]
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -98,7 +103,7 @@ class MaintenanceListView(V4View):
     def post(self, request):
         data = self.validated(MaintenanceWriteSerializer)
         maintenance = services.maintenance_create(spec=maintenance_spec(data), now=self.now)
-        maintenance = selectors.maintenance_list().get(pk=maintenance.pk)
+        maintenance = selectors.with_monitors(maintenance)
         return Response(
             {"maintenance": self.render(MaintenanceSerializer, maintenance)},
             status=status.HTTP_201_CREATED,
@@ -176,19 +181,28 @@ class PreviewView(V4View):
 # --- events ------------------------------------------------------------------------------------
 
 
+class EventRowPagination(PageLimitPagination):
+    """Kener's paging over plain rows: `total` counts the events alone (no join with the
+    maintenances, an index-only count), the page is `selectors.event_row_values`."""
+
+    def _paginate(self, queryset, offset: int, limit: int) -> list:
+        self.total = queryset.count()
+        return list(selectors.event_row_values(queryset)[offset : offset + limit])
+
+
 class EventListView(V4View):
     """Every maintenance's events, flat rows; by default those that have not ended yet."""
 
     permission_model = MaintenanceEvent
 
     filterset_class = EventFilter
-    pagination_class = PageLimitPagination
+    pagination_class = EventRowPagination
     serializer_class = MaintenanceEventRowSerializer
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request
             return MaintenanceEvent.objects.none()
-        return selectors.event_list_detailed(now=self.now)
+        return selectors.event_list(now=self.now)
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -203,10 +217,10 @@ class EventListView(V4View):
         responses={200: MaintenanceEventRowSerializer(many=True)},
     )
     def get(self, request):
+        # Three queries whatever the page size: the count, the page, the monitors on it.
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(
-            self.render(MaintenanceEventRowSerializer, page, many=True)
-        )
+        links = selectors.monitor_links_of({row["maintenance_id"] for row in page})
+        return self.get_paginated_response(event_rows(page, links))
 
 
 class MaintenanceEventListView(V4View):

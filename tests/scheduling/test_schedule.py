@@ -131,10 +131,10 @@ def test_it_ignores_conflicts_with_events_inserted_meanwhile(settings):
     )
     from scheduling import services
 
-    events = services._missing_events(
-        maintenance=maintenance, recurrence=maintenance.recurrence(), now=NOW, known=()
+    due = services._due_occurrences(
+        maintenance=maintenance, recurrence=maintenance.recurrence(), now=NOW
     )
-    MaintenanceEvent.objects.bulk_create(events, ignore_conflicts=True)
+    services._insert_events(services._missing_events(maintenance=maintenance, due=due, known=()))
 
     assert maintenance.events.count() == 3
 

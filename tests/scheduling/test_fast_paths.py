@@ -1,0 +1,131 @@
+"""The fast v4 paths give what the slow ones gave: the global list's plain rows equal the
+serializer that documents them, a create takes the same few queries however many events it
+generates, and the horizon job leaves alone the windows that have every event they need."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from core.models import AuditRecord
+from scheduling import selectors
+from scheduling.api.serializers import MaintenanceEventRowSerializer, event_rows
+from scheduling.models import Maintenance, MaintenanceEvent
+from scheduling.services import NO_MORE_OCCURRENCES, events_extend_horizon
+from tests.scheduling.conftest import NOW, create, ts
+
+pytestmark = pytest.mark.usefixtures("db", "frozen")
+
+
+def test_list_rows_are_what_the_row_serializer_renders(api_client, monitors):
+    create(api_client, monitors=[{"monitor_tag": "db", "impact": "DOWN"}, {"monitor_tag": "api"}])
+    create(
+        api_client, title="No monitors", description="Kernel \u2028 update", timezone="Asia/Tokyo"
+    )
+    create(api_client, title="Inactive", status="INACTIVE")
+    events = selectors.event_list(now=NOW)
+
+    rows = list(selectors.event_row_values(events))
+    links = selectors.monitor_links_of({row["maintenance_id"] for row in rows})
+    expected = MaintenanceEventRowSerializer(
+        selectors.event_list_detailed(now=NOW), many=True, context={"now": NOW}
+    ).data
+
+    assert len(rows) == 6
+    assert event_rows(rows, links) == [dict(row) for row in expected]
+    response = api_client.get("/api/v4/maintenances/events", {"limit": 100})
+    assert response.json()["events"] == event_rows(rows, links)
+
+
+@pytest.mark.parametrize("rrule", ["FREQ=DAILY;COUNT=1", "FREQ=HOURLY"])
+def test_a_create_takes_the_same_queries_for_one_event_or_a_thousand(api_client, monitors, rrule):
+    # key lookup, monitors by tag, INSERT maintenance, INSERT links, INSERT events, UPDATE
+    # of how far its events go, the links to render (plus the transaction's statements); the
+    # audit trail adds its reads (the window's links, content types, the new events' ids) and
+    # its INSERTs, in batches as large as the database's parameter limit allows (62 rows on
+    # SQLite), which are counted apart.
+    with CaptureQueriesContext(connection) as queries:
+        maintenance = create(api_client, rrule=rrule, monitors=[{"monitor_tag": "api"}])
+
+    audit_inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "core_auditrecord"')]
+    assert len(queries) - len(audit_inserts) <= 13
+    assert maintenance["monitors"] == [{"monitor_tag": "api", "impact": "MAINTENANCE"}]
+    events = MaintenanceEvent.objects.count()
+    assert events in (1, 1000)
+    event_type = ContentType.objects.get_for_model(MaintenanceEvent)
+    assert AuditRecord.objects.filter(content_type=event_type).count() == events
+    assert len(audit_inserts) <= 1 + -(-events // 62)
+
+
+def test_the_horizon_job_only_looks_at_windows_the_horizon_reached(api_client, settings):
+    settings.MAINTENANCE_EVENT_HORIZON_DAYS = 7
+    daily = create(api_client, rrule="FREQ=DAILY")
+    weekly = create(
+        api_client, title="Thursdays", rrule="FREQ=WEEKLY", start_date_time=ts(2026, 1, 8, 2, 0)
+    )
+    finished = create(api_client, title="Three days", rrule="FREQ=DAILY;COUNT=3")
+    horizon = timedelta(days=7)
+
+    assert Maintenance.objects.get(pk=finished["id"]).events_complete_until == NO_MORE_OCCURRENCES
+    assert not selectors.windows_due(now=NOW, horizon=horizon).exists()
+    # A day later the daily window's next occurrence came into reach; the weekly one's not.
+    later = NOW + timedelta(days=1)
+    due = selectors.windows_due(now=later, horizon=horizon)
+    assert list(due.values_list("pk", flat=True)) == [daily["id"]]
+
+    assert events_extend_horizon(now=later) == 1
+    assert not selectors.windows_due(now=later, horizon=horizon).exists()
+    assert Maintenance.objects.get(pk=weekly["id"]).events.count() == 1
+
+
+def test_a_window_whose_events_were_removed_behind_the_services_back_is_generated_again(
+    api_client,
+):
+    maintenance = create(api_client, rrule="FREQ=DAILY")
+    MaintenanceEvent.objects.all().delete()
+
+    assert events_extend_horizon(now=NOW) == 90
+    assert MaintenanceEvent.objects.filter(maintenance_id=maintenance["id"]).count() == 90
+
+
+def test_workers_share_a_pass_by_id_ranges(api_client):
+    ids = [create(api_client, title=f"m{n}", rrule="FREQ=DAILY")["id"] for n in range(5)]
+    MaintenanceEvent.objects.all().delete()
+
+    ranges = selectors.windows_due_id_ranges(now=NOW, horizon=timedelta(days=90), size=2)
+    assert ranges == [(ids[0], ids[1]), (ids[2], ids[3]), (ids[4], ids[4])]
+    created = [events_extend_horizon(now=NOW, first_id=lo, last_id=hi) for lo, hi in ranges]
+
+    assert created == [180, 180, 90]
+    assert events_extend_horizon(now=NOW) == 0
+
+
+def test_a_big_horizon_pass_is_shared_out_to_the_workers_in_id_ranges(
+    api_client, settings, eager_celery
+):
+    from scheduling import tasks
+
+    for n in range(5):
+        create(api_client, title=f"m{n}", rrule="FREQ=DAILY")
+    MaintenanceEvent.objects.all().delete()
+    settings.SCHEDULER_HORIZON_BATCH = 2
+
+    # Eager: the three range tasks run inline, as three workers would.
+    assert tasks.extend_event_horizon() == {"dispatched": 3}
+    assert MaintenanceEvent.objects.count() == 5 * 90
+    assert tasks.extend_event_horizon() == {"created": 0}
+
+
+def test_a_capped_window_is_due_again_when_its_first_event_ends(api_client):
+    maintenance = create(api_client, rrule="FREQ=MINUTELY;INTERVAL=15", duration_seconds=600)
+    events = MaintenanceEvent.objects.filter(maintenance_id=maintenance["id"])
+    first_end = events.order_by("start_date_time").first().end_date_time
+    horizon = timedelta(days=90)
+
+    assert events.count() == 1000
+    assert not selectors.windows_due(now=first_end - timedelta(seconds=1), horizon=horizon).exists()
+    assert selectors.windows_due(now=first_end, horizon=horizon).exists()
+    assert events_extend_horizon(now=first_end) == 1
+    assert events.count() == 1001
