@@ -1,7 +1,11 @@
 """Query-parameter filters of the v1 lists; a bad value is a 400 naming the parameter."""
 
+from datetime import UTC
+
 import django_filters
+from django import forms
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 
 from maintenance.models import Plan, Task
 
@@ -38,16 +42,34 @@ class PlanFilter(django_filters.FilterSet):
         return queryset
 
 
+class _BoundedIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant between 1970 and 2200, read as UTC: PostgreSQL refuses far years
+    and offsets beyond ±15:59 (Python accepts up to ±23:59), which would be a 500."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        parsed = parsed.astimezone(UTC)
+        if not 1970 <= parsed.year < 2200:
+            raise forms.ValidationError("must be between 1970 and 2200")
+        return parsed
+
+
+class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = _BoundedIsoDateTimeField
+
+
 class TaskFilter(django_filters.FilterSet):
     plan_id = django_filters.CharFilter(field_name="plan_id", max_length=40)
     status = ChoiceInFilter(
         choices=Task.Status.choices, help_text="One status, or several separated by commas."
     )
     assignee_id = django_filters.CharFilter(field_name="assignee_id", max_length=40)
-    due_before = django_filters.IsoDateTimeFilter(
+    due_before = BoundedIsoDateTimeFilter(
         field_name="due_at", lookup_expr="lte", help_text="Due at or before (ISO 8601)."
     )
-    due_after = django_filters.IsoDateTimeFilter(
+    due_after = BoundedIsoDateTimeFilter(
         field_name="due_at", lookup_expr="gte", help_text="Due at or after (ISO 8601)."
     )
 
