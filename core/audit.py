@@ -100,7 +100,7 @@ def request_actor(request) -> Actor:
     remote_addr = request.META.get("REMOTE_ADDR") or None
     key_id = getattr(user, "key_id", None)
     if key_id is not None:
-        return Actor(f"key:{user.name}", api_key_id=key_id, remote_addr=remote_addr)
+        return Actor(user.actor, api_key_id=key_id, remote_addr=remote_addr)
     if user is not None and getattr(user, "is_authenticated", False):
         return Actor(f"user:{user.get_username()}", user_id=user.pk, remote_addr=remote_addr)
     return Actor(SYSTEM.name, remote_addr=remote_addr)

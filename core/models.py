@@ -18,6 +18,19 @@ class ApiKey(AbstractAPIKey):
         verbose_name_plural = "API keys"
 
 
+def _update_creating(manager: models.Manager, name: str, values: dict) -> None:
+    """UPDATE the row named `name` with `values`, creating it first when it does not exist
+    yet; of two workers racing to create it, the loser's INSERT fails and it just updates."""
+    if manager.filter(name=name).update(**values):
+        return
+    try:
+        with transaction.atomic():
+            manager.create(name=name)
+    except IntegrityError:
+        pass  # another worker created it first
+    manager.filter(name=name).update(**values)
+
+
 class SchedulerJobManager(models.Manager):
     def record_run(
         self,
@@ -46,14 +59,7 @@ class SchedulerJobManager(models.Manager):
         }
         if ok:
             values["last_success_at"] = values["last_finished_at"]
-        if self.filter(name=name).update(**values):
-            return
-        try:
-            with transaction.atomic():
-                self.create(name=name)
-        except IntegrityError:
-            pass  # another worker created it first
-        self.filter(name=name).update(**values)
+        _update_creating(self, name, values)
 
 
 class SchedulerJob(models.Model):
@@ -123,14 +129,7 @@ class RetentionTotalManager(models.Manager):
     def add(self, name: str, count: int, *, at) -> None:
         """Add `count` pruned rows to kind `name` (one UPDATE; created on the first prune)."""
         values = {"pruned": models.F("pruned") + count, "last_pruned_at": at}
-        if self.filter(name=name).update(**values):
-            return
-        try:
-            with transaction.atomic():
-                self.create(name=name)
-        except IntegrityError:
-            pass  # another worker created it first
-        self.filter(name=name).update(**values)
+        _update_creating(self, name, values)
 
 
 class RetentionTotal(models.Model):
