@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
 from core.ids import new_id
+from core.limits import LONG_TEXT_MAX_LENGTH
 from scheduling.recurrence import Recurrence, build_recurrence
 
 
@@ -133,7 +134,7 @@ class Plan(models.Model):
 
     id = _id_field(new_plan_id)
     name = models.CharField(max_length=255)
-    description = models.TextField(blank=True)
+    description = models.TextField(max_length=LONG_TEXT_MAX_LENGTH, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
     assets = models.ManyToManyField(Asset, through="PlanAsset", related_name="plans", blank=True)
@@ -144,7 +145,7 @@ class Plan(models.Model):
 
     # The template every generated task copies.
     task_title = models.CharField(max_length=255)
-    task_description = models.TextField(blank=True)
+    task_description = models.TextField(max_length=LONG_TEXT_MAX_LENGTH, blank=True)
     task_checklist = models.JSONField(default=list, blank=True)
     task_estimated_duration_minutes = models.PositiveIntegerField(null=True, blank=True)
     task_code_prefix = models.CharField(max_length=10, default="MAN")
@@ -389,7 +390,7 @@ class Task(models.Model):
     plan = _soft_plan_fk("tasks")
     execution = models.OneToOneField(Execution, on_delete=models.PROTECT, related_name="task")
     title = models.CharField(max_length=255)
-    description = models.TextField(blank=True)
+    description = models.TextField(max_length=LONG_TEXT_MAX_LENGTH, blank=True)
     checklist = models.JSONField(default=list, blank=True)
     priority = models.CharField(max_length=10, choices=Priority.choices)
     assets = models.ManyToManyField(Asset, through="TaskAsset", related_name="tasks", blank=True)
@@ -413,7 +414,7 @@ class Task(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.CharField(max_length=200, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(max_length=LONG_TEXT_MAX_LENGTH, blank=True)
     # When `task.overdue` was announced (set once, by `tasks_notify_overdue`).
     overdue_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 

@@ -17,6 +17,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 
+from core.limits import LONG_TEXT_MAX_LENGTH
+
 if TYPE_CHECKING:
     from scheduling.recurrence import Recurrence
 
@@ -44,7 +46,7 @@ class Monitor(models.Model):
 
     tag = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=255)
-    description = models.TextField(blank=True, default="")
+    description = models.TextField(max_length=LONG_TEXT_MAX_LENGTH, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -64,7 +66,7 @@ class Maintenance(models.Model):
         INACTIVE = "INACTIVE"
 
     title = models.CharField(max_length=255)
-    description = models.TextField(null=True, blank=True)
+    description = models.TextField(max_length=LONG_TEXT_MAX_LENGTH, null=True, blank=True)
     start_date_time = models.DateTimeField(help_text="First occurrence (DTSTART), UTC.")
     rrule = models.TextField(help_text="Normalized RFC 5545 RRULE value, without 'RRULE:'.")
     duration_seconds = models.PositiveIntegerField(

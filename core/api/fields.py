@@ -21,8 +21,7 @@ from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-# The longest free text a field takes (descriptions, notes); titles and names take 255.
-LONG_TEXT_MAX_LENGTH = 10_000
+from core.limits import LONG_TEXT_MAX_LENGTH  # noqa: F401 - the serializers' limit, re-exported
 
 
 @dataclass(frozen=True)

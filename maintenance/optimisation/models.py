@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
 from core.ids import new_id
+from core.limits import LONG_TEXT_MAX_LENGTH
 from maintenance.models import Asset, Plan
 
 
@@ -31,7 +32,7 @@ class Failure(models.Model):
     id = models.CharField(primary_key=True, max_length=40, editable=False, default=new_failure_id)
     asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="failures")
     occurred_at = models.DateTimeField()
-    description = models.TextField(blank=True)
+    description = models.TextField(max_length=LONG_TEXT_MAX_LENGTH, blank=True)
     downtime_hours = models.FloatField(default=0)
     cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -271,3 +271,23 @@ def test_a_successful_login_before_the_limit_resets_the_count(db, client, django
         client.post("/admin/login/", form)
 
     assert client.post("/admin/login/", {**form, "password": "right-pass-123"}).status_code == 302
+
+
+def test_the_admin_forms_keep_the_same_maximum(admin_client):
+    """The admin writes through the same services: its forms refuse what the API refuses."""
+    from scheduling.models import Monitor
+
+    page = admin_client.post(
+        "/admin/scheduling/monitor/add/",
+        {"tag": "api", "name": "API", "description": "x" * 10_001},
+    )
+
+    assert page.status_code == 200  # the form again, with the error on the field
+    assert "at most 10000 characters" in page.content.decode()
+    assert not Monitor.objects.exists()
+    page = admin_client.post(
+        "/admin/scheduling/monitor/add/",
+        {"tag": "api", "name": "API", "description": "x" * 10_000},
+    )
+    assert page.status_code == 302
+    assert len(Monitor.objects.get(tag="api").description) == 10_000
