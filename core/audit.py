@@ -296,6 +296,20 @@ def _record(
     )
 
 
+def _updated(model, pk, changes: dict, *, actor: Actor, now: datetime, key=None, repr_=None):
+    """The record of one UPDATE of row ``pk`` (named by its pk unless ``key``/``repr_``)."""
+    return _record(
+        model,
+        pk=pk,
+        key=pk if key is None else key,
+        repr_=str(pk) if repr_ is None else repr_,
+        action=UPDATE,
+        changes=changes,
+        actor=actor,
+        now=now,
+    )
+
+
 def _key(config: Audited, obj_or_values, pk: Any) -> Any:
     if config.key_field is None:
         return pk
@@ -415,21 +429,7 @@ def record_bulk_updated(
         for name, (old, new) in changes.items()
     }
     actor, now = current_actor(), timezone.now()
-    _insert(
-        [
-            _record(
-                model,
-                pk=pk,
-                key=pk,
-                repr_=str(pk),
-                action=UPDATE,
-                changes=shown,
-                actor=actor,
-                now=now,
-            )
-            for pk in pks
-        ]
-    )
+    _insert([_updated(model, pk, shown, actor=actor, now=now) for pk in pks])
 
 
 def _deleted_records(queryset: models.QuerySet) -> list:
@@ -509,18 +509,7 @@ def update(queryset: models.QuerySet, **values: Any) -> int:
             new = {name: _json(value) for name, value in zip(names, after[pk], strict=True)}
             changes = _diff(config, before, new)
             if changes:
-                records.append(
-                    _record(
-                        model,
-                        pk=pk,
-                        key=pk,
-                        repr_=str(pk),
-                        action=UPDATE,
-                        changes=changes,
-                        actor=actor,
-                        now=now,
-                    )
-                )
+                records.append(_updated(model, pk, changes, actor=actor, now=now))
         _insert(records)
     return count
 
@@ -552,15 +541,14 @@ class Tracked:
             changes = _diff(config, before, snapshot(obj))
             if changes:
                 records.append(
-                    _record(
+                    _updated(
                         type(obj),
-                        pk=obj.pk,
-                        key=_key(config, obj, obj.pk),
-                        repr_=_repr(obj, obj.pk),
-                        action=UPDATE,
-                        changes=changes,
+                        obj.pk,
+                        changes,
                         actor=actor,
                         now=now,
+                        key=_key(config, obj, obj.pk),
+                        repr_=_repr(obj, obj.pk),
                     )
                 )
         _insert(records)
