@@ -497,10 +497,13 @@ def _send_all_within(deliveries: list[Delivery]) -> list[TransportError | None]:
     ]
     finished = [threading.Event() for _ in deliveries]
 
+    ended_at = [0.0 for _ in deliveries]
+
     def run(index: int) -> None:
         try:
             outcomes[index] = _send_once(deliveries[index])
         finally:
+            ended_at[index] = time.monotonic()
             finished[index].set()
 
     for index in range(len(deliveries)):
@@ -513,7 +516,11 @@ def _send_all_within(deliveries: list[Delivery]) -> list[TransportError | None]:
     deadline = time.monotonic() + budget
     for event in finished:
         event.wait(max(0.0, deadline - time.monotonic()))
+    timed_out = TransportError(f"Timed out after {budget:g} s")
+    # A transport whose own timeout equals the budget (Apprise's whole call) may give up a
+    # moment before the deadline with its own words: having used the whole budget, it too
+    # ran out of time, and says so like the others.
     return [
-        outcome if event.is_set() else TransportError(f"Timed out after {budget:g} s")
-        for outcome, event in zip(outcomes, finished, strict=True)
+        outcome if event.is_set() and (outcome is None or ended < deadline - 0.05) else timed_out
+        for outcome, event, ended in zip(outcomes, finished, ended_at, strict=True)
     ]
