@@ -419,6 +419,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The same client address as the API's throttle (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES).
 AXES_CLIENT_IP_CALLABLE = "core.api.throttling.client_address"
+# No "AXES: BEGIN version …" banner in every process's log; lockouts are still logged.
+AXES_VERBOSE = False
 
 # Content-Security-Policy (django-csp) on every page: the admin and the API docs load scripts,
 # styles and images from our own origin only. Swagger UI and Redoc build their pages with
