@@ -24,6 +24,7 @@ BENCH_DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_maintenance")
 BENCHMARKS = [
     ("benchmarks.kener", ("sqlite", "postgres")),
     ("benchmarks.windows", ("sqlite", "postgres")),
+    ("benchmarks.idle_windows", ("sqlite", "postgres")),
     ("benchmarks.horizon", ("postgres",)),
     ("benchmarks.web_memory", ("sqlite",)),
     ("benchmarks.plans", ("sqlite", "postgres")),
