@@ -33,7 +33,10 @@ BENCHMARKS = [
     ("benchmarks.plans_scaling", ("postgres",)),
 ]
 # Run only when named (`python -m benchmarks profile`): pyinstrument call trees, not figures.
-ON_REQUEST = [("benchmarks.profile_v4", ("sqlite", "postgres"))]
+ON_REQUEST = [
+    ("benchmarks.profile_v4", ("sqlite", "postgres")),
+    ("benchmarks.cpu_v4", ("sqlite", "postgres")),
+]
 
 
 def _fresh_postgres() -> str:
