@@ -24,6 +24,7 @@ BENCH_DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_maintenance")
 BENCHMARKS = [
     ("benchmarks.kener", ("sqlite", "postgres")),
     ("benchmarks.windows", ("sqlite", "postgres")),
+    ("benchmarks.idle_windows", ("sqlite", "postgres")),
     ("benchmarks.horizon", ("postgres",)),
     ("benchmarks.web_memory", ("sqlite",)),
     ("benchmarks.plans", ("sqlite", "postgres")),
@@ -32,7 +33,10 @@ BENCHMARKS = [
     ("benchmarks.plans_scaling", ("postgres",)),
 ]
 # Run only when named (`python -m benchmarks profile`): pyinstrument call trees, not figures.
-ON_REQUEST = [("benchmarks.profile_v4", ("sqlite", "postgres"))]
+ON_REQUEST = [
+    ("benchmarks.profile_v4", ("sqlite", "postgres")),
+    ("benchmarks.cpu_v4", ("sqlite", "postgres")),
+]
 
 
 def _fresh_postgres() -> str:

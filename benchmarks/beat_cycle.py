@@ -1,25 +1,25 @@
-"""One beat cycle with 10,000 active windows and 10,000 plans, on PostgreSQL + Redis, 2 workers.
+"""One beat cycle with 10,000 active windows and 10,000 plans, on PostgreSQL + Redis, with 1, 2
+and 4 workers.
 
 A cycle is what beat sends when every periodic job is due at once (extend the event horizon,
 advance event statuses, execute due plans), timed from sending until the workers finished
 all of it, fan-out included. Measured when nothing is due and when 1,000 plans and 1,000
-events are due. Two Celery worker processes (one pool process each) do the work, as in a
-small production deployment; this process plays beat.
+events are due. 1, 2 and 4 Celery worker processes (one pool process each,
+`benchmarks.workers`) do the work, as on that many hosts; this process plays beat.
 """
 
-import os
 import statistics
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
-WINDOWS = 10_000
-PLANS = 10_000
-DUE = 1_000
-WORKERS = 2
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks.report import Figure, scaled
+from benchmarks.workers import WORKER_COUNTS, celery_workers
+
+WINDOWS = scaled(10_000)
+PLANS = scaled(10_000)
+DUE = scaled(1_000)
+WORKERS = 2  # the shipped worker count: the 30-s tick rows are measured with it
 JOBS = {
     "extend_event_horizon": "scheduling.tasks.extend_event_horizon",
     "advance_event_statuses": "scheduling.tasks.advance_event_statuses",
@@ -102,44 +102,6 @@ def _make_due(now) -> None:
     )
 
 
-def _start_workers(log_dir: Path, count: int = WORKERS) -> list[subprocess.Popen]:
-    processes = []
-    for n in range(1, count + 1):
-        log = open(log_dir / f"beat_cycle_worker{n}.log", "wb")  # noqa: SIM115
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    f"--hostname=bench{n}@%h",
-                    "--concurrency=1",
-                    "--without-mingle",
-                    "--without-gossip",
-                    "--loglevel=WARNING",
-                ],
-                cwd=REPO,
-                env={**os.environ, "LOG_LEVEL": "WARNING"},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
-        log.close()
-    return processes
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def _cycle(jobs, *, expect_tasks: int = 0) -> tuple[float, dict[str, int], int]:
     """Send `jobs` like beat does; return seconds until all (and their fan-out) finished.
 
@@ -187,69 +149,74 @@ def _cycle(jobs, *, expect_tasks: int = 0) -> tuple[float, dict[str, int], int]:
     return elapsed, durations, ticks
 
 
-def run() -> list[tuple[str, str]]:
+def _cycles(workers: int):
+    """The idle cycle (median of 3) and the cycle with work due, with `workers` workers; the
+    30-s tick rows with the shipped count (2)."""
+    from django.utils import timezone
+
+    from maintenance.models import Task
+
+    _cycle(list(JOBS))  # warm-up: connections, imports
+    idle = [_cycle(list(JOBS)) for _ in range(3)]
+    yield Figure(
+        f"beat cycle, all 3 jobs, nothing due ({workers} worker(s), median of 3)",
+        statistics.median(e for e, _, _ in idle),
+        "s",
+        goal=0.5,
+        higher_is_better=False,
+        digits=3,
+    )
+    for job in JOBS:
+        ms = statistics.median(d[job] for _, d, _ in idle)
+        yield (f"  {job} alone, nothing due", f"{ms:.0f} ms")
+    if workers == WORKERS:
+        tick = statistics.median(_cycle(list(TICK_JOBS))[0] for _ in range(3))
+        yield ("30-s tick (statuses + due plans), nothing due", f"{tick * 1000:.0f} ms")
+
+    _make_due(timezone.now())
+    before = Task.objects.count()
+    elapsed, durations, ticks = _cycle(list(JOBS), expect_tasks=DUE)
+    created = Task.objects.count() - before
+    yield Figure(
+        f"beat cycle, {DUE:,} plans + {DUE:,} events due ({workers} worker(s))",
+        elapsed,
+        "s",
+        goal=2,
+        higher_is_better=False,
+        digits=2,
+    )
+    yield ("  tasks created, ticks", f"{created}, {ticks}")
+    for job in JOBS:
+        yield (f"  {job}, {DUE:,} due", f"{durations[job]:.0f} ms")
+    if workers == WORKERS:
+        _make_due(timezone.now())
+        elapsed, _, ticks = _cycle(list(TICK_JOBS), expect_tasks=DUE)
+        yield (
+            f"30-s tick, {DUE:,} plans + {DUE:,} events due",
+            f"{elapsed:.2f} s ({DUE / elapsed:.0f} plans/s, {ticks} tick(s))",
+        )
+
+
+def run():
     import redis
     from django.conf import settings
     from django.db import connection
     from django.utils import timezone
 
-    from maintenance.models import Task
     from scheduling.models import MaintenanceEvent
 
     if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL.startswith("redis"):
-        return [("beat cycle", "skipped: needs PostgreSQL + Redis")]
+        yield ("beat cycle", "skipped: needs PostgreSQL + Redis")
+        return
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    rows: list[tuple[str, str]] = []
     now = timezone.now()
     first_extension = _seed_windows(now)
     _seed_plans(now)
     events = MaintenanceEvent.objects.count()
-    rows.append(
-        (
-            f"setup: first horizon extension, {WINDOWS:,} windows → {events:,} events",
-            f"{first_extension:.1f} s",
-        )
+    yield (
+        f"setup: first horizon extension, {WINDOWS:,} windows → {events:,} events",
+        f"{first_extension:.1f} s",
     )
-    log_dir = Path(settings.VAR_DIR)
-    workers = _start_workers(log_dir)
-    try:
-        from config.celery import app
-
-        _wait(lambda: len(app.control.ping(timeout=0.5)) >= WORKERS, timeout=120, what="workers")
-        _cycle(list(JOBS))  # warm-up: connections, imports
-        idle = [_cycle(list(JOBS)) for _ in range(3)]
-        elapsed = statistics.median(e for e, _, _ in idle)
-        rows.append(
-            (f"beat cycle, all 3 jobs, nothing due ({WORKERS} workers)", f"{elapsed * 1000:.0f} ms")
-        )
-        for job in JOBS:
-            ms = statistics.median(d[job] for _, d, _ in idle)
-            rows.append((f"  {job} alone, nothing due", f"{ms:.0f} ms"))
-        tick = statistics.median(_cycle(list(TICK_JOBS))[0] for _ in range(3))
-        rows.append(("30-s tick (statuses + due plans), nothing due", f"{tick * 1000:.0f} ms"))
-
-        _make_due(timezone.now())
-        before = Task.objects.count()
-        elapsed, durations, ticks = _cycle(list(JOBS), expect_tasks=DUE)
-        created = Task.objects.count() - before
-        rows.append(
-            (
-                f"beat cycle, {DUE:,} plans + {DUE:,} events due ({WORKERS} workers)",
-                f"{elapsed:.2f} s ({created} tasks, {ticks} tick(s))",
-            )
-        )
-        for job in JOBS:
-            rows.append((f"  {job}, {DUE:,} due", f"{durations[job]:.0f} ms"))
-        _make_due(timezone.now())
-        elapsed, _, ticks = _cycle(list(TICK_JOBS), expect_tasks=DUE)
-        rows.append(
-            (
-                f"30-s tick, {DUE:,} plans + {DUE:,} events due",
-                f"{elapsed:.2f} s ({DUE / elapsed:.0f} plans/s, {ticks} tick(s))",
-            )
-        )
-    finally:
-        for process in workers:
-            os.killpg(process.pid, 9)
-            process.wait()
-    return rows
+    for workers in WORKER_COUNTS:
+        with celery_workers(workers, log_dir=Path(settings.VAR_DIR), name="beat"):
+            yield from _cycles(workers)

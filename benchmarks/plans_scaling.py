@@ -14,13 +14,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from benchmarks.beat_cycle import _start_workers, _wait
 from benchmarks.plans import _calendar_plans
+from benchmarks.workers import WORKER_COUNTS, celery_workers, wait_until
 
 SCALE = max(1, int(os.environ.get("BENCH_SCALE", "1")))
 # One tick's worth: beat dispatches at most SCHEDULER_PLAN_BATCH (2,000) due plans a tick.
 DUE = 2_000 // SCALE
-WORKER_COUNTS = (1, 2, 4)
 
 
 def _run_with(workers: int, log_dir: Path) -> float:
@@ -40,17 +39,11 @@ def _run_with(workers: int, log_dir: Path) -> float:
         _calendar_plans(DUE, next_due_at=now - timedelta(minutes=1), name="Due"),
         batch_size=1000,
     )
-    processes = _start_workers(log_dir, count=workers)
-    try:
-        _wait(lambda: len(app.control.ping(timeout=0.5)) >= workers, 120, "workers")
+    with celery_workers(workers, log_dir=log_dir, name="plans"):
         clock = time.perf_counter()
         app.send_task("maintenance.tasks.execute_due_plans")
-        _wait(lambda: Task.objects.count() >= DUE, 600, f"{DUE} tasks")
+        wait_until(lambda: Task.objects.count() >= DUE, 600, f"{DUE} tasks")
         elapsed = time.perf_counter() - clock
-    finally:
-        for process in processes:
-            os.killpg(process.pid, 9)
-            process.wait()
     assert Task.objects.count() == DUE  # once each, whatever the worker count
     return elapsed
 

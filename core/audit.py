@@ -9,7 +9,9 @@ transaction of the change, so the record commits or rolls back with it:
 
 `record_created`, `record_updated` and `record_deleted` take one object; `record_bulk_created`,
 `record_bulk_updated` and `record_bulk_deleted` many, in one INSERT of records; `update` and
-`delete` are audited versions of ``queryset.update()`` / ``queryset.delete()``. Records are
+`delete` are audited versions of ``queryset.update()`` / ``queryset.delete()``. Rows generated
+by the thousand (a window's events) are recorded on their parent by `record_generated`: one
+record per parent and generation, naming the count, the ids and the span. Records are
 rows of `core.models.AuditRecord` (django-auditlog's log entry).
 
 Who acts comes from one context variable, set by each entry point: `AuditActorMiddleware`
@@ -402,6 +404,66 @@ def record_bulk_created(
                 changes=_diff(config, {}, snapshot(obj, **(extra_of(obj) if extra_of else {}))),
                 actor=actor,
                 now=now,
+            )
+        )
+    _insert(records)
+
+
+@dataclass(frozen=True)
+class Generated:
+    """Rows inserted in bulk for one parent object in one statement (a window's new events):
+    their ids and the span they cover (the first and the last event's start)."""
+
+    parent: models.Model
+    ids: Sequence[int]
+    first: Any
+    last: Any
+
+
+def _id_ranges(ids: Iterable[int]) -> list[list[int]]:
+    """``[[first, last], ...]`` of the runs of consecutive ids (one run when one statement
+    inserted them all, so the record stays small whatever the count)."""
+    ranges: list[list[int]] = []
+    for pk in sorted(ids):
+        if ranges and pk == ranges[-1][1] + 1:
+            ranges[-1][1] = pk
+        else:
+            ranges.append([pk, pk])
+    return ranges
+
+
+def record_generated(name: str, batches: Iterable[Generated]) -> None:
+    """Record rows that a service generated in bulk for their parents (a window's events)
+    as one ``update`` record per parent, under ``changes[name]``: before null, after
+    ``{"count", "ids": [[first, last], ...], "first", "last"}``. One INSERT for all parents.
+
+    Generation writes thousands of rows a pass (every window's next 90 days): one record per
+    row would cost more than the rows themselves. The parent's record says who generated how
+    many, which ids and which span, and is found with the parent's history; each generated
+    row's later changes and deletion are recorded on the row itself as usual.
+    """
+    actor, now = current_actor(), timezone.now()
+    records = []
+    for batch in batches:
+        if not batch.ids:
+            continue
+        parent = batch.parent
+        config = _config(type(parent))
+        summary = {
+            "count": len(batch.ids),
+            "ids": _id_ranges(batch.ids),
+            "first": _json(batch.first),
+            "last": _json(batch.last),
+        }
+        records.append(
+            _updated(
+                type(parent),
+                parent.pk,
+                {name: [None, summary]},
+                actor=actor,
+                now=now,
+                key=_key(config, parent, parent.pk),
+                repr_=_repr(parent, parent.pk),
             )
         )
     _insert(records)

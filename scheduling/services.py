@@ -561,12 +561,22 @@ def _missing_events(
     return [(maintenance.pk, start, start + duration) for start in due.starts if start not in known]
 
 
-def _insert_events(rows: Sequence[tuple[int, datetime, datetime]]) -> int:
+# SQLite binds at most 32,766 parameters a statement; 7 a row.
+_SQLITE_INSERT_ROWS = 4000
+
+
+def _insert_events(
+    rows: Sequence[tuple[int, datetime, datetime]],
+    *,
+    windows: Iterable[Maintenance] = (),
+) -> int:
     """Insert events `(maintenance_id, occurrence, end)` (starting at their occurrence) in one
     set-based statement; an occurrence that already has an event is skipped (the unique key).
 
     Every generated event is written here and nowhere else. Stored SCHEDULED even when already
     under way: the scheduler then stores (and reports) the transition once, like every other.
+    The audit trail gets one record per window (`audit.record_generated` on `windows`, the
+    rows' maintenances; read when not given) naming the inserted ids and their span.
     Returns how many rows were given (including those a concurrent process inserted first).
     """
     if not rows:
@@ -577,6 +587,7 @@ def _insert_events(rows: Sequence[tuple[int, datetime, datetime]]) -> int:
         "maintenance_id, occurrence, start_date_time, end_date_time, status, is_modified, "
         "is_extra, sequence, status_changed_at, created_at, updated_at"
     )
+    inserted: list[tuple[int, int]] = []  # (event id, maintenance id) of the rows inserted
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One statement whatever the count: the rows travel as three arrays.
@@ -585,41 +596,62 @@ def _insert_events(rows: Sequence[tuple[int, datetime, datetime]]) -> int:
                 f"INSERT INTO {table} ({columns}) "
                 "SELECT m, s, s, e, %s, false, false, 0, NULL, %s, %s "
                 "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS r(m, s, e) "
-                "ON CONFLICT DO NOTHING",
+                "ON CONFLICT DO NOTHING RETURNING id, maintenance_id",
                 [EventStatus.SCHEDULED, now, now, maintenance_ids, starts, ends],
             )
+            inserted = cursor.fetchall()
         else:
             # Django's text form of an instant (naive UTC), without its per-value checks.
             def adapt(value: datetime) -> str:
                 return str(value.astimezone(UTC).replace(tzinfo=None))
 
             stamp = adapt(now)
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) "
-                "VALUES (%s, %s, %s, %s, %s, false, false, 0, NULL, %s, %s) ON CONFLICT DO NOTHING",
-                [
-                    (pk, first, first, adapt(end), EventStatus.SCHEDULED, stamp, stamp)
-                    for pk, first, end in ((pk, adapt(start), end) for pk, start, end in rows)
-                ],
-            )
-    # Under the windows' row locks (the horizon job's and every schedule change's), so the
-    # events read back are the ones this statement inserted.
-    audit.record_bulk_created(
-        MaintenanceEvent,
-        [
-            MaintenanceEvent(
-                maintenance_id=pk,
-                occurrence=start,
-                start_date_time=start,
-                end_date_time=end,
-                status=EventStatus.SCHEDULED,
-                created_at=now,
-            )
-            for pk, start, end in rows
-        ],
-        key=("maintenance_id", "occurrence"),
-    )
+            row_sql = "(%s, %s, %s, %s, %s, false, false, 0, NULL, %s, %s)"
+            for chunk in _batched(rows, _SQLITE_INSERT_ROWS):
+                params: list[Any] = []
+                for pk, start, end in chunk:
+                    first = adapt(start)
+                    params += (pk, first, first, adapt(end), EventStatus.SCHEDULED, stamp, stamp)
+                # Several rows a statement, the ids back from RETURNING (SQLite ≥ 3.35).
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) VALUES "
+                    + ", ".join([row_sql] * len(chunk))
+                    + " ON CONFLICT DO NOTHING RETURNING id, maintenance_id",
+                    params,
+                )
+                inserted += cursor.fetchall()
+    _record_generated(rows, inserted, windows)
     return len(rows)
+
+
+def _record_generated(
+    rows: Sequence[tuple[int, datetime, datetime]],
+    inserted: Sequence[tuple[int, int]],
+    windows: Iterable[Maintenance],
+) -> None:
+    """One audit record per window with new events: ids, count and span of its starts. Under
+    the windows' row locks (the horizon job's and every schedule change's), so no concurrent
+    writer inserted any of the given rows: the span of the given starts is the inserted one."""
+    ids: dict[int, list[int]] = defaultdict(list)
+    for event_id, maintenance_id in inserted:
+        ids[maintenance_id].append(event_id)
+    if not ids:
+        return
+    spans: dict[int, tuple[datetime, datetime]] = {}
+    for maintenance_id, start, _end in rows:
+        first, last = spans.get(maintenance_id, (start, start))
+        spans[maintenance_id] = (min(first, start), max(last, start))
+    by_pk = {window.pk: window for window in windows if window.pk in ids}
+    if len(by_pk) < len(ids):
+        by_pk.update(Maintenance.objects.in_bulk([pk for pk in ids if pk not in by_pk]))
+    audit.record_generated(
+        "events",
+        (
+            audit.Generated(by_pk[pk], event_ids, *spans[pk])
+            for pk, event_ids in ids.items()
+            if pk in by_pk
+        ),
+    )
 
 
 def _known_occurrences(
@@ -650,7 +682,9 @@ def _generate_locked(*, maintenance: Maintenance, now: datetime, is_new: bool = 
             now=now,
             max_duration_seconds=maintenance.duration_seconds,
         )[maintenance.pk]
-    created = _insert_events(_missing_events(maintenance=maintenance, due=due, known=known))
+    created = _insert_events(
+        _missing_events(maintenance=maintenance, due=due, known=known), windows=[maintenance]
+    )
     Maintenance.objects.filter(pk=maintenance.pk).update(events_complete_until=due.complete_until)
     maintenance.events_complete_until = due.complete_until
     return created
@@ -728,7 +762,7 @@ def events_extend_horizon(
                 )
                 maintenance.events_complete_until = due.complete_until
                 completed.append(maintenance)
-            created += _insert_events(rows)
+            created += _insert_events(rows, windows=completed)
             Maintenance.objects.bulk_update(completed, ["events_complete_until"])
     return created
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from core.models import ApiKey
 from maintenance.models import Asset, Plan, Task
 from scheduling.models import Monitor
-from tests.audit.conftest import V1, one, records
+from tests.audit.conftest import T0, V1, one, records
 
 
 def test_admin_create_change_delete_of_an_asset_are_recorded_as_the_user(admin_client):
@@ -119,3 +119,29 @@ def test_the_audit_records_list_in_the_admin(admin_client, api_client):
     assert response.status_code == 200
     assert "key:tests" in response.content.decode()
     assert Plan.objects.count() == 0
+
+
+def test_a_windows_history_page_shows_who_generated_its_events(admin_client, api_client, clock):
+    window = api_client.post(
+        "/api/v4/maintenances",
+        {
+            "title": "Nightly",
+            "start_date_time": int(T0.timestamp()) + 3600,
+            "rrule": "FREQ=DAILY;COUNT=3",
+            "duration_seconds": 3600,
+        },
+        format="json",
+    ).json()["maintenance"]
+
+    history = admin_client.get(
+        reverse("admin:scheduling_maintenance_history", args=[quote(window["id"])])
+    )
+    assert history.status_code == 200
+    rows = history.context["history_rows"]
+    assert [(row.action, row.actor) for row in rows] == [
+        ("update", "key:tests"),
+        ("create", "key:tests"),
+    ]
+    (name, before, after) = rows[0].changes[0]
+    assert (name, before, after["count"]) == ("events", None, 3)
+    assert "events" in history.content.decode()

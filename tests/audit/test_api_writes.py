@@ -117,15 +117,31 @@ def test_windows_and_their_events_are_recorded(api_client, clock):
     assert created.actor_name == "key:tests"
     assert created.changes["monitors"] == [None, [{"monitor_tag": "db", "impact": "MAINTENANCE"}]]
     event_ids = list(MaintenanceEvent.objects.order_by("pk").values_list("pk", flat=True))
-    assert len(records("event", action="create")) == 3
-    assert one("event", event_ids[0], "create").changes["status"] == [None, "SCHEDULED"]
+    # The generated events are recorded on their window, in one record: who, how many, which.
+    generated = one("maintenance", window["id"], "update")
+    assert generated.actor_name == "key:tests"
+    assert generated.changes == {
+        "events": [
+            None,
+            {
+                "count": 3,
+                "ids": [[event_ids[0], event_ids[-1]]],
+                "first": "2026-03-02T00:00:00Z",
+                "last": "2026-03-04T00:00:00Z",
+            },
+        ]
+    }
+    assert records("event", action="create") == []
+    listed = ok(api_client.get("/api/v1/audit", {"object_type": "maintenance", "action": "update"}))
+    assert listed["items"][0]["actor"] == "key:tests"
+    assert listed["items"][0]["changes"]["events"]["after"]["count"] == 3
 
     ok(
         api_client.patch(
             f"{V4}/maintenances/{window['id']}", {"title": "Big upgrade"}, format="json"
         )
     )
-    assert one("maintenance", window["id"], "update").changes == {
+    assert records("maintenance", window["id"], "update")[0].changes == {
         "title": ["Upgrade", "Big upgrade"]
     }
 

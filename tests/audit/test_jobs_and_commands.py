@@ -58,28 +58,34 @@ def test_outside_every_entry_point_the_actor_is_system(db):
     assert one("maintenance", window_id, "create").actor_name == "system"
 
 
-def test_the_horizon_job_records_each_new_event_in_one_insert(clock, settings):
+def generations(window_id=None) -> list:
+    """The records of events generated for windows (newest first)."""
+    return [r for r in records("maintenance", window_id, "update") if "events" in r.changes]
+
+
+def test_the_horizon_job_records_the_new_events_of_each_window_in_one_insert(clock, settings):
     settings.MAINTENANCE_EVENT_HORIZON_DAYS = 2
-    # Two windows: their 56 records fit one INSERT even on SQLite (999 parameters a statement).
     ids = [window() for _ in range(2)]
-    before = len(records("event", action="create"))
     settings.MAINTENANCE_EVENT_HORIZON_DAYS = 30
 
     with CaptureQueriesContext(connection) as queries:
         result = job("extend_event_horizon").run_inline()
 
-    new = records("event", action="create")[: result.counts["created"]]
-    assert result.counts["created"] == len(records("event", action="create")) - before == 2 * 28
-    assert {r.actor_name for r in new} == {"system:extend-event-horizon"}
+    assert result.counts["created"] == 2 * 28
     assert len(audit_inserts(queries.captured_queries)) == 1
-    event = (
-        MaintenanceEvent.objects.filter(maintenance_id=ids[0]).order_by("-start_date_time").first()
-    )
-    record = one("event", event.pk, "create")
-    assert record.changes["start_date_time"][1] == event.start_date_time.isoformat().replace(
-        "+00:00", "Z"
-    )
-    assert record.changes["maintenance_id"] == [None, ids[0]]
+    for window_id in ids:
+        record = generations(window_id)[0]  # the job's, after the create's
+        assert record.actor_name == "system:extend-event-horizon"
+        new = MaintenanceEvent.objects.filter(maintenance_id=window_id).order_by("pk")[2:]
+        summary = record.changes["events"][1]
+        assert summary["count"] == 28
+        assert summary["ids"] == [[new[0].pk, new[27].pk]]
+        iso = lambda at: at.isoformat().replace("+00:00", "Z")  # noqa: E731
+        assert (summary["first"], summary["last"]) == (
+            iso(new[0].start_date_time),
+            iso(new[27].start_date_time),
+        )
+    assert records("event", action="create") == []
 
 
 def test_the_status_job_records_each_transition_set_based(clock):
@@ -146,5 +152,5 @@ def test_management_commands_are_recorded_as_the_command(clock, settings):
     window()
     settings.MAINTENANCE_EVENT_HORIZON_DAYS = 5
     call_command("run_scheduler_tick", stdout=StringIO())
-    actors = [r.actor_name for r in records("event", action="create")]
-    assert actors == ["system:extend-event-horizon"] * 3 + ["system"] * 2
+    generated = [(r.actor_name, r.changes["events"][1]["count"]) for r in generations()]
+    assert generated == [("system:extend-event-horizon", 3), ("system", 2)]
