@@ -54,6 +54,7 @@ ENDED = {"COMPLETED", "CANCELLED"}
 # Prometheus label names (a leading "__" is reserved for Prometheus's own labels).
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,99}")
 CREATED_BY = "maintenance-scheduler"
+_HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -100,13 +101,24 @@ class Alertmanager(Transport):
 
     @classmethod
     def validate_target(cls, target: str) -> str:
+        invalid = ValidationError(
+            f"'{target}' is not a valid http(s) URL of an Alertmanager "
+            "(e.g. http://alertmanager:9093)."
+        )
         try:
             cls._validator(target)
         except ValidationError:
-            raise ValidationError(
-                f"'{target}' is not a valid http(s) URL of an Alertmanager "
-                "(e.g. http://alertmanager:9093)."
-            ) from None
+            # Django's validator wants a dotted name; an Alertmanager is often reached by a
+            # bare service name (http://alertmanager:9093), which is a host all the same.
+            try:
+                parts = urlsplit(target)
+                parts.port  # noqa: B018 - raises ValueError for a bad port
+            except ValueError:
+                raise invalid from None
+            if parts.scheme not in ("http", "https") or not _HOST_LABEL.fullmatch(
+                parts.hostname or ""
+            ):
+                raise invalid from None
         parts = urlsplit(target)
         if parts.query or parts.fragment:
             raise ValidationError(

@@ -94,15 +94,14 @@ def announce_updates(
     """Record `maintenance.updated` for each of ``events`` (a queryset) that changed (one list
     of ``changes`` for all, or by event id) and was announced; returns how many deliveries.
 
-    Only events still live are told (completed and cancelled ones are over), and only those
-    that could have been announced: under way, or starting within the longest reminder lead.
-    Call it inside the transaction of the change, after the rows carry their new values.
+    Only events still live are told (completed and cancelled ones are over). Call it inside
+    the transaction of the change, after the rows carry their new values.
     """
     if not changes or not Channel.objects.filter(active=True).exists():
         return 0
     candidates = (
         events.exclude(status__in=("COMPLETED", "CANCELLED"))
-        .filter(end_date_time__gt=now, start_date_time__lte=now + MAX_REMINDER_LEAD)
+        .filter(end_date_time__gt=now)
         .order_by("pk")
     )
     heard = announced_channels(candidates.values_list("pk", flat=True))
@@ -132,3 +131,14 @@ def announce_updates(
             )
         )
     return recorded
+
+
+def announce_window_updates(*, maintenance, changes: Sequence[Change], now: datetime) -> int:
+    """`announce_updates` for a change of the window itself (title, monitors): of its events,
+    only those that can have been announced, under way or starting within the longest
+    reminder lead (its events did not move, so a later one never was)."""
+    return announce_updates(
+        events=maintenance.events.filter(start_date_time__lte=now + MAX_REMINDER_LEAD),
+        changes=changes,
+        now=now,
+    )

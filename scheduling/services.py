@@ -310,8 +310,8 @@ def maintenance_update(
             # its SEQUENCE must pass the one of the event it replaces.
             current.events.not_started(now).update(sequence=replaced_sequence + 1)
         told_now = {"title": current.title, **_audited_monitors(current)}
-        notices.announce_updates(
-            events=current.events.all(),
+        notices.announce_window_updates(
+            maintenance=current,
             changes=[
                 {"field": field, "old": told_before[field], "new": told_now[field]}
                 for field in ("title", "monitors")

@@ -295,6 +295,8 @@ def test_the_api_creates_an_alertmanager_channel_with_default_options(api_client
     [
         ({"target": "ftp://am.example.com"}, "target", "is not a valid http(s) URL"),
         ({"target": "http://am.example.com/?x=1"}, "target", "no query string"),
+        ({"target": "http://alertmanager:99999"}, "target", "is not a valid http(s) URL"),
+        ({"target": "http://under_score:9093"}, "target", "is not a valid http(s) URL"),
         ({"options": {"label": "1bad"}}, "options", "options.label"),
         ({"options": {"label": "__name__"}}, "options", "options.label"),
         ({"options": {"silence_at": "SCHEDULED"}}, "options", "options.silence_at"),
@@ -379,3 +381,15 @@ def test_the_admin_adds_an_alertmanager_channel(admin_client):
     )
     assert "options.label" in refused.content.decode()
     assert Channel.objects.count() == 1
+
+
+def test_the_target_shows_its_host_and_masks_its_credentials(api_client):
+    created = api_client.post(
+        CHANNELS,
+        {"name": "am", "kind": "alertmanager", "target": "http://ops:s3cret@alertmanager:9093"},
+        format="json",
+    ).json()
+
+    shown = api_client.get(f"{CHANNELS}/{created['id']}").json()["target"]
+
+    assert shown == "http://****:****@alertmanager:9093"

@@ -267,3 +267,19 @@ def test_the_notice_reads_old_and_new_in_the_windows_zone(
     heard = [r.json for r in receiver.requests if r.json["event"] == MAINTENANCE_UPDATED]
     assert len(heard) == 1 and heard[0]["data"]["changes"][0]["field"] == "start_at"
     assert all(r.signature_ok for r in receiver.requests)
+
+
+def test_an_announced_event_moved_far_away_is_still_told(api_client, frozen):
+    channel()
+    maintenance = create(api_client)
+    first = events_of(api_client, maintenance["id"])[0]["id"]
+    frozen.move_to(AT_READY)
+    events_advance_statuses(now=AT_READY)
+
+    far = ts(2026, 3, 9, 2, 0)  # two months on: beyond every reminder lead
+    patch_event(
+        api_client, maintenance["id"], first, {"start_date_time": far, "end_date_time": far + 60}
+    )
+
+    [notice] = updates()
+    assert notice.payload["occurrence"]["start_at"] == "2026-03-09T02:00:00Z"
