@@ -51,6 +51,7 @@ class ChannelAdmin(ServiceModelAdmin):
         "events",
         "monitor_tags",
         "reminders",
+        "options",
         "active",
         "last_error",
     )
@@ -76,6 +77,7 @@ class ChannelAdmin(ServiceModelAdmin):
                     "monitor_tags",
                     "active",
                     "reminders",
+                    "options",
                 )
             }
         )

@@ -276,6 +276,38 @@ class ConnectionFailed(requests.ConnectionError):
         self.outcome = outcome
 
 
+def request(
+    method: str,
+    url: str,
+    *,
+    timeout: float,
+    data: bytes | None = None,
+    headers: dict | None = None,
+    redact: Callable[[str], str] | None = None,
+) -> requests.Response:
+    """One HTTP request to a user-given URL: vetted, pinned, never redirected.
+
+    Raises TargetNotAllowed, ``requests.Timeout``, `ConnectionFailed`, or another
+    ``requests.RequestException`` (a TLS error, a broken answer).
+    """
+    with guard(redact=redact) as state:
+        try:
+            return requests.request(
+                method,
+                url,
+                data=data,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+            )
+        except requests.Timeout:
+            raise
+        except requests.ConnectionError as exc:
+            if state.outcome:
+                raise ConnectionFailed(state.outcome) from exc
+            raise
+
+
 def post(
     url: str,
     *,
@@ -284,19 +316,5 @@ def post(
     timeout: float,
     redact: Callable[[str], str] | None = None,
 ) -> requests.Response:
-    """POST to a user-given URL: vetted, pinned, never redirected.
-
-    Raises TargetNotAllowed, ``requests.Timeout``, `ConnectionFailed`, or another
-    ``requests.RequestException`` (a TLS error, a broken answer).
-    """
-    with guard(redact=redact) as state:
-        try:
-            return requests.post(
-                url, data=data, headers=headers, timeout=timeout, allow_redirects=False
-            )
-        except requests.Timeout:
-            raise
-        except requests.ConnectionError as exc:
-            if state.outcome:
-                raise ConnectionFailed(state.outcome) from exc
-            raise
+    """`request` with POST (webhooks)."""
+    return request("POST", url, data=data, headers=headers, timeout=timeout, redact=redact)

@@ -72,7 +72,8 @@ def _parts(kind: str, target: str) -> tuple[str, list[str]]:
         return MASK
 
     netloc = hostport
-    if kind != "webhook" and not _looks_like_host(hostport) and _secretish(hostport):
+    # Only Apprise puts tokens where the host would be; webhooks and Alertmanagers name hosts.
+    if kind == "apprise" and not _looks_like_host(hostport) and _secretish(hostport):
         netloc = hide(hostport)
     if userinfo is not None:
         user, colon, password = userinfo.partition(":")

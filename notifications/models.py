@@ -40,14 +40,16 @@ class Channel(models.Model):
         EMAIL = "email", "Email"
         WEBHOOK = "webhook", "Webhook"
         APPRISE = "apprise", "Apprise"
+        ALERTMANAGER = "alertmanager", "Alertmanager silences"
 
     id = models.CharField(primary_key=True, max_length=40, default=new_channel_id, editable=False)
     name = models.CharField(max_length=255)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     target = models.CharField(
         max_length=2048,
-        help_text="Email address, http(s) URL for a webhook, or an Apprise URL "
-        "(slack://…, msteams://…, discord://…, tgram://…, ntfy://…).",
+        help_text="Email address, http(s) URL for a webhook, an Apprise URL "
+        "(slack://…, msteams://…, discord://…, tgram://…, ntfy://…), or the base URL of a "
+        "Prometheus Alertmanager (http://alertmanager:9093).",
     )
     secret = models.CharField(max_length=128, blank=True, editable=False)
     events = models.JSONField(
@@ -63,6 +65,12 @@ class Channel(models.Model):
         blank=True,
         help_text='Lead times of maintenance reminders, e.g. ["72h", "24h", "1h"] (m, h, d).',
     )
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Settings of the channel's kind; alertmanager: "
+        '{"label": "monitor", "silence_at": "ONGOING" or "READY"}. Other kinds take none.',
+    )
     active = models.BooleanField(default=True, help_text="An inactive channel sends nothing.")
     last_error = models.TextField(blank=True, help_text="The latest delivery's error, if any.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -76,13 +84,17 @@ class Channel(models.Model):
 
     def clean(self) -> None:
         # The admin's forms come through here; the API validates with the same functions.
-        from notifications.transports import validate_target
+        from notifications.transports import validate_options, validate_target
 
         errors = {}
         try:
             self.target = validate_target(self.kind, self.target)
         except ValidationError as exc:
             errors["target"] = exc.messages
+        try:
+            self.options = validate_options(self.kind, self.options)
+        except ValidationError as exc:
+            errors["options"] = exc.messages
         try:
             self.events = validate_events(self.events)
         except ValidationError as exc:
@@ -221,3 +233,43 @@ class Delivery(models.Model):
 # How long a worker may hold a claimed delivery before the sweep gives it to another: far
 # longer than a send can take (every transport has a timeout of NOTIFICATIONS_HTTP_TIMEOUT).
 SENDING_LEASE = timedelta(minutes=5)
+
+
+class Silence(models.Model):
+    """The Alertmanager silence of one maintenance occurrence on one alertmanager channel.
+
+    Every notice of the occurrence that reaches the channel is applied here, newest first:
+    the notice recorded last (``revision``, its delivery's ``created_at``) sets the wanted
+    window, whatever order retries deliver them in, so a late "started" never undoes an
+    extension. ``silence_id`` is Alertmanager's id of the silence we posted (empty until
+    then); ``lease_until`` lets one delivery at a time talk to Alertmanager about it, so two
+    notices sent at once never create two silences.
+    """
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting"  # heard of, not silenced yet
+        ACTIVE = "active", "Silenced"  # posted (in force, or pending until its start)
+        EXPIRED = "expired", "Expired"  # the occurrence ended or was cancelled: final
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="silences")
+    window_key = models.CharField(max_length=200, help_text='The occurrence ("occurrence:42").')
+    silence_id = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.WAITING)
+    status = models.CharField(max_length=16, blank=True, help_text="Per the newest notice.")
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    matchers = models.JSONField(default=list, blank=True)
+    comment = models.TextField(blank=True)
+    revision = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "id")
+        constraints = [
+            models.UniqueConstraint(fields=("channel", "window_key"), name="notif_silence_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.window_key} on {self.channel_id} ({self.state})"

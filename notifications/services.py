@@ -29,7 +29,7 @@ from notifications.events import TEST, UnknownEvent, event_type
 from notifications.masking import MaskedTarget, redact, unmasked
 from notifications.messages import Message, json_default
 from notifications.models import SENDING_LEASE, Channel, Delivery, new_delivery_id, new_secret
-from notifications.transports import TransportError, transport_for
+from notifications.transports import TRANSPORTS, TransportError, transport_for
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ def channel_create(
     monitor_tags: list[str] | None = None,
     active: bool = True,
     reminders: list[str] | None = None,
+    options: dict | None = None,
 ) -> Channel:
     """A new channel; a webhook gets its signing secret (on ``channel.secret``, show it once)."""
     channel = Channel(
@@ -65,6 +66,7 @@ def channel_create(
         events=events or [],
         monitor_tags=monitor_tags or [],
         reminders=reminders or [],
+        options=options or {},
         active=active,
         secret=new_secret() if kind == Channel.Kind.WEBHOOK else "",
     )
@@ -75,7 +77,7 @@ def channel_create(
     return channel
 
 
-UPDATABLE_FIELDS = ("name", "target", "events", "monitor_tags", "active", "reminders")
+UPDATABLE_FIELDS = ("name", "target", "events", "monitor_tags", "active", "reminders", "options")
 
 
 def channel_update(*, channel: Channel, data: dict) -> Channel:
@@ -146,7 +148,11 @@ def notify(
         raise ValueError(f"object_key must be a string of 1 to {OBJECT_KEY_MAX_LENGTH} characters")
     payload = _checked_payload(event, payload)
     now = now or timezone.now()
-    channels = _channels_for(event, channel_ids=channel_ids, monitor_tags=monitor_tags)
+    channels = [
+        channel
+        for channel in _channels_for(event, channel_ids=channel_ids, monitor_tags=monitor_tags)
+        if TRANSPORTS[channel.kind].accepts(payload)  # an alertmanager hears only windows
+    ]
     if not channels:
         return []
     stale = relevant_until is not None and relevant_until < now

@@ -55,6 +55,19 @@ class Transport:
         """The normalized target, or a ValidationError saying what is wrong with it."""
         raise NotImplementedError
 
+    @classmethod
+    def validate_options(cls, options: dict) -> dict:
+        """The options as stored (defaults filled in), or a ValidationError naming the key."""
+        if options:
+            raise ValidationError(f"A {cls.kind} channel takes no options.")
+        return {}
+
+    @classmethod
+    def accepts(cls, payload: dict) -> bool:
+        """Whether a notification with this payload means anything to this kind of channel
+        (`notify` records none for a channel that would have nothing to do with it)."""
+        return True
+
     def send(self, message: Message) -> None:
         raise NotImplementedError
 
@@ -77,6 +90,16 @@ def validate_target(kind: str, target) -> str:
     if kind not in TRANSPORTS:
         raise ValidationError(f"Unknown channel kind '{kind}'.")
     return TRANSPORTS[kind].validate_target(target.strip())
+
+
+def validate_options(kind: str, options) -> dict:
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise ValidationError("Must be an object.")
+    if kind not in TRANSPORTS:
+        return options  # the kind's own error names `kind` (or `target`)
+    return TRANSPORTS[kind].validate_options(options)
 
 
 REFUSED_TARGET = (
@@ -107,6 +130,30 @@ def _http_error(status: int) -> TransportError:
         )
     permanent = 400 <= status < 500 and status not in (408, 429)
     return TransportError(f"Received status code {status}", permanent=permanent)
+
+
+def guarded_request(
+    method: str,
+    url: str,
+    *,
+    redact,
+    data: bytes | None = None,
+    headers: dict | None = None,
+):
+    """`egress.request` with its failures as `TransportError`s in a few words: what happened,
+    never the library's text (it names hosts, ports, errnos)."""
+    try:
+        return egress.request(
+            method, url, data=data, headers=headers, timeout=_timeout(), redact=redact
+        )
+    except egress.TargetNotAllowed as exc:
+        raise TransportError(egress.NOT_ALLOWED, permanent=True) from exc
+    except requests.Timeout as exc:
+        raise TransportError(f"Timed out after {_timeout():g} s") from exc
+    except egress.ConnectionFailed as exc:
+        raise TransportError(exc.outcome) from exc
+    except requests.RequestException as exc:
+        raise TransportError(f"Connection failed ({exc.__class__.__name__})") from exc
 
 
 @register
@@ -211,23 +258,9 @@ class Webhook(Transport):
             **self.standard_headers(message.delivery.id, body),
             **request_id_headers(),  # the request (or job) that caused it, for tracing
         }
-        try:
-            response = egress.post(
-                self.channel.target,
-                data=body,
-                headers=headers,
-                timeout=_timeout(),
-                redact=self.redact,
-            )
-        except egress.TargetNotAllowed as exc:
-            raise TransportError(egress.NOT_ALLOWED, permanent=True) from exc
-        except requests.Timeout as exc:
-            raise TransportError(f"Timed out after {_timeout():g} s") from exc
-        except egress.ConnectionFailed as exc:
-            raise TransportError(exc.outcome) from exc
-        except requests.RequestException as exc:
-            # Only what happened, never the library's text (it names hosts, ports, errnos).
-            raise TransportError(f"Connection failed ({exc.__class__.__name__})") from exc
+        response = guarded_request(
+            "POST", self.channel.target, data=body, headers=headers, redact=self.redact
+        )
         if not 200 <= response.status_code < 300:
             raise _http_error(response.status_code)
 
@@ -317,3 +350,7 @@ def _apprise_reason(result) -> str:
     status = getattr(result, "status", None)
     name = getattr(status, "name", "") or "failed"
     return "timed out" if name.lower() == "timeout" else "the service did not accept it"
+
+
+# Registered here, after the kinds above: it builds on this module's helpers.
+from notifications import alertmanager  # noqa: E402, F401

@@ -16,6 +16,14 @@ also be null)::
 
 ``maintenance.reminder`` adds ``"reminder": {"lead": "24h"}``, the channel's lead time.
 
+``maintenance.updated`` (an occurrence already announced moved, or its window's title,
+monitors or impacts changed; `scheduling.notices`) shows the occurrence as it is now and adds
+what changed, old → new, in the order start_at, end_at, title, monitors::
+
+    "changes": [{"field": "end_at", "old": "…Z", "new": "…Z"},
+                {"field": "title", "old": "…", "new": "…"},
+                {"field": "monitors", "old": [{"monitor_tag": …, "impact": …}], "new": [...]}]
+
 A contract with webhook consumers: add keys freely, never rename or remove one.
 """
 
@@ -27,6 +35,8 @@ MAINTENANCE_COMPLETED = "maintenance.completed"
 MAINTENANCE_CANCELLED = "maintenance.cancelled"
 # Sent `lead` before an event starts, once per lead time a channel lists in `reminders`.
 MAINTENANCE_REMINDER = "maintenance.reminder"
+# An announced event moved, or its window's title, monitors or impacts changed.
+MAINTENANCE_UPDATED = "maintenance.updated"
 
 _WINDOW_KEYS = (
     "maintenance.id",
@@ -46,4 +56,5 @@ EVENT_TYPES = (
     EventType(
         MAINTENANCE_REMINDER, "Maintenance reminder", required=(*_WINDOW_KEYS, "reminder.lead")
     ),
+    EventType(MAINTENANCE_UPDATED, "Maintenance changed", required=(*_WINDOW_KEYS, "changes")),
 )

@@ -28,7 +28,7 @@ from core import audit
 from core.errors import Conflict, InvalidInput
 from notifications import services as notifications
 from notifications.models import Channel, Delivery, reminder_lead
-from scheduling import selectors
+from scheduling import notices, selectors
 from scheduling.events import (
     MAINTENANCE_CANCELLED,
     MAINTENANCE_COMPLETED,
@@ -247,6 +247,7 @@ def maintenance_update(
     with transaction.atomic():
         current = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
         audited = audit.snapshot(current, **_audited_monitors(current))
+        told_before = {"title": current.title, **_audited_monitors(current)}
         schedule = replace(
             Schedule.of(current), **{name: given[name] for name in SCHEDULE_FIELDS if name in given}
         )
@@ -308,6 +309,16 @@ def maintenance_update(
             # A regenerated occurrence keeps its calendar UID (maintenance + occurrence), so
             # its SEQUENCE must pass the one of the event it replaces.
             current.events.not_started(now).update(sequence=replaced_sequence + 1)
+        told_now = {"title": current.title, **_audited_monitors(current)}
+        notices.announce_window_updates(
+            maintenance=current,
+            changes=[
+                {"field": field, "old": told_before[field], "new": told_now[field]}
+                for field in ("title", "monitors")
+                if told_before[field] != told_now[field]
+            ],
+            now=now,
+        )
     return current
 
 
@@ -384,27 +395,7 @@ def _relevant_until(event: MaintenanceEvent, status: str) -> datetime:
     return event.end_date_time + AFTER_END_RELEVANCE
 
 
-def _window_payload(event: MaintenanceEvent, status: str) -> dict[str, Any]:
-    """A maintenance.* payload (schema in `scheduling.events`)."""
-    maintenance = event.maintenance
-    return {
-        "timezone": maintenance.timezone,
-        "maintenance": {
-            "id": maintenance.pk,
-            "title": maintenance.title,
-            "description": maintenance.description,
-        },
-        "occurrence": {
-            "id": event.pk,
-            "start_at": event.start_date_time,
-            "end_at": event.end_date_time,
-            "status": status,
-        },
-        "monitors": [
-            {"monitor_tag": link.monitor.tag, "impact": link.impact}
-            for link in maintenance.monitor_links.all()
-        ],
-    }
+_window_payload = notices.window_payload
 
 
 def _announce_events(
@@ -864,6 +855,7 @@ def event_update_times(
             )
         if start_date_time != current.start_date_time:
             current.rearmed_at = now  # its reminders count again, from now on
+        moved_from = (current.start_date_time, current.end_date_time)
         current.start_date_time = start_date_time
         current.end_date_time = end_date_time
         current.is_modified = True
@@ -874,6 +866,11 @@ def event_update_times(
             current.status_changed_at = now
         current.save()
         changes.record()
+        notices.announce_updates(
+            events=MaintenanceEvent.objects.filter(pk=current.pk),
+            changes=notices.time_changes(old=moved_from, new=(start_date_time, end_date_time)),
+            now=now,
+        )
     return current
 
 
@@ -906,9 +903,21 @@ def event_update_end(
                 "end_date_time must be at most 366 days after start_date_time",
                 field="end_date_time",
             )
+        changes = audit.track(current)
+        ended_at = current.end_date_time
         current.end_date_time = end_date_time
         current.is_modified = True
-        current.save(update_fields=["end_date_time", "is_modified", "updated_at"])
+        current.sequence += 1  # its end moved: calendar subscribers update it in place
+        current.save(update_fields=["end_date_time", "is_modified", "sequence", "updated_at"])
+        changes.record()
+        notices.announce_updates(
+            events=MaintenanceEvent.objects.filter(pk=current.pk),
+            changes=notices.time_changes(
+                old=(current.start_date_time, ended_at),
+                new=(current.start_date_time, end_date_time),
+            ),
+            now=now,
+        )
     return current
 
 

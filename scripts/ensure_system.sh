@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What `make test` needs beyond Python: the machine's PostgreSQL and Redis running, Debian's
-# chromium for the browser tests and Debian's prometheus for the metrics tests (started by the
+# chromium for the browser tests and Debian's prometheus for the metrics tests and prometheus-alertmanager for the silence tests (started by the
 # tests themselves on loopback; its packaged service is never used). Starts or installs what is missing (as root);
 # otherwise says what to run. Playwright never downloads a browser here.
 set -uo pipefail
@@ -28,6 +28,15 @@ if ! command -v prometheus >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus
   else
     echo "The metrics tests need Debian's prometheus: sudo apt-get install prometheus" >&2
+    exit 1
+  fi
+fi
+if ! command -v prometheus-alertmanager >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    # For the alertmanager channel tests, which start their own on a free port.
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-alertmanager
+  else
+    echo "The alertmanager tests need Debian's prometheus-alertmanager: sudo apt-get install prometheus-alertmanager" >&2
     exit 1
   fi
 fi

@@ -1,10 +1,12 @@
 """Channel input and output. Types are checked here; what a target may be is the transport's
 business (`notifications.transports.validate_target`), called by the service."""
 
+from django.utils.functional import lazy
 from rest_framework import serializers
 
 from core.api.fields import StrictBooleanField, StrictCharField
 from core.api.serializers import StrictSerializer
+from notifications.events import subscribable_events
 from notifications.masking import mask_target
 from notifications.models import Channel
 
@@ -20,6 +22,16 @@ class StringListField(serializers.ListField):
         return list(data)
 
 
+def _events_help() -> str:
+    # Read when the schema is built: the apps register their events after this import.
+    return "Event names to send; empty means every event. One of: " + ", ".join(
+        subscribable_events()
+    )
+
+
+_EVENTS_HELP = lazy(_events_help, str)()
+
+
 class ChannelInput(StrictSerializer):
     """POST and PUT (PATCH: partial) body of a channel; any other key is a 400 naming it."""
 
@@ -29,12 +41,19 @@ class ChannelInput(StrictSerializer):
     name = StrictCharField(max_length=255)
     kind = serializers.ChoiceField(choices=Channel.Kind.choices)
     target = StrictCharField(max_length=2048)
-    events = StringListField(default=list, max_length=20)
+    events = StringListField(default=list, max_length=20, help_text=_EVENTS_HELP)
     monitor_tags = StringListField(default=list, max_length=200)
     reminders = StringListField(
         default=list,
         help_text='Maintenance reminder lead times, e.g. ["72h", "24h", "1h"]: whole minutes, '
         "hours or days (30m, 24h, 7d), each at most 30 days, at most 10.",
+    )
+    options = serializers.DictField(
+        default=dict,
+        help_text="Settings of the channel's kind. alertmanager: "
+        '{"label": "monitor", "silence_at": "ONGOING"} (the alert label that carries the '
+        "monitor tag, default monitor; silence from ONGOING, the default, or from READY). "
+        "The other kinds take none.",
     )
     active = StrictBooleanField(default=True)
 
@@ -57,6 +76,7 @@ class ChannelOutput(serializers.ModelSerializer):
             "events",
             "monitor_tags",
             "reminders",
+            "options",
             "active",
             "last_error",
             "created_at",

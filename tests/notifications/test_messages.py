@@ -20,6 +20,14 @@ PAYLOADS = {
     "maintenance.completed": window_payload("COMPLETED", monitors=[]),
     "maintenance.cancelled": window_payload("CANCELLED"),
     "maintenance.reminder": {**window_payload("SCHEDULED"), "reminder": {"lead": "24h"}},
+    "maintenance.updated": {
+        **window_payload("ONGOING"),
+        "changes": [
+            {"field": "end_at", "old": "2026-07-01T09:05:00Z", "new": "2026-07-01T10:05:00Z"},
+            {"field": "title", "old": "DB upgrade", "new": "Database upgrade"},
+            {"field": "monitors", "old": [], "new": [{"monitor_tag": "api", "impact": "DOWN"}]},
+        ],
+    },
     "test": {"timezone": "UTC", "message": "hello", "requested_at": "2026-07-01T08:00:00Z"},
 }
 
