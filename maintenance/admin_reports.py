@@ -4,7 +4,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, run_each
 from maintenance import reports
@@ -121,7 +122,7 @@ class ReportAdmin(ReadOnlyModelAdmin):
     def downloads(self, report: Report) -> str:
         files = report.files.defer("content").order_by("id")
         return format_html_join(
-            format_html("<br>"),
+            mark_safe("<br>"),
             '<a href="{}">{}</a> ({} bytes)',
             ((reports.file_path(f.report_id, f.name), f.name, f.size) for f in files),
         )
