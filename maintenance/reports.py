@@ -36,7 +36,7 @@ The payload of ``report.ready`` (besides ``timezone``, the schedule's zone)::
 import csv
 import io
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -886,12 +886,3 @@ def report_schedule_delete(*, schedule_id: str) -> None:
         schedule = _lock(schedule_id)
         audit.record_deleted(schedule, before=audit.snapshot(schedule))
         schedule.delete()
-
-
-def report_schedule_replace(*, schedule_id: str, changes: dict, now: datetime) -> ReportSchedule:
-    """A partial change: the stored schedule with `changes` (spec field names) applied."""
-    schedule = ReportSchedule.objects.filter(pk=schedule_id).first()
-    if schedule is None:
-        raise NotFound(f"Report schedule with id '{schedule_id}' not found")
-    spec = replace(report_schedule_spec_of(schedule), **changes)
-    return report_schedule_update(schedule_id=schedule_id, spec=spec, now=now)
