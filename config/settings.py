@@ -243,6 +243,17 @@ MAINTENANCE_READY_LEAD_MINUTES = _strict_int("MAINTENANCE_READY_LEAD_MINUTES", 5
 # The public maintenance page /status/ and its feed /status/events.ics (no key needed).
 PUBLIC_MAINTENANCE_PAGE = _strict_bool("PUBLIC_MAINTENANCE_PAGE", False)
 
+# --- Scheduled reports (maintenance.reports) --------------------------------------------------
+
+# The address people and webhooks reach this service at: report download links start with it.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")
+# A report link (signed token in ?token=) opens its file for this many days.
+REPORTS_LINK_MAX_AGE_DAYS = _strict_int("REPORTS_LINK_MAX_AGE_DAYS", 7, minimum=1)
+# How often beat looks for schedules whose period has ended.
+REPORTS_TICK_SECONDS = _strict_int("REPORTS_TICK_SECONDS", 60, minimum=1)
+# Rows per metric a report lists (counts are always complete); bounds a report's work.
+REPORTS_MAX_ROWS = _strict_int("REPORTS_MAX_ROWS", 5000, minimum=1)
+
 # --- Celery ----------------------------------------------------------------------------------
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -495,6 +506,8 @@ RETENTION_COUNTER_READINGS_DAILY_AFTER_DAYS = _strict_int(
 )
 # Audit records (the audit trail registers itself as a prunable kind); forever by default.
 RETENTION_AUDIT_DAYS = _strict_int("RETENTION_AUDIT_DAYS", 0)
+# Scheduled reports and their files (their deliveries follow the deliveries' settings).
+RETENTION_REPORTS_DAYS = _strict_int("RETENTION_REPORTS_DAYS", 365)
 # Rows deleted per statement (each batch is its own short transaction), and the job's interval.
 RETENTION_BATCH_SIZE = _strict_int("RETENTION_BATCH_SIZE", 1000, minimum=1)
 RETENTION_PRUNE_SECONDS = _strict_int("RETENTION_PRUNE_SECONDS", 3600, minimum=60)

@@ -174,6 +174,11 @@ AUDITED: dict[str, Audited] = {
     "maintenance.Task": Audited("task", ignored=frozenset({"overdue_notified_at"})),
     "maintenance.Asset": Audited("asset"),
     "maintenance.Technician": Audited("technician"),
+    "maintenance.ReportSchedule": Audited(
+        "report_schedule",
+        ignored=frozenset({"next_period_start", "next_period_end", "last_report_at"}),
+    ),
+    "maintenance.Report": Audited("report", ignored=frozenset({"data"})),
     "scheduling.Maintenance": Audited("maintenance"),
     "scheduling.MaintenanceEvent": Audited("event"),
     "scheduling.Monitor": Audited("monitor"),

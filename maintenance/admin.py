@@ -974,3 +974,7 @@ class CounterReadingAdmin(_SearchByPlanId, ReadOnlyModelAdmin):
     @admin.display(description="Plan", ordering="plan__name")
     def plan_name(self, reading: CounterReading) -> str:
         return reading.plan.name if reading.plan else f"{reading.plan_id} (deleted)"
+
+
+# Scheduled reports have their own admin module (registered on import).
+from maintenance import admin_reports  # noqa: E402, F401

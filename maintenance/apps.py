@@ -12,3 +12,9 @@ class MaintenanceConfig(AppConfig):
         from notifications.events import register_events
 
         register_events(EVENT_TYPES)
+
+        from maintenance.events import REPORT_READY
+        from maintenance.reports import email_attachments
+        from notifications.transports import register_email_attachments
+
+        register_email_attachments(REPORT_READY, email_attachments)

@@ -23,6 +23,8 @@ from notifications.events import EventType
 
 TASK_CREATED = "task.created"
 TASK_OVERDUE = "task.overdue"
+# A scheduled report's period ended (or one was sent on request); payload in maintenance.reports.
+REPORT_READY = "report.ready"
 
 _TASK_KEYS = (
     "task.id",
@@ -37,4 +39,9 @@ _TASK_KEYS = (
 EVENT_TYPES = (
     EventType(TASK_CREATED, "Task created", required=_TASK_KEYS),
     EventType(TASK_OVERDUE, "Task overdue", required=_TASK_KEYS),
+    EventType(
+        REPORT_READY,
+        "Report ready",
+        required=("report.id", "report.schedule.id", "report.period.start", "report.period.end"),
+    ),
 )

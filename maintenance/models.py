@@ -493,3 +493,117 @@ def new_failure_id() -> str:
 
 def new_suggestion_id() -> str:
     return new_id("sugg")
+
+
+# --- scheduled reports (maintenance.reports) ----------------------------------------------------
+
+
+def new_report_schedule_id() -> str:
+    return new_id("rsch")
+
+
+def new_report_id() -> str:
+    return new_id("rpt")
+
+
+class ReportSchedule(models.Model):
+    """A report sent each day, week (Monday to Monday) or month, in its own timezone.
+
+    ``next_period_start`` / ``next_period_end`` are the next period to report, as UTC
+    instants of local midnights; the beat job claims a schedule once ``next_period_end``
+    has passed (indexed), produces that period's report and moves both on by one period.
+    """
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily"
+        WEEKLY = "weekly"
+        MONTHLY = "monthly"
+
+    id = _id_field(new_report_schedule_id)
+    name = models.CharField(max_length=255)
+    frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    timezone = models.CharField(max_length=64, default="UTC")
+    metrics = models.JSONField(default=list, help_text="What the report holds (see reports).")
+    formats = models.JSONField(default=list, help_text="Files made: csv, xlsx, pdf.")
+    channel_ids = models.JSONField(default=list, help_text="Notification channels it goes to.")
+    enabled = models.BooleanField(default=True)
+    next_period_start = models.DateTimeField(editable=False)
+    next_period_end = models.DateTimeField(editable=False)
+    last_report_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name", "id")
+        indexes = [
+            # The beat job's poll: enabled schedules whose next period has ended.
+            models.Index(
+                fields=["next_period_end"],
+                name="report_schedule_due_idx",
+                condition=Q(enabled=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Report(models.Model):
+    """One period's report of a schedule: its figures (``data``) and its files.
+
+    A scheduled report is unique per (schedule, period start): that constraint, with the
+    deliveries' own (event, object, channel) key, is what sends each period once per
+    channel. A report sent on request (``trigger`` manual) is not counted as the period's.
+    """
+
+    class Trigger(models.TextChoices):
+        SCHEDULED = "scheduled"
+        MANUAL = "manual"
+
+    id = _id_field(new_report_id)
+    schedule = models.ForeignKey(ReportSchedule, on_delete=models.CASCADE, related_name="reports")
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    frequency = models.CharField(max_length=10, choices=ReportSchedule.Frequency.choices)
+    timezone = models.CharField(max_length=64)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    label = models.CharField(max_length=20)
+    metrics = models.JSONField(default=list)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ("-period_start", "-created_at", "id")
+        indexes = [models.Index(fields=["schedule", "-period_start"], name="report_schedule_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schedule", "period_start"],
+                condition=Q(trigger="scheduled"),
+                name="report_scheduled_period_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule_id} {self.label}"
+
+
+class ReportFile(models.Model):
+    """A rendered file of a report (CSV per metric, one XLSX, one PDF), kept in the database
+    so every worker and web process serves the same bytes (reports are small)."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=200)
+    format = models.CharField(max_length=10)
+    content_type = models.CharField(max_length=100)
+    content = models.BinaryField()
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ("report", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["report", "name"], name="report_file_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

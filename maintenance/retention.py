@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 
 from core.retention import prunable
-from maintenance.models import CounterReading
+from maintenance.models import CounterReading, Report
 
 
 @prunable("counter_readings", setting="RETENTION_COUNTER_READINGS_DAYS")
@@ -32,3 +32,9 @@ def thinned_readings(cutoff):
         .annotate(day=TruncDate("recorded_at"))
         .filter(Exists(later_same_day))
     )
+
+
+@prunable("reports", setting="RETENTION_REPORTS_DAYS")
+def expired_reports(cutoff):
+    """Reports (and their files) whose period ended before the cutoff."""
+    return Report.objects.filter(period_end__lt=cutoff)

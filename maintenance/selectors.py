@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
@@ -108,8 +109,10 @@ def compliance_report(
     plan_id: str | None = None,
     asset_id: str | None = None,
     now: datetime,
+    timezone: str = "UTC",
 ) -> dict:
-    """Compliance over what fell due in `[start_date, end_date]` (UTC days, inclusive).
+    """Compliance over what fell due in `[start_date, end_date]` (days in `timezone`, UTC
+    unless a scheduled report asks for its own zone; inclusive).
 
     Per task: done by its deadline is on time; done after it, still open after it, or a
     missed occurrence (no task) is overdue; open before its deadline is pending (not in the
@@ -118,8 +121,9 @@ def compliance_report(
     `average_delay_hours` is the mean of `completed_at - due_at` over late completions.
     Anything due while its plan was paused is left out.
     """
-    start = datetime.combine(start_date, time.min, tzinfo=UTC)
-    end = datetime.combine(end_date + timedelta(days=1), time.min, tzinfo=UTC)
+    zone = UTC if timezone == "UTC" else ZoneInfo(timezone)
+    start = datetime.combine(start_date, time.min, tzinfo=zone)
+    end = datetime.combine(end_date + timedelta(days=1), time.min, tzinfo=zone)
 
     tasks = _outside_pauses(Task.objects.filter(due_at__gte=start, due_at__lt=end))
     missed = _outside_pauses(

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.jobs import JobResult, database_task, periodic_job
-from maintenance import selectors, services
+from maintenance import reports, selectors, services
 
 
 def execute_due_plans_inline(now: datetime) -> JobResult:
@@ -67,3 +67,10 @@ def notify_overdue_tasks(now: datetime) -> JobResult:
     """Announce `task.overdue` once for each open task whose deadline passed."""
     announced = services.tasks_notify_overdue(now=now)
     return JobResult(f"{announced} overdue tasks announced", {"announced": announced})
+
+
+@periodic_job(every=lambda: settings.REPORTS_TICK_SECONDS, tick_order=45)
+def send_due_reports(now: datetime) -> JobResult:
+    """Produce and send each scheduled report whose period has ended, once."""
+    produced = reports.reports_send_due(now=now)
+    return JobResult(f"{produced} reports sent", {"reports": produced})

@@ -16,6 +16,7 @@ import hmac
 import smtplib
 import sys
 import time
+from collections.abc import Callable
 from typing import ClassVar
 
 import apprise
@@ -179,6 +180,8 @@ class Email(Transport):
             headers={"X-Event": message.event, "X-Delivery-Id": message.delivery.id},
         )
         email.attach_alternative(message.html, "text/html")
+        for filename, content, mimetype in email_attachments(message):
+            email.attach(filename, content, mimetype)
         try:
             email.send()
         except smtplib.SMTPRecipientsRefused as exc:
@@ -194,6 +197,24 @@ class Email(Transport):
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:  # connection refused, timeout, TLS
             raise TransportError(f"Cannot send email: {exc.__class__.__name__}: {exc}") from exc
+
+
+# Files an event's emails carry, by event name: the owning app registers a function from the
+# delivery's payload to (filename, content, mimetype) triples (a report attaches its files).
+# Read at send time, so the payload names the files instead of holding their bytes.
+EMAIL_ATTACHMENTS: dict[str, Callable[[dict], list[tuple[str, bytes, str]]]] = {}
+
+
+def register_email_attachments(
+    event: str, loader: Callable[[dict], list[tuple[str, bytes, str]]]
+) -> None:
+    """Attach ``loader(payload)``'s files to every email of ``event`` (for an app's ready())."""
+    EMAIL_ATTACHMENTS[event] = loader
+
+
+def email_attachments(message: Message) -> list[tuple[str, bytes, str]]:
+    loader = EMAIL_ATTACHMENTS.get(message.event)
+    return loader(message.delivery.payload) if loader is not None else []
 
 
 def _decode(reply) -> str:

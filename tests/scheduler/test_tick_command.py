@@ -50,6 +50,7 @@ def test_it_runs_every_job_once_and_prints_what_it_did(due_work, capsys):
         "execute_due_plans: 2 tasks created",
         "send_reminders: 0 reminders",
         "notify_overdue_tasks: 0 overdue tasks announced",
+        "send_due_reports: 0 reports sent",
         "retry_due_deliveries: 0 deliveries enqueued",
         "prune_expired_records: nothing pruned",
     ]
@@ -61,6 +62,7 @@ def test_it_runs_every_job_once_and_prints_what_it_did(due_work, capsys):
         ("notify_overdue_tasks", 1, True),
         ("prune_expired_records", 1, True),
         ("retry_due_deliveries", 1, True),
+        ("send_due_reports", 1, True),
         ("send_reminders", 1, True),
     ]
 
@@ -74,6 +76,7 @@ def test_it_does_nothing_twice(due_work, capsys):
         "execute_due_plans: 0 tasks created",
         "send_reminders: 0 reminders",
         "notify_overdue_tasks: 0 overdue tasks announced",
+        "send_due_reports: 0 reports sent",
         "retry_due_deliveries: 0 deliveries enqueued",
         "prune_expired_records: nothing pruned",
     ]
