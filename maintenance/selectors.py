@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
+from maintenance import checklists
 from maintenance.models import (
     Execution,
     Plan,
@@ -189,7 +190,7 @@ def plan_preview(*, plan: Plan) -> dict:
             "code": preview_task_code(plan.task_code_prefix),
             "title": plan.task_title,
             "description": plan.task_description,
-            "checklist": [{"item": item, "done": False} for item in plan.task_checklist],
+            "checklist": checklists.task_items_from_template(plan.task_checklist),
             "priority": plan.priority,
             "asset_ids": [link.asset_id for link in plan.plan_assets.all()],
             "assignee_id": plan.assignee_id,
