@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from maintenance.api import views
+from maintenance.api import feeds, views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("assets", views.AssetViewSet, basename="v1-asset")
@@ -10,6 +10,7 @@ router.register("plans", views.PlanViewSet, basename="v1-plan")
 router.register("tasks", views.TaskViewSet, basename="v1-task")
 
 urlpatterns = [
+    path("tasks.ics", feeds.TaskFeedView.as_view(), name="v1-tasks-feed"),
     path("compliance", views.ComplianceView.as_view(), name="v1-compliance"),
     path("counters/readings", views.CounterReadingsView.as_view(), name="v1-counter-readings"),
     *router.urls,
