@@ -26,7 +26,7 @@ from core.api.fields import (
     StrictIntegerField,
 )
 from core.api.serializers import StrictModelSerializer, StrictSerializer
-from maintenance import checklists, services
+from maintenance import checklists, compliance, services
 from maintenance.models import Asset, CounterReading, Execution, Plan, Priority, Task, Technician
 from maintenance.specs import (
     POSITIVE_MESSAGE,
@@ -781,12 +781,26 @@ class ComplianceQuery(serializers.Serializer):
     end_date = BoundedDateField()
     plan_id = serializers.CharField(required=False, max_length=40)
     asset_id = serializers.CharField(required=False, max_length=40)
+    group_by = serializers.ChoiceField(
+        choices=compliance.GROUP_BY,
+        required=False,
+        help_text="Adds `groups`: the metrics per plan, asset, technician or delay reason.",
+    )
+    series = serializers.ChoiceField(
+        choices=compliance.SERIES,
+        required=False,
+        help_text="Adds `series`: the metrics per UTC month of the range.",
+    )
 
     def validate(self, attrs):
         if attrs["end_date"] < attrs["start_date"]:
             raise serializers.ValidationError(
                 {"end_date": ["end_date must not be before start_date."]}
             )
+        if attrs.get("series"):
+            problem = compliance.series_problem(attrs["start_date"], attrs["end_date"])
+            if problem:
+                raise serializers.ValidationError({"end_date": [problem]})
         return attrs
 
 
@@ -805,7 +819,21 @@ class CompliancePlanMetrics(ComplianceMetrics):
     plan_id = serializers.CharField(allow_null=True)
 
 
+class ComplianceGroupMetrics(ComplianceMetrics):
+    id = serializers.CharField(
+        allow_null=True, help_text="None: no plan, asset, technician or reason."
+    )
+    name = serializers.CharField(allow_null=True)
+
+
+class ComplianceMonthMetrics(ComplianceMetrics):
+    month = serializers.CharField(help_text="YYYY-MM (UTC).")
+
+
 class ComplianceOutput(ComplianceMetrics):
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     by_plan = CompliancePlanMetrics(many=True)
+    group_by = serializers.CharField(required=False, help_text="Only with ?group_by.")
+    groups = ComplianceGroupMetrics(many=True, required=False, help_text="Only with ?group_by.")
+    series = ComplianceMonthMetrics(many=True, required=False, help_text="Only with ?series.")
