@@ -297,7 +297,7 @@ class PlanForm(forms.ModelForm):
             "assignee": spec.assignee_id,
             "task_title": task.title,
             "task_description": task.description,
-            "task_checklist": "\n".join(task.checklist),
+            "task_checklist": "\n".join(str(item) for item in task.checklist),
             "task_estimated_duration_minutes": num(task.estimated_duration_minutes),
             "task_code_prefix": task.code_prefix,
             "trigger": spec.trigger_kind,

@@ -184,6 +184,11 @@ class Plan(models.Model):
     )
 
     notification_channel_ids = models.JSONField(default=list, blank=True)
+    # Compliance counts a completion on time up to this long after the deadline: a fixed
+    # grace, or a fraction of the calendar interval (one of them, or neither).
+    grace_hours = models.FloatField(null=True, blank=True)
+    grace_fraction = models.FloatField(null=True, blank=True)
+
     preventive_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     failure_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
 
@@ -209,6 +214,12 @@ class Plan(models.Model):
             models.CheckConstraint(
                 condition=Q(counter_interval__isnull=True) | Q(counter_interval__gt=0),
                 name="plan_counter_interval_positive",
+            ),
+            models.CheckConstraint(
+                condition=(Q(grace_hours__isnull=True) | Q(grace_hours__gte=0))
+                & (Q(grace_fraction__isnull=True) | Q(grace_fraction__gte=0))
+                & (Q(grace_hours__isnull=True) | Q(grace_fraction__isnull=True)),
+                name="plan_grace_one_non_negative",
             ),
         ]
 
@@ -275,6 +286,25 @@ class Plan(models.Model):
     def deadline_for(self, due_at: datetime) -> datetime:
         return due_at + self.tolerance
 
+    def nominal_interval(self) -> timedelta | None:
+        """The calendar rule's interval: the gap between its first two occurrences (None
+        without a rule, or with fewer than two occurrences)."""
+        if not self.rrule or self.start_at is None:
+            return None
+        first = self.first_occurrence_from(self.start_at)
+        second = self.next_occurrence_after(first) if first is not None else None
+        return second - first if second is not None else None
+
+    def grace(self) -> timedelta:
+        """How long after a task's deadline compliance still counts its completion on time:
+        `grace_hours`, or `grace_fraction` of `nominal_interval` (zero when neither)."""
+        if self.grace_hours:
+            return timedelta(hours=self.grace_hours)
+        if self.grace_fraction:
+            interval = self.nominal_interval()
+            return interval * self.grace_fraction if interval is not None else timedelta(0)
+        return timedelta(0)
+
     # --- counter math ------------------------------------------------------------------------
 
     def threshold_after(self, value: Decimal) -> Decimal:
@@ -335,6 +365,8 @@ class Execution(models.Model):
         CALENDAR = "calendar"
         COUNTER = "counter"
         MANUAL = "manual"
+        # A corrective task a checklist finding called for (no plan: see Task.corrective_for).
+        CORRECTIVE = "corrective"
 
     id = _id_field(new_execution_id)
     plan = _soft_plan_fk("executions")
@@ -382,8 +414,17 @@ class Task(models.Model):
         DONE = "done"
         CANCELLED = "cancelled"
 
+    class DelayReason(models.TextChoices):
+        PARTS = "parts", "Waiting for parts"
+        ACCESS = "access", "No access to the asset"
+        STAFF = "staff", "No technician available"
+        PRODUCTION = "production", "Asset could not be stopped"
+        WEATHER = "weather", "Weather"
+        OTHER = "other", "Other (see the note)"
+
     OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
     CLOSED_STATUSES = (Status.DONE, Status.CANCELLED)
+    DELAY_NOTE_MAX_LENGTH = 500
 
     id = _id_field(new_task_id)
     code = models.CharField(max_length=32, unique=True)
@@ -417,6 +458,20 @@ class Task(models.Model):
     notes = models.TextField(max_length=LONG_TEXT_MAX_LENGTH, blank=True)
     # When `task.overdue` was announced (set once, by `tasks_notify_overdue`).
     overdue_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Why a late task was late (given when completing it; compliance reports them).
+    delay_reason = models.CharField(max_length=20, choices=DelayReason.choices, blank=True)
+    delay_note = models.CharField(max_length=DELAY_NOTE_MAX_LENGTH, blank=True)
+    # A corrective task points at the task and checklist item (index) whose finding (a fail,
+    # a number outside its limits) called for it; unique, so each finding gets one.
+    corrective_for = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="corrective_tasks",
+    )
+    corrective_item = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ("due_at", "code")
@@ -431,6 +486,13 @@ class Task(models.Model):
                 condition=models.Q(
                     overdue_notified_at__isnull=True, status__in=["open", "in_progress"]
                 ),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["corrective_for", "corrective_item"],
+                condition=Q(corrective_for__isnull=False),
+                name="task_corrective_once",
             ),
         ]
 

@@ -4,18 +4,17 @@ and compliance.
 """
 
 import contextlib
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 
+from maintenance import checklists
+from maintenance.compliance import compliance_report  # noqa: F401 - moved there; callers kept
 from maintenance.models import (
     Execution,
     Plan,
     PlanAsset,
-    PlanPause,
     Task,
     TaskAsset,
     TaskCodeSequence,
@@ -57,120 +56,6 @@ def execution_queryset() -> QuerySet[Execution]:
     return Execution.objects.annotate(task_pk=F("task__id"))
 
 
-# --- compliance ------------------------------------------------------------------------------
-
-
-def _round_half_up(value: Decimal) -> float:
-    return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-
-
-@dataclass
-class _Tally:
-    on_time: int = 0
-    overdue: int = 0
-    pending: int = 0
-    missed: int = 0
-    cancelled: int = 0
-    delays: list[timedelta] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        counted = self.on_time + self.overdue
-        rate = None
-        if counted:
-            rate = _round_half_up(Decimal(100 * self.on_time) / Decimal(counted))
-        delay = 0.0
-        if self.delays:
-            seconds = sum(d.total_seconds() for d in self.delays) / len(self.delays)
-            delay = _round_half_up(Decimal(seconds) / Decimal(3600))
-        return {
-            "due_count": counted + self.pending,
-            "on_time_count": self.on_time,
-            "overdue_count": self.overdue,
-            "pending_count": self.pending,
-            "missed_count": self.missed,
-            "cancelled_count": self.cancelled,
-            "compliance_rate": rate,
-            "average_delay_hours": delay,
-        }
-
-
-def _outside_pauses(queryset: QuerySet) -> QuerySet:
-    # A row due inside one of its plan's pause spans [started_at, ended_at) is not counted.
-    paused = PlanPause.objects.filter(
-        plan_id=OuterRef("plan_id"), started_at__lte=OuterRef("due_at")
-    ).filter(Q(ended_at__isnull=True) | Q(ended_at__gt=OuterRef("due_at")))
-    return queryset.exclude(Exists(paused))
-
-
-def compliance_report(
-    *,
-    start_date: date,
-    end_date: date,
-    plan_id: str | None = None,
-    asset_id: str | None = None,
-    now: datetime,
-    timezone: str = "UTC",
-) -> dict:
-    """Compliance over what fell due in `[start_date, end_date]` (days in `timezone`, UTC
-    unless a scheduled report asks for its own zone; inclusive).
-
-    Per task: done by its deadline is on time; done after it, still open after it, or a
-    missed occurrence (no task) is overdue; open before its deadline is pending (not in the
-    rate); cancelled tasks are counted apart and nowhere else. `compliance_rate` is
-    100 * on_time / (on_time + overdue) rounded half up to 0.1, None with nothing to count;
-    `average_delay_hours` is the mean of `completed_at - due_at` over late completions.
-    Anything due while its plan was paused is left out.
-    """
-    zone = UTC if timezone == "UTC" else ZoneInfo(timezone)
-    start = datetime.combine(start_date, time.min, tzinfo=zone)
-    end = datetime.combine(end_date + timedelta(days=1), time.min, tzinfo=zone)
-
-    tasks = _outside_pauses(Task.objects.filter(due_at__gte=start, due_at__lt=end))
-    missed = _outside_pauses(
-        Execution.objects.filter(missed=True, due_at__gte=start, due_at__lt=end)
-    )
-    if plan_id:
-        tasks = tasks.filter(plan_id=plan_id)
-        missed = missed.filter(plan_id=plan_id)
-    if asset_id:
-        tasks = tasks.filter(task_assets__asset_id=asset_id)
-        # A missed occurrence has no task to carry assets: its plan's current assets decide.
-        missed = missed.filter(plan__plan_assets__asset_id=asset_id)
-
-    total = _Tally()
-    by_plan: dict[str | None, _Tally] = {}
-    rows = tasks.values_list("plan_id", "status", "due_at", "deadline_at", "completed_at")
-    for row_plan_id, status, due_at, deadline_at, completed_at in rows:
-        tallies = (total, by_plan.setdefault(row_plan_id, _Tally()))
-        for tally in tallies:
-            if status == Task.Status.CANCELLED:
-                tally.cancelled += 1
-            elif status == Task.Status.DONE:
-                if deadline_at is None or completed_at <= deadline_at:
-                    tally.on_time += 1
-                else:
-                    tally.overdue += 1
-                    tally.delays.append(completed_at - due_at)
-            elif deadline_at is not None and deadline_at < now:
-                tally.overdue += 1
-            else:
-                tally.pending += 1
-    for row_plan_id in missed.values_list("plan_id", flat=True):
-        for tally in (total, by_plan.setdefault(row_plan_id, _Tally())):
-            tally.overdue += 1
-            tally.missed += 1
-
-    return {
-        "start_date": start_date,
-        "end_date": end_date,
-        **total.as_dict(),
-        "by_plan": [
-            {"plan_id": key, **by_plan[key].as_dict()}
-            for key in sorted(by_plan, key=lambda k: k or "")
-        ],
-    }
-
-
 # --- preview ---------------------------------------------------------------------------------
 
 
@@ -193,7 +78,7 @@ def plan_preview(*, plan: Plan) -> dict:
             "code": preview_task_code(plan.task_code_prefix),
             "title": plan.task_title,
             "description": plan.task_description,
-            "checklist": [{"item": item, "done": False} for item in plan.task_checklist],
+            "checklist": checklists.task_items_from_template(plan.task_checklist),
             "priority": plan.priority,
             "asset_ids": [link.asset_id for link in plan.plan_assets.all()],
             "assignee_id": plan.assignee_id,

@@ -26,6 +26,7 @@ from django.db.models import Max, ProtectedError
 
 from core import audit
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
+from maintenance import checklists
 from maintenance.events import TASK_CREATED, TASK_OVERDUE
 from maintenance.models import (
     Asset,
@@ -34,6 +35,7 @@ from maintenance.models import (
     Plan,
     PlanAsset,
     PlanPause,
+    Priority,
     Task,
     TaskAsset,
     TaskCodeSequence,
@@ -49,6 +51,7 @@ from maintenance.specs import (
     TechnicianSpec,
     calendar_rule_problems,
     coordinates_problem,
+    grace_problems,
     task_code_prefix_problem,
 )
 from notifications import services as notifications
@@ -94,6 +97,14 @@ def _check_values(spec: PlanSpec, errors: dict[str, list[str]]) -> None:
             errors[f"calendar.{name}"] = messages
     elif trigger.interval <= 0:
         errors["counter.interval"] = [POSITIVE_MESSAGE]
+    specs = [checklists.item_spec_of(item) for item in spec.task.checklist]
+    errors.update(checklists.checklist_problems(specs, prefix="task.checklist"))
+    for name in ("grace_hours", "grace_fraction"):
+        if (getattr(spec, name) or 0) < 0:
+            errors[name] = ["Must not be negative."]
+    errors.update(
+        grace_problems(spec.grace_hours, spec.grace_fraction, trigger_kind=spec.trigger_kind)
+    )
 
 
 def _check_references(spec: PlanSpec, errors: dict[str, list[str]]) -> None:
@@ -151,13 +162,15 @@ def _apply_plan_spec(plan: Plan, spec: PlanSpec, rrule: str | None) -> None:
     plan.department = spec.department
     plan.task_title = task.title or spec.name
     plan.task_description = task.description
-    plan.task_checklist = list(task.checklist)
+    plan.task_checklist = [checklists.item_spec_of(item).stored() for item in task.checklist]
     plan.task_estimated_duration_minutes = task.estimated_duration_minutes
     plan.task_code_prefix = task.code_prefix
     plan.trigger = spec.trigger_kind
     plan.notification_channel_ids = list(spec.notification_channel_ids)
     plan.preventive_cost = spec.preventive_cost
     plan.failure_cost = spec.failure_cost
+    plan.grace_hours = spec.grace_hours
+    plan.grace_fraction = spec.grace_fraction
     plan.anchor = spec.trigger.anchor
 
     calendar = spec.trigger if isinstance(spec.trigger, CalendarTrigger) else None
@@ -443,7 +456,7 @@ def _create_tasks(orders: list[_TaskOrder], *, now: datetime, by: str) -> list[T
                 execution=execution,
                 title=order.plan.task_title,
                 description=order.plan.task_description,
-                checklist=[{"item": item, "done": False} for item in order.plan.task_checklist],
+                checklist=checklists.task_items_from_template(order.plan.task_checklist),
                 priority=order.plan.priority,
                 assignee_id=order.plan.assignee_id,
                 estimated_duration_minutes=order.plan.task_estimated_duration_minutes,
@@ -1006,11 +1019,49 @@ def _ensure_open(task: Task, action: str) -> None:
         raise Conflict(f"Task '{task.pk}' is cancelled; it cannot be {action}")
 
 
-def _complete(task: Task, plan: Plan | None, *, completed_at, notes, by, now) -> None:
+def _delay_problems(
+    task: Task, plan: Plan | None, *, completed_at: datetime, delay_reason: str, delay_note: str
+) -> dict[str, list[str]]:
+    """A delay reason is for a late completion (after the deadline and the plan's grace)
+    only; "other" needs the note that says what it was."""
+    if not delay_reason and not delay_note:
+        return {}
+    grace = plan.grace() if plan is not None else timedelta(0)
+    if task.deadline_at is None or completed_at <= task.deadline_at + grace:
+        field = "delay_reason" if delay_reason else "delay_note"
+        return {field: ["Only a late completion takes a delay reason: this one is on time."]}
+    if delay_reason not in Task.DelayReason.values:
+        return {"delay_reason": [f"Must be one of: {', '.join(Task.DelayReason.values)}."]}
+    if delay_reason == Task.DelayReason.OTHER and not delay_note.strip():
+        return {"delay_note": ['Say what delayed the task when the reason is "other".']}
+    if len(delay_note) > Task.DELAY_NOTE_MAX_LENGTH:
+        return {"delay_note": [f"Must be at most {Task.DELAY_NOTE_MAX_LENGTH} characters."]}
+    return {}
+
+
+def _complete(
+    task: Task,
+    plan: Plan | None,
+    *,
+    completed_at,
+    notes,
+    by,
+    now,
+    delay_reason: str | None = "",
+    delay_note: str | None = "",
+) -> None:
     _ensure_open(task, "completed")
     completed_at = completed_at or now
+    delay_reason, delay_note = delay_reason or "", delay_note or ""
     if completed_at > now + CLOCK_SKEW:
         raise InvalidInput("completed_at is in the future", field="completed_at")
+    problems = checklists.unanswered_required(task.checklist) | _delay_problems(
+        task, plan, completed_at=completed_at, delay_reason=delay_reason, delay_note=delay_note
+    )
+    if problems:
+        raise _invalid(problems)
+    task.delay_reason = delay_reason
+    task.delay_note = delay_note
     # Read before saving this completion: only the latest completion re-anchors.
     previous = _last_completion(plan) if plan is not None else None
     task.status = Task.Status.DONE
@@ -1052,12 +1103,26 @@ def task_complete(
     notes: str | None,
     by: str,
     now: datetime,
+    delay_reason: str | None = "",
+    delay_note: str | None = "",
 ) -> Task:
-    """Mark a task done (409 if done or cancelled); a floating plan re-anchors on it."""
+    """Mark a task done (409 if done or cancelled); a floating plan re-anchors on it.
+
+    400 while a required checklist item is unanswered (naming it). A late completion may say
+    why (`delay_reason`, one of `Task.DelayReason`, and `delay_note`)."""
     with transaction.atomic():
         task, plan = _lock_task_and_plan(task_id)
         changes_before = audit.track(task, plan)
-        _complete(task, plan, completed_at=completed_at, notes=notes, by=by, now=now)
+        _complete(
+            task,
+            plan,
+            completed_at=completed_at,
+            notes=notes,
+            by=by,
+            now=now,
+            delay_reason=delay_reason,
+            delay_note=delay_note,
+        )
         changes_before.record()
     return task
 
@@ -1084,6 +1149,12 @@ def task_update(*, task_id: str, changes: dict[str, Any], by: str, now: datetime
         changes_before = audit.track(task, plan)
         changes = dict(changes)
         status = changes.pop("status", None)
+        delay = {key: changes.pop(key) for key in ("delay_reason", "delay_note") if key in changes}
+        if delay and status != Task.Status.DONE:
+            raise InvalidInput(
+                "A delay reason is given when completing a task (status: done).",
+                field=next(iter(delay)),
+            )
         changeable = task.changeable_fields()
         moves = status not in (None, task.status)
         if changes.keys() - changeable or (moves and "status" not in changeable):
@@ -1092,11 +1163,27 @@ def task_update(*, task_id: str, changes: dict[str, Any], by: str, now: datetime
             problem = _assignee_problem(changes["assignee_id"])
             if problem:
                 raise InvalidInput(problem, field="assignee_id")
-        for field in ("assignee_id", "checklist", "notes"):
+        for field in ("assignee_id", "notes"):
             if field in changes:
                 setattr(task, field, changes[field])
+        if "checklist" in changes:
+            task.checklist, problems = checklists.apply_answers(
+                task.checklist, changes["checklist"], by=by, now=now
+            )
+            if problems:
+                raise _invalid(problems)
+            _create_corrective_tasks(task, plan, by=by, now=now)
         if status == Task.Status.DONE:
-            _complete(task, plan, completed_at=None, notes=None, by=by, now=now)
+            _complete(
+                task,
+                plan,
+                completed_at=None,
+                notes=None,
+                by=by,
+                now=now,
+                delay_reason=delay.get("delay_reason", ""),
+                delay_note=delay.get("delay_note", ""),
+            )
         elif status == Task.Status.CANCELLED:
             _cancel(task, plan, notes=None, now=now)
         else:
@@ -1107,6 +1194,83 @@ def task_update(*, task_id: str, changes: dict[str, Any], by: str, now: datetime
             task.save()
         changes_before.record()
     return task
+
+
+# --- corrective tasks -------------------------------------------------------------------------
+
+CORRECTIVE_TASK_CODE_PREFIX = "COR"
+# A finding is to be acted on soon: its corrective task is due at once, late after this.
+CORRECTIVE_TOLERANCE = timedelta(hours=24)
+
+
+def _create_corrective_tasks(task: Task, plan: Plan | None, *, by: str, now: datetime) -> None:
+    """One corrective task for each item of `task` (locked, its checklist just answered)
+    whose finding calls for one and that has none yet; the item then names it.
+
+    Exactly once: the task's row lock serialises answers to it, the item remembers its
+    corrective task, and `(corrective_for, corrective_item)` is unique, so a repeated or
+    concurrent PATCH never makes a second one. The corrective task has no plan (it is not an
+    occurrence: it counts in no compliance and moves no schedule) but the source task's
+    assets and assignee, and announces `task.created` on the plan's channels.
+    """
+    wanted = [
+        index
+        for index, item in enumerate(task.checklist)
+        if checklists.calls_for_corrective(item) and not item.get("corrective_task_id")
+    ]
+    if not wanted:
+        return
+    if Task.objects.filter(corrective_for=task, corrective_item__in=wanted).exists():
+        return  # made by a writer the lock did not serialise with (cannot happen on PG)
+    asset_ids = list(
+        TaskAsset.objects.filter(task=task).order_by("id").values_list("asset_id", flat=True)
+    )
+    codes = _next_task_codes([CORRECTIVE_TASK_CODE_PREFIX] * len(wanted))
+    priority = Priority.URGENT if task.priority == Priority.URGENT else Priority.HIGH
+    checklist = list(task.checklist)
+    created = []
+    for index, code in zip(wanted, codes, strict=True):
+        item = checklists.task_item_of(checklist[index])
+        execution = Execution.objects.create(
+            plan=None,
+            trigger=Execution.Trigger.CORRECTIVE,
+            due_at=now,
+            executed_at=now,
+            executed_by=by,
+        )
+        found = checklists.finding(item)
+        corrective = Task.objects.create(
+            code=code,
+            plan=None,
+            execution=execution,
+            created_at=now,
+            title=f"Corrective: {item['item']}"[:255],
+            description=f"{task.code} ({task.title}): {found}, answered by "
+            f"{item['answered_by']} at {item['answered_at']}.",
+            priority=priority,
+            assignee_id=task.assignee_id,
+            due_at=now,
+            deadline_at=now + CORRECTIVE_TOLERANCE,
+            corrective_for=task,
+            corrective_item=index,
+        )
+        TaskAsset.objects.bulk_create(
+            [TaskAsset(task=corrective, asset_id=asset_id) for asset_id in asset_ids]
+        )
+        audit.record_created(corrective, asset_ids=asset_ids)
+        checklist[index] = {**checklist[index], "corrective_task_id": corrective.pk}
+        created.append(corrective)
+    task.checklist = checklist
+    if plan is not None and plan.notification_channel_ids:
+        for corrective in created:
+            notifications.notify(
+                event=TASK_CREATED,
+                object_key=f"task:{corrective.pk}",
+                payload=_task_payload(corrective, plan, asset_ids=asset_ids),
+                channel_ids=plan.notification_channel_ids,
+                relevant_until=corrective.deadline_at,
+                now=now,
+            )
 
 
 # --- notifications ----------------------------------------------------------------------------

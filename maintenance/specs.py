@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from maintenance.checklists import ChecklistItemSpec, template_specs
 from scheduling.recurrence import RecurrenceError, every_to_rrule
 
 if TYPE_CHECKING:
@@ -74,6 +75,21 @@ def calendar_rule_problems(
     return {}
 
 
+GRACE_BOTH_MESSAGE = "Give grace_hours or grace_fraction, not both."
+GRACE_FRACTION_MESSAGE = "A fraction of the interval needs a calendar schedule: use grace_hours."
+
+
+def grace_problems(
+    grace_hours: float | None, grace_fraction: float | None, *, trigger_kind: str
+) -> dict[str, list[str]]:
+    """At most one grace, and a fraction only where there is a calendar interval."""
+    if grace_hours is not None and grace_fraction is not None:
+        return {"grace_fraction": [GRACE_BOTH_MESSAGE]}
+    if grace_fraction is not None and trigger_kind != CALENDAR:
+        return {"grace_fraction": [GRACE_FRACTION_MESSAGE]}
+    return {}
+
+
 def coordinates_problem(latitude: float | None, longitude: float | None) -> str | None:
     if (latitude is None) != (longitude is None):
         return COORDINATES_MESSAGE
@@ -121,11 +137,12 @@ class CounterTrigger:
 
 @dataclass(frozen=True, kw_only=True)
 class TaskTemplate:
-    """What each generated task carries; `title` None means the plan's name."""
+    """What each generated task carries; `title` None means the plan's name. A checklist
+    item given as a bare string is an optional check (`ChecklistItemSpec(item=...)`)."""
 
     title: str | None = None
     description: str = ""
-    checklist: tuple[str, ...] = ()
+    checklist: tuple[ChecklistItemSpec | str, ...] = ()
     estimated_duration_minutes: int | None = None
     code_prefix: str = DEFAULT_TASK_CODE_PREFIX
 
@@ -145,6 +162,10 @@ class PlanSpec:
     preventive_cost: Decimal | None = None
     failure_cost: Decimal | None = None
     task: TaskTemplate = field(default_factory=TaskTemplate)
+    # Compliance's grace after a task's deadline: hours, or a fraction of the calendar
+    # interval; at most one of them.
+    grace_hours: float | None = None
+    grace_fraction: float | None = None
 
     @property
     def trigger_kind(self) -> str:
@@ -189,11 +210,16 @@ def plan_spec_of(plan: "Plan") -> PlanSpec:
         notification_channel_ids=tuple(plan.notification_channel_ids),
         preventive_cost=plan.preventive_cost,
         failure_cost=plan.failure_cost,
+        grace_hours=plan.grace_hours,
+        grace_fraction=plan.grace_fraction,
         trigger=trigger,
         task=TaskTemplate(
             title=plan.task_title,
             description=plan.task_description,
-            checklist=tuple(plan.task_checklist),
+            # Optional checks read back as the strings v1 always took.
+            checklist=tuple(
+                spec.item if spec.is_plain else spec for spec in template_specs(plan.task_checklist)
+            ),
             estimated_duration_minutes=plan.task_estimated_duration_minutes,
             code_prefix=plan.task_code_prefix,
         ),

@@ -76,11 +76,11 @@ def etag_matches(etag: str, if_none_match: str) -> bool:
     return "*" in tags or etag in tags or f"W/{etag}" in tags
 
 
-def _zone(name: str) -> tzinfo:
+def zone_named(name: str) -> tzinfo:
     return UTC if name == "UTC" else parse_timezone(name)
 
 
-def _in_zone(instant: datetime, zone: tzinfo) -> datetime:
+def wall_time_in(instant: datetime, zone: tzinfo) -> datetime:
     """`instant` as wall time in `zone`, or in UTC when the wall time would name another
     instant: RFC 5545 reads an ambiguous local time (the repeated hour when clocks go back)
     as its first occurrence, so the second one can only be written in UTC."""
@@ -112,7 +112,7 @@ def _description(event: MaintenanceEvent, *, public: bool) -> str:
 
 def _vevent(event: MaintenanceEvent, *, public: bool) -> Event:
     maintenance = event.maintenance
-    zone = _zone(maintenance.timezone)
+    zone = zone_named(maintenance.timezone)
     modified = max(event.updated_at, maintenance.updated_at).astimezone(UTC)
     vevent = Event()
     vevent.add("uid", event_uid(event))
@@ -120,8 +120,8 @@ def _vevent(event: MaintenanceEvent, *, public: bool) -> Event:
     vevent.add("last-modified", modified)
     vevent.add("created", event.created_at.astimezone(UTC))
     vevent.add("sequence", event.sequence)
-    vevent.add("dtstart", _in_zone(event.start_date_time, zone))
-    vevent.add("dtend", _in_zone(event.end_date_time, zone))
+    vevent.add("dtstart", wall_time_in(event.start_date_time, zone))
+    vevent.add("dtend", wall_time_in(event.end_date_time, zone))
     vevent.add("summary", maintenance.title)
     vevent.add("description", _description(event, public=public))
     cancelled = event.status == EventStatus.CANCELLED

@@ -10,6 +10,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.fields import (
@@ -25,7 +26,7 @@ from core.api.fields import (
     StrictIntegerField,
 )
 from core.api.serializers import StrictModelSerializer, StrictSerializer
-from maintenance import services
+from maintenance import checklists, compliance, services
 from maintenance.models import Asset, CounterReading, Execution, Plan, Priority, Task, Technician
 from maintenance.specs import (
     POSITIVE_MESSAGE,
@@ -41,6 +42,7 @@ from maintenance.specs import (
     asset_spec_of,
     calendar_rule_problems,
     coordinates_problem,
+    grace_problems,
     technician_spec_of,
 )
 
@@ -143,6 +145,166 @@ class TechnicianSerializer(StrictModelSerializer):
         return TechnicianSpec(**fields)
 
 
+# --- checklists ------------------------------------------------------------------------------
+
+
+class ChecklistTemplateItem(StrictSerializer):
+    """A checklist item of a task template (see `maintenance.checklists`)."""
+
+    item = StrictCharField(max_length=checklists.ITEM_MAX_LENGTH)
+    kind = NamedChoiceField(
+        enum_name="ChecklistItemKind",
+        choices=[(kind, kind) for kind in checklists.KINDS],
+        default=checklists.CHECK,
+    )
+    required = StrictBooleanField(default=False)
+    unit = StrictCharField(
+        max_length=checklists.UNIT_MAX_LENGTH,
+        allow_blank=True,
+        default="",
+        help_text="Number items only.",
+    )
+    min = StrictFloatField(allow_null=True, default=None, help_text="Number items only.")
+    max = StrictFloatField(allow_null=True, default=None, help_text="Number items only.")
+
+    def validate(self, attrs):
+        problems = checklists.item_problems(checklists.ChecklistItemSpec(**attrs))
+        if problems:
+            raise serializers.ValidationError(problems)
+        return attrs
+
+
+_TEMPLATE_ITEM_SCHEMA = {
+    "oneOf": [
+        {"type": "string", "maxLength": checklists.ITEM_MAX_LENGTH},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["item"],
+            "properties": {
+                "item": {"type": "string", "maxLength": checklists.ITEM_MAX_LENGTH},
+                "kind": {"type": "string", "enum": list(checklists.KINDS), "default": "check"},
+                "required": {"type": "boolean", "default": False},
+                "unit": {"type": "string", "maxLength": checklists.UNIT_MAX_LENGTH},
+                "min": {"type": "number", "nullable": True},
+                "max": {"type": "number", "nullable": True},
+            },
+        },
+    ],
+    "description": "A string (an optional check, the v1 shape) or an item with its kind.",
+}
+
+
+@extend_schema_field(_TEMPLATE_ITEM_SCHEMA)
+class ChecklistTemplateItemField(serializers.Field):
+    """A template item: a bare string (an optional check) or a `ChecklistTemplateItem`."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            text = StrictCharField(max_length=checklists.ITEM_MAX_LENGTH)
+            return checklists.ChecklistItemSpec(item=text.run_validation(data))
+        if not isinstance(data, Mapping):
+            raise serializers.ValidationError("Must be a string or an object.")
+        item = ChecklistTemplateItem(data=data)
+        if not item.is_valid():
+            raise serializers.ValidationError(item.errors)
+        return checklists.ChecklistItemSpec(**item.validated_data)
+
+    def to_representation(self, value):
+        return checklists.item_spec_of(value).stored()
+
+
+class TemplateChecklistField(serializers.ListField):
+    """A template's checklist out: strings when every item is an optional check (the v1
+    shape), else every item as an object."""
+
+    child = ChecklistTemplateItemField()
+
+    def to_representation(self, data):
+        specs = checklists.template_specs(data)
+        if checklists.is_plain(specs):
+            return [spec.item for spec in specs]
+        return [spec.stored() for spec in specs]
+
+
+class AnswerValueField(serializers.Field):
+    """An answer as JSON gives it (true/false, "pass"/"fail", a number, a string, null); the
+    service checks it against the item's kind."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, list | dict):
+            raise serializers.ValidationError("Must be a boolean, a number, a string or null.")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+extend_schema_field(
+    {
+        "oneOf": [{"type": "boolean"}, {"type": "number"}, {"type": "string"}],
+        "nullable": True,
+        "description": 'check: true; pass_fail: "pass" or "fail"; number: a number; '
+        "text: a string; null: unanswered.",
+    }
+)(AnswerValueField)
+
+
+class ChecklistItem(StrictSerializer):
+    """A task's checklist item. `item` and `done` always; the rest only on a task whose
+    checklist is not all optional checks (then on every item)."""
+
+    ignored_fields = (
+        "kind",
+        "required",
+        "unit",
+        "min",
+        "max",
+        "answered_by",
+        "answered_at",
+        "corrective_task_id",
+    )
+
+    item = StrictCharField(max_length=checklists.ITEM_MAX_LENGTH)
+    done = StrictBooleanField(required=False)
+    value = AnswerValueField(required=False, allow_null=True)
+
+
+class ChecklistItemOutput(serializers.Serializer):
+    item = serializers.CharField()
+    done = serializers.BooleanField()
+    kind = NamedChoiceField(
+        enum_name="ChecklistItemKind",
+        choices=[(kind, kind) for kind in checklists.KINDS],
+        required=False,
+    )
+    required = serializers.BooleanField(required=False)
+    unit = serializers.CharField(required=False)
+    min = serializers.FloatField(required=False, allow_null=True)
+    max = serializers.FloatField(required=False, allow_null=True)
+    value = AnswerValueField(required=False, allow_null=True)
+    answered_by = serializers.CharField(required=False, allow_null=True)
+    answered_at = serializers.DateTimeField(required=False, allow_null=True)
+    corrective_task_id = serializers.CharField(
+        required=False, allow_null=True, help_text="The corrective task this finding made."
+    )
+
+
+@extend_schema_field(ChecklistItemOutput(many=True))
+class TaskChecklistField(serializers.Field):
+    """A task's checklist out: ``[{item, done}]`` when every item is an optional check (the
+    v1 shape), else every item in full."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        items = [checklists.task_item_of(raw) for raw in value]
+        if checklists.is_plain(items):
+            return [{"item": item["item"], "done": item["done"]} for item in items]
+        return items
+
+
 # --- plans: input ----------------------------------------------------------------------------
 
 
@@ -150,7 +312,7 @@ class TaskTemplateInput(StrictSerializer):
     title = StrictCharField(max_length=255, required=False)
     description = StrictCharField(allow_blank=True, default="", max_length=LONG_TEXT_MAX_LENGTH)
     checklist = serializers.ListField(
-        child=StrictCharField(max_length=500), default=list, max_length=100
+        child=ChecklistTemplateItemField(), default=list, max_length=checklists.MAX_ITEMS
     )
     estimated_duration_minutes = StrictIntegerField(
         min_value=1, max_value=100_000, allow_null=True, default=None
@@ -227,6 +389,21 @@ class PlanInput(StrictSerializer):
     failure_cost = StrictDecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal(0), allow_null=True, default=None
     )
+    grace_hours = StrictFloatField(
+        min_value=0,
+        max_value=8784,
+        allow_null=True,
+        default=None,
+        help_text="Compliance counts a completion up to this long after the deadline on time.",
+    )
+    grace_fraction = StrictFloatField(
+        min_value=0,
+        max_value=1,
+        allow_null=True,
+        default=None,
+        help_text="The same grace as a fraction of the calendar interval (calendar plans; "
+        "not with grace_hours).",
+    )
 
     def validate_asset_ids(self, value):
         _unique_items(value)
@@ -245,6 +422,11 @@ class PlanInput(StrictSerializer):
             )
         if attrs.get(other) is not None:
             raise serializers.ValidationError({other: [f"Must be null for a {trigger} plan."]})
+        problems = grace_problems(
+            attrs.get("grace_hours"), attrs.get("grace_fraction"), trigger_kind=trigger
+        )
+        if problems:
+            raise serializers.ValidationError(problems)
         return attrs
 
     def to_spec(self) -> PlanSpec:
@@ -288,6 +470,8 @@ def plan_spec_from(data: Mapping) -> PlanSpec:
         notification_channel_ids=tuple(data.get("notification_channel_ids", ())),
         preventive_cost=data.get("preventive_cost"),
         failure_cost=data.get("failure_cost"),
+        grace_hours=data.get("grace_hours"),
+        grace_fraction=data.get("grace_fraction"),
         trigger=trigger,
         task=TaskTemplate(
             title=task.get("title"),
@@ -330,7 +514,7 @@ class CounterOutput(serializers.Serializer):
 class TaskTemplateOutput(serializers.Serializer):
     title = serializers.CharField(source="task_title")
     description = serializers.CharField(source="task_description")
-    checklist = serializers.ListField(child=serializers.CharField(), source="task_checklist")
+    checklist = TemplateChecklistField(source="task_checklist")
     estimated_duration_minutes = serializers.IntegerField(
         source="task_estimated_duration_minutes", allow_null=True
     )
@@ -366,6 +550,8 @@ class PlanSerializer(serializers.Serializer):
     notification_channel_ids = serializers.ListField(child=serializers.CharField())
     preventive_cost = StrictDecimalField(max_digits=14, decimal_places=2, allow_null=True)
     failure_cost = StrictDecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    grace_hours = serializers.FloatField(allow_null=True)
+    grace_fraction = serializers.FloatField(allow_null=True)
     next_due_at = serializers.DateTimeField(allow_null=True)
     counter_value = StrictDecimalField(allow_null=True)
     next_counter_threshold = StrictDecimalField(allow_null=True)
@@ -385,9 +571,30 @@ class PlanSerializer(serializers.Serializer):
 # --- tasks and executions ----------------------------------------------------------------------
 
 
-class ChecklistItem(StrictSerializer):
-    item = StrictCharField(max_length=500)
-    done = StrictBooleanField()
+class CorrectiveFor(serializers.Serializer):
+    task_id = serializers.CharField()
+    item_index = serializers.IntegerField()
+
+
+@extend_schema_field(CorrectiveFor(allow_null=True))
+class _CorrectiveForField(serializers.Field):
+    """The task and checklist item whose finding called for this corrective task."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, task):
+        if task.corrective_for_id is None:
+            return None
+        return {"task_id": task.corrective_for_id, "item_index": task.corrective_item}
+
+
+DELAY_REASON = {
+    "choices": Task.DelayReason.choices,
+    "help_text": "Why a late completion was late: "
+    + "; ".join(f"{value} ({label})" for value, label in Task.DelayReason.choices)
+    + ". Only for a completion after the deadline and the plan's grace.",
+}
 
 
 class TaskSerializer(serializers.Serializer):
@@ -398,7 +605,7 @@ class TaskSerializer(serializers.Serializer):
     trigger = NamedChoiceField(enum_name="ExecutionTrigger", choices=Execution.Trigger.choices)
     title = serializers.CharField()
     description = serializers.CharField()
-    checklist = ChecklistItem(many=True)
+    checklist = TaskChecklistField()
     priority = serializers.ChoiceField(choices=Priority.choices)
     asset_ids = _AssetIdsField("task_assets")
     assignee_id = serializers.CharField(allow_null=True)
@@ -413,6 +620,11 @@ class TaskSerializer(serializers.Serializer):
     completed_by = _BlankAsNullCharField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
     notes = serializers.CharField()
+    delay_reason = _BlankAsNullCharField(
+        allow_null=True, help_text="Why a late task was late (given when completing it)."
+    )
+    delay_note = serializers.CharField()
+    corrective_for = _CorrectiveForField()
 
     def to_representation(self, instance):
         # Querysets annotate `trigger`; a task fresh from a service reads its execution.
@@ -424,8 +636,17 @@ class TaskSerializer(serializers.Serializer):
 class TaskPatchInput(StrictSerializer):
     status = NamedChoiceField(enum_name="TaskStatus", choices=Task.Status.choices, required=False)
     assignee_id = StrictCharField(max_length=40, allow_null=True, required=False)
-    checklist = ChecklistItem(many=True, required=False)
+    checklist = ChecklistItem(
+        many=True,
+        required=False,
+        help_text="Answers, one per item in order: `done` for a check, `value` for the other "
+        "kinds (omitted: unchanged; null: cleared).",
+    )
     notes = StrictCharField(allow_blank=True, required=False, max_length=LONG_TEXT_MAX_LENGTH)
+    delay_reason = NamedChoiceField(enum_name="DelayReason", required=False, **DELAY_REASON)
+    delay_note = StrictCharField(
+        allow_blank=True, required=False, max_length=Task.DELAY_NOTE_MAX_LENGTH
+    )
 
 
 class TaskCompleteInput(StrictSerializer):
@@ -436,6 +657,16 @@ class TaskCompleteInput(StrictSerializer):
         allow_null=True,
         default=None,
         max_length=LONG_TEXT_MAX_LENGTH,
+    )
+    delay_reason = NamedChoiceField(
+        enum_name="DelayReason", required=False, allow_null=True, default=None, **DELAY_REASON
+    )
+    delay_note = StrictCharField(
+        allow_blank=True,
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=Task.DELAY_NOTE_MAX_LENGTH,
     )
 
 
@@ -474,7 +705,7 @@ class PreviewTask(serializers.Serializer):
     code = serializers.CharField()
     title = serializers.CharField()
     description = serializers.CharField()
-    checklist = ChecklistItem(many=True)
+    checklist = TaskChecklistField()
     priority = serializers.ChoiceField(choices=Priority.choices)
     asset_ids = serializers.ListField(child=serializers.CharField())
     assignee_id = serializers.CharField(allow_null=True)
@@ -550,12 +781,26 @@ class ComplianceQuery(serializers.Serializer):
     end_date = BoundedDateField()
     plan_id = serializers.CharField(required=False, max_length=40)
     asset_id = serializers.CharField(required=False, max_length=40)
+    group_by = serializers.ChoiceField(
+        choices=compliance.GROUP_BY,
+        required=False,
+        help_text="Adds `groups`: the metrics per plan, asset, technician or delay reason.",
+    )
+    series = serializers.ChoiceField(
+        choices=compliance.SERIES,
+        required=False,
+        help_text="Adds `series`: the metrics per UTC month of the range.",
+    )
 
     def validate(self, attrs):
         if attrs["end_date"] < attrs["start_date"]:
             raise serializers.ValidationError(
                 {"end_date": ["end_date must not be before start_date."]}
             )
+        if attrs.get("series"):
+            problem = compliance.series_problem(attrs["start_date"], attrs["end_date"])
+            if problem:
+                raise serializers.ValidationError({"end_date": [problem]})
         return attrs
 
 
@@ -574,7 +819,21 @@ class CompliancePlanMetrics(ComplianceMetrics):
     plan_id = serializers.CharField(allow_null=True)
 
 
+class ComplianceGroupMetrics(ComplianceMetrics):
+    id = serializers.CharField(
+        allow_null=True, help_text="None: no plan, asset, technician or reason."
+    )
+    name = serializers.CharField(allow_null=True)
+
+
+class ComplianceMonthMetrics(ComplianceMetrics):
+    month = serializers.CharField(help_text="YYYY-MM (UTC).")
+
+
 class ComplianceOutput(ComplianceMetrics):
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     by_plan = CompliancePlanMetrics(many=True)
+    group_by = serializers.CharField(required=False, help_text="Only with ?group_by.")
+    groups = ComplianceGroupMetrics(many=True, required=False, help_text="Only with ?group_by.")
+    series = ComplianceMonthMetrics(many=True, required=False, help_text="Only with ?series.")

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from maintenance.api import reports, views
+from maintenance.api import feeds, reports, views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("assets", views.AssetViewSet, basename="v1-asset")
@@ -12,6 +12,7 @@ router.register("report-schedules", reports.ReportScheduleViewSet, basename="v1-
 router.register("reports", reports.ReportViewSet, basename="v1-report")
 
 urlpatterns = [
+    path("tasks.ics", feeds.TaskFeedView.as_view(), name="v1-tasks-feed"),
     path("compliance", views.ComplianceView.as_view(), name="v1-compliance"),
     path("counters/readings", views.CounterReadingsView.as_view(), name="v1-counter-readings"),
     path(

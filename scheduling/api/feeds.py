@@ -1,97 +1,25 @@
 """The iCalendar feeds of API v4: `maintenances/events.ics` (the global list's filters) and
 `maintenances/{id}/events.ics`.
 
-Calendar apps cannot send an Authorization header, so these two routes also take the key as
-`?token=`, but only a read-only one: a URL ends up in calendar settings, proxies and logs,
-and a key that can write must not. Errors stay the JSON envelope whatever the app accepts.
+Who may read them (the key in the header, or a read-only one in `?token=`) and how they
+answer errors is `core.api.feeds`, shared with v1's task feed.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from django.http import HttpResponse
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import authentication, exceptions
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import BaseRenderer, JSONRenderer
-from rest_framework.response import Response
+from drf_spectacular.utils import extend_schema
 
-from core.api.authentication import BearerApiKeyAuthentication, StaffSessionAuthentication
-from core.api.schema import ServiceAutoSchema, error_responses
+from core.api.feeds import FEED_CACHE_CONTROL, FeedViewMixin, feed_responses
 from scheduling import feeds, selectors
 from scheduling.api.filters import EventFilter
 from scheduling.api.views import EVENTS, MAINTENANCE_ID, V4View
 from scheduling.models import MaintenanceEvent
 
-
-class QueryTokenAuthentication(BearerApiKeyAuthentication):
-    """A read-only API key in `?token=`, for requests without an Authorization header."""
-
-    def authenticate(self, request):
-        if authentication.get_authorization_header(request):
-            return None  # the header decides (BearerApiKeyAuthentication)
-        raw_key = request.query_params.get("token")
-        if not raw_key:
-            return None
-        principal, api_key = self.authenticate_key(request, raw_key)
-        if not principal.read_only:
-            raise exceptions.PermissionDenied(
-                "A read-write API key may not be sent in a URL: use a read-only key in ?token=, "
-                "or send the key in the Authorization header"
-            )
-        return principal, api_key
-
-
-class QueryTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "scheduling.api.feeds.QueryTokenAuthentication"
-    name = "readOnlyKeyInQuery"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "query",
-            "name": "token",
-            "description": "A read-only API key, for calendar apps that cannot send headers "
-            "(a read-write key here is refused with 403).",
-        }
-
-
-class ICalendarRenderer(BaseRenderer):
-    """Lets a client that accepts only `text/calendar` reach the feed (the view answers the
-    body itself; errors are rendered as JSON by `FeedView.finalize_response`)."""
-
-    media_type = "text/calendar"
-    format = "ics"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data
-
-
-class AcceptHeaderNegotiation(DefaultContentNegotiation):
-    """Negotiates on the Accept header alone: `?format=` is not a feed parameter (calendar
-    URLs carry only the filters and the token)."""
-
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
-
-
-class FeedSchema(ServiceAutoSchema):
-    def _get_format_parameters(self) -> list:
-        return []  # no `?format=` (AcceptHeaderNegotiation)
-
-
-FEED_RESPONSES = {
-    (200, "text/calendar"): OpenApiResponse(
-        OpenApiTypes.STR,
-        description="An iCalendar (RFC 5545) VCALENDAR: one VEVENT per event, UID stable per "
-        "occurrence, SEQUENCE raised when the event moves or is cancelled. Carries an `ETag`.",
-    ),
-    304: OpenApiResponse(description="Not modified: `If-None-Match` names the current ETag."),
-    **error_responses(403),
-}
+FEED_RESPONSES = feed_responses(
+    "An iCalendar (RFC 5545) VCALENDAR: one VEVENT per event, UID stable per "
+    "occurrence, SEQUENCE raised when the event moves or is cancelled. Carries an `ETag`."
+)
 FEED_DESCRIPTION = (
     "Subscribe from a calendar app with `?token=<read-only API key>` (or send the key in the "
     "Authorization header). Without `event_start_date_time`, the feed holds the events that "
@@ -101,24 +29,10 @@ FEED_DESCRIPTION = (
 )
 
 
-class FeedView(V4View):
+class FeedView(FeedViewMixin, V4View):
     permission_model = MaintenanceEvent
-    authentication_classes = [
-        BearerApiKeyAuthentication,
-        QueryTokenAuthentication,
-        StaffSessionAuthentication,
-    ]
-    renderer_classes = [JSONRenderer, ICalendarRenderer]
-    content_negotiation_class = AcceptHeaderNegotiation
-    schema = FeedSchema()
     filterset_class = EventFilter
     feed_name = "Maintenance windows"
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        if isinstance(response, Response):  # an error envelope, whatever the client accepts
-            request.accepted_renderer = JSONRenderer()
-            request.accepted_media_type = JSONRenderer.media_type
-        return super().finalize_response(request, response, *args, **kwargs)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request
@@ -136,8 +50,7 @@ class FeedView(V4View):
             events,
             name=name,
             if_none_match=self.request.headers.get("If-None-Match", ""),
-            # The URL may carry a key: shared caches must not keep it; apps revalidate.
-            cache_control="private, no-cache",
+            cache_control=FEED_CACHE_CONTROL,
         )
 
 
