@@ -172,6 +172,8 @@ AUDITED: dict[str, Audited] = {
     "maintenance.Task": Audited("task", ignored=frozenset({"overdue_notified_at"})),
     "maintenance.Asset": Audited("asset"),
     "maintenance.Technician": Audited("technician"),
+    "maintenance.Execution": Audited("execution"),
+    "maintenance.HolidayCalendar": Audited("holiday_calendar"),
     "scheduling.Maintenance": Audited("maintenance"),
     "scheduling.MaintenanceEvent": Audited("event"),
     "scheduling.Monitor": Audited("monitor"),
