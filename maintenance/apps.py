@@ -12,3 +12,4 @@ class MaintenanceConfig(AppConfig):
         from notifications.events import register_events
 
         register_events(EVENT_TYPES)
+        import maintenance.admin_calendars  # noqa: F401 - registers HolidayCalendarAdmin
