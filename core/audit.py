@@ -179,6 +179,8 @@ AUDITED: dict[str, Audited] = {
         ignored=frozenset({"next_period_start", "next_period_end", "last_report_at"}),
     ),
     "maintenance.Report": Audited("report", ignored=frozenset({"data"})),
+    "maintenance.Execution": Audited("execution"),
+    "maintenance.HolidayCalendar": Audited("holiday_calendar"),
     "scheduling.Maintenance": Audited("maintenance"),
     "scheduling.MaintenanceEvent": Audited("event"),
     "scheduling.Monitor": Audited("monitor"),

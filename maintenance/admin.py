@@ -44,6 +44,7 @@ from maintenance.models import (
     Asset,
     CounterReading,
     Execution,
+    HolidayCalendar,
     Plan,
     PlanAsset,
     Priority,
@@ -56,7 +57,11 @@ from maintenance.specs import (
     CounterTrigger,
     PlanSpec,
     TaskTemplate,
+    TimeInterval,
+    WhicheverFirstTrigger,
     asset_spec_of,
+    calendar_of,
+    counter_of,
     plan_spec_of,
     technician_spec_of,
 )
@@ -161,6 +166,9 @@ _FORM_FIELDS = {
     "counter.anchor": "counter_anchor",
     "counter.start_value": "counter_start_value",
     "counter.tolerance_units": "counter_tolerance_units",
+    "counter.min_interval": "min_interval_every",
+    "counter.max_interval": "max_interval_every",
+    "holiday_calendar_id": "holiday_calendar",
 }
 
 
@@ -260,6 +268,19 @@ class PlanForm(forms.ModelForm):
     counter_tolerance_units = forms.DecimalField(
         required=False, min_value=0, max_digits=20, decimal_places=4, label="Tolerance units"
     )
+    min_interval_every = forms.IntegerField(
+        required=False, min_value=1, max_value=1000, label="Never sooner than every"
+    )
+    min_interval_unit = forms.ChoiceField(choices=Plan.Unit.choices, required=False, label="")
+    max_interval_every = forms.IntegerField(
+        required=False, min_value=1, max_value=1000, label="At least every"
+    )
+    max_interval_unit = forms.ChoiceField(choices=Plan.Unit.choices, required=False, label="")
+    holiday_calendar = forms.ModelChoiceField(
+        queryset=HolidayCalendar.objects.all(),
+        required=False,
+        help_text="Scheduled tasks due on its dates are due on the next working day.",
+    )
     notification_channel_ids = forms.CharField(
         required=False, help_text="Channel ids, separated by commas."
     )
@@ -304,8 +325,11 @@ class PlanForm(forms.ModelForm):
             "notification_channel_ids": ", ".join(spec.notification_channel_ids),
             "preventive_cost": num(spec.preventive_cost),
             "failure_cost": num(spec.failure_cost),
+            "holiday_calendar": spec.holiday_calendar_id,
         }
-        if isinstance(trigger, CalendarTrigger):
+        calendar, counter = calendar_of(trigger), counter_of(trigger)
+        if calendar is not None:
+            trigger = calendar
             initial.update(
                 rrule=trigger.rrule or "",
                 every=num(trigger.every),
@@ -317,7 +341,12 @@ class PlanForm(forms.ModelForm):
                 lead_time_hours=num(trigger.lead_time_hours),
                 tolerance_hours=num(trigger.tolerance_hours),
             )
-        else:
+        if counter is not None:
+            trigger = counter
+            for name in ("min_interval", "max_interval"):
+                bound = getattr(counter, name)
+                initial[f"{name}_every"] = bound.every if bound else ""
+                initial[f"{name}_unit"] = bound.unit if bound else Plan.Unit.DAY
             initial.update(
                 counter_unit=trigger.unit,
                 counter_interval=num(trigger.interval),
@@ -353,10 +382,10 @@ class PlanForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         # What each trigger needs before there is a spec to check.
-        if cleaned.get("trigger") == Plan.Trigger.CALENDAR:
-            required = ("start_at",)
-        else:
-            required = ("counter_unit", "counter_interval")
+        required = {
+            Plan.Trigger.CALENDAR: ("start_at",),
+            Plan.Trigger.COUNTER: ("counter_unit", "counter_interval"),
+        }.get(cleaned.get("trigger"), ("start_at", "counter_unit", "counter_interval"))
         for name in required:
             if cleaned.get(name) in (None, "") and name not in self.errors:
                 self.add_error(name, REQUIRED)
@@ -365,9 +394,9 @@ class PlanForm(forms.ModelForm):
     def to_spec(self) -> PlanSpec:
         """The plan these (valid) fields describe."""
         cd = self.cleaned_data
-        trigger: CalendarTrigger | CounterTrigger
-        if cd["trigger"] == Plan.Trigger.CALENDAR:
-            trigger = CalendarTrigger(
+        trigger = calendar = counter = None
+        if cd["trigger"] != Plan.Trigger.COUNTER:
+            trigger = calendar = CalendarTrigger(
                 rrule=cd.get("rrule") or None,
                 every=cd.get("every"),
                 unit=cd.get("unit") or None,
@@ -378,14 +407,22 @@ class PlanForm(forms.ModelForm):
                 lead_time_hours=_default(cd.get("lead_time_hours"), 0),
                 tolerance_hours=_default(cd.get("tolerance_hours"), 24),
             )
-        else:
-            trigger = CounterTrigger(
+        if cd["trigger"] != Plan.Trigger.CALENDAR:
+            trigger = counter = CounterTrigger(
                 unit=cd["counter_unit"],
                 interval=cd["counter_interval"],
                 anchor=cd["counter_anchor"],
                 start_value=_default(cd.get("counter_start_value"), Decimal(0)),
                 tolerance_units=cd.get("counter_tolerance_units"),
+                **{
+                    name: TimeInterval(every=cd[f"{name}_every"], unit=cd[f"{name}_unit"] or "day")
+                    if cd.get(f"{name}_every")
+                    else None
+                    for name in ("min_interval", "max_interval")
+                },
             )
+        if calendar and counter:
+            trigger = WhicheverFirstTrigger(calendar=calendar, counter=counter)
         return PlanSpec(
             name=cd["name"],
             description=cd.get("description", ""),
@@ -404,6 +441,7 @@ class PlanForm(forms.ModelForm):
                 estimated_duration_minutes=cd.get("task_estimated_duration_minutes"),
                 code_prefix=cd.get("task_code_prefix") or "MAN",
             ),
+            holiday_calendar_id=cd["holiday_calendar"].pk if cd.get("holiday_calendar") else None,
         )
 
 
@@ -478,6 +516,8 @@ class PlanAdmin(ServiceModelAdmin):
                     "counter_anchor",
                     "counter_start_value",
                     "counter_tolerance_units",
+                    ("min_interval_every", "min_interval_unit"),
+                    ("max_interval_every", "max_interval_unit"),
                 ),
                 "classes": ("ops-trigger", "ops-counter"),
                 "description": "For trigger = counter.",
@@ -485,7 +525,13 @@ class PlanAdmin(ServiceModelAdmin):
         ),
         (
             "Notifications and costs",
-            {"fields": ("notification_channel_ids", ("preventive_cost", "failure_cost"))},
+            {
+                "fields": (
+                    "notification_channel_ids",
+                    ("preventive_cost", "failure_cost"),
+                    "holiday_calendar",
+                )
+            },
         ),
     )
     preview_fields = {

@@ -18,3 +18,4 @@ class MaintenanceConfig(AppConfig):
         from notifications.transports import register_email_attachments
 
         register_email_attachments(REPORT_READY, email_attachments)
+        import maintenance.admin_calendars  # noqa: F401 - registers HolidayCalendarAdmin

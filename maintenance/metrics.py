@@ -9,9 +9,7 @@ from maintenance.models import CounterReading, Plan, Task
 @domain_metrics
 def maintenance_metrics(now):
     # The scheduler's own due condition (selectors.due_plan_ids), served by its partial index.
-    due = Plan.objects.filter(
-        status=Plan.Status.ACTIVE, trigger=Plan.Trigger.CALENDAR, next_run_at__lte=now
-    ).count()
+    due = Plan.objects.filter(status=Plan.Status.ACTIVE, next_run_at__lte=now).count()
     yield gauge("maintenance_plans_due", "Active calendar plans whose run time has come.", due)
     tasks = Task.objects.filter(status__in=Task.OPEN_STATUSES).aggregate(
         open=Count("id"), overdue=Count("id", filter=Q(deadline_at__lt=now))

@@ -42,6 +42,10 @@ def new_reading_id() -> str:
     return new_id("reading")
 
 
+def new_holiday_calendar_id() -> str:
+    return new_id("hcal")
+
+
 def _id_field(default) -> models.CharField:
     return models.CharField(primary_key=True, max_length=40, editable=False, default=default)
 
@@ -121,6 +125,7 @@ class Plan(models.Model):
     class Trigger(models.TextChoices):
         CALENDAR = "calendar"
         COUNTER = "counter"
+        WHICHEVER_FIRST = "whichever_first"
 
     class Anchor(models.TextChoices):
         FIXED = "fixed"
@@ -150,8 +155,8 @@ class Plan(models.Model):
     task_estimated_duration_minutes = models.PositiveIntegerField(null=True, blank=True)
     task_code_prefix = models.CharField(max_length=10, default="MAN")
 
-    trigger = models.CharField(max_length=10, choices=Trigger.choices)
-    # Shared by both trigger kinds: only one block is ever set.
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    # Shared by both trigger kinds (a whichever_first plan keeps it fixed).
     anchor = models.CharField(max_length=10, choices=Anchor.choices, default=Anchor.FIXED)
 
     # Calendar trigger.
@@ -182,6 +187,21 @@ class Plan(models.Model):
     next_counter_threshold = models.DecimalField(
         max_digits=20, decimal_places=4, null=True, blank=True
     )
+    # A counter plan's time bounds (`every` + `unit`, see `maintenance.triggers`). A plan with
+    # a max bound (or an execution a min bound holds back) keeps the instant in `next_due_at`.
+    min_interval_every = models.PositiveIntegerField(null=True, blank=True)
+    min_interval_unit = models.CharField(max_length=10, choices=Unit.choices, blank=True)
+    max_interval_every = models.PositiveIntegerField(null=True, blank=True)
+    max_interval_unit = models.CharField(max_length=10, choices=Unit.choices, blank=True)
+
+    # Occurrences due on its dates shift to the next working day (`maintenance.calendars`).
+    holiday_calendar = models.ForeignKey(
+        "HolidayCalendar",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="plans",
+    )
 
     notification_channel_ids = models.JSONField(default=list, blank=True)
     # Compliance counts a completion on time up to this long after the deadline: a fixed
@@ -199,11 +219,12 @@ class Plan(models.Model):
     class Meta:
         ordering = ("-created_at", "id")
         indexes = [
-            # The scheduler's poll: active calendar plans whose run time has come.
+            # The scheduler's poll: active plans whose run time has come (calendar and
+            # whichever-first plans, and counter plans with a time bound; null otherwise).
             models.Index(
                 fields=["next_run_at"],
                 name="plan_due_idx",
-                condition=Q(status="active", trigger="calendar"),
+                condition=Q(status="active", next_run_at__isnull=False),
             ),
         ]
         constraints = [
@@ -241,7 +262,20 @@ class Plan(models.Model):
 
     @property
     def is_calendar(self) -> bool:
+        """A calendar plan only (see `has_calendar` for any plan with a calendar block)."""
         return self.trigger == self.Trigger.CALENDAR
+
+    @property
+    def is_whichever_first(self) -> bool:
+        return self.trigger == self.Trigger.WHICHEVER_FIRST
+
+    @property
+    def has_calendar(self) -> bool:
+        return self.trigger in (self.Trigger.CALENDAR, self.Trigger.WHICHEVER_FIRST)
+
+    @property
+    def has_counter(self) -> bool:
+        return self.trigger in (self.Trigger.COUNTER, self.Trigger.WHICHEVER_FIRST)
 
     @property
     def is_floating(self) -> bool:
@@ -256,9 +290,12 @@ class Plan(models.Model):
         return timedelta(hours=self.tolerance_hours or 0)
 
     def compute_next_run_at(self) -> datetime | None:
-        """When the scheduler generates the next task: the occurrence minus the lead time."""
-        if not self.is_calendar or self.next_due_at is None:
+        """When the scheduler generates the next task: the occurrence minus the lead time
+        (a counter plan's time bound has no lead time)."""
+        if self.next_due_at is None:
             return None
+        if not self.has_calendar:
+            return self.next_due_at
         return self.next_due_at - self.lead_time
 
     def recurrence(self, *, start: datetime | None = None) -> Recurrence:
@@ -364,13 +401,14 @@ class Execution(models.Model):
     class Trigger(models.TextChoices):
         CALENDAR = "calendar"
         COUNTER = "counter"
+        MAX_INTERVAL = "max_interval"
         MANUAL = "manual"
         # A corrective task a checklist finding called for (no plan: see Task.corrective_for).
         CORRECTIVE = "corrective"
 
     id = _id_field(new_execution_id)
     plan = _soft_plan_fk("executions")
-    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
     due_at = models.DateTimeField()
     counter_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     counter_threshold = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
@@ -379,6 +417,10 @@ class Execution(models.Model):
     missed = models.BooleanField(
         default=False, help_text="An occurrence the scheduler missed: recorded, no task."
     )
+    skipped = models.BooleanField(
+        default=False, help_text="An occurrence skipped on purpose (`skip_reason`): no task."
+    )
+    skip_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ("-executed_at", "-due_at", "-id")
@@ -669,3 +711,41 @@ class ReportFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class HolidayCalendar(models.Model):
+    """Days that are not working days; a plan that names one shifts an occurrence that falls
+    on them (or on a weekend, when `weekends`) to the next working day, at the same wall time.
+
+    Dates are read in `timezone` when set, else in the plan's timezone.
+    """
+
+    id = _id_field(new_holiday_calendar_id)
+    name = models.CharField(max_length=255, unique=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    weekends = models.BooleanField(
+        default=False, help_text="Saturdays and Sundays are not working days either."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name", "id")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HolidayDate(models.Model):
+    calendar = models.ForeignKey(HolidayCalendar, on_delete=models.CASCADE, related_name="dates")
+    date = models.DateField()
+    name = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ("date",)
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="holiday_date_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()

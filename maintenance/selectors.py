@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 
 from django.db.models import F, Prefetch, QuerySet
 
-from maintenance import checklists
+from maintenance import calendars, checklists, triggers
 from maintenance.compliance import compliance_report  # noqa: F401 - moved there; callers kept
 from maintenance.models import (
+    CounterReading,
     Execution,
     Plan,
     PlanAsset,
@@ -28,9 +29,7 @@ def due_plan_ids(*, now: datetime, limit: int | None = None) -> list[str]:
     Served by the partial index on `next_run_at`; oldest run time first.
     """
     ids = (
-        Plan.objects.filter(
-            status=Plan.Status.ACTIVE, trigger=Plan.Trigger.CALENDAR, next_run_at__lte=now
-        )
+        Plan.objects.filter(status=Plan.Status.ACTIVE, next_run_at__lte=now)
         .order_by("next_run_at", "id")
         .values_list("id", flat=True)
     )
@@ -73,6 +72,13 @@ def plan_preview(*, plan: Plan) -> dict:
     date. The code is the one the prefix would hand out now; it is not reserved.
     """
     due_at = plan.next_due_at if plan.is_calendar else None
+    forecast = plan_trigger_forecast(plan=plan)
+    if not plan.is_calendar and plan.next_due_at is not None:
+        due_at = plan.next_due_at  # a whichever-first plan's calendar, a counter's time bound
+    if due_at is not None and plan.holiday_calendar_id:
+        rules = calendars.rules_for([plan.holiday_calendar_id]).get(plan.holiday_calendar_id)
+        if rules is not None:
+            due_at = calendars.next_working_instant(due_at, rules, timezone=plan.timezone)
     return {
         "task": {
             "code": preview_task_code(plan.task_code_prefix),
@@ -89,7 +95,29 @@ def plan_preview(*, plan: Plan) -> dict:
         "next_due_at": plan.next_due_at,
         "next_counter_threshold": plan.next_counter_threshold,
         "trigger": plan.trigger,
+        **forecast,
     }
+
+
+def plan_trigger_forecast(*, plan: Plan) -> dict:
+    """Which trigger is expected to fire next (`next_trigger`, `next_trigger_at`) and when the
+    counter is expected to reach its threshold at the recent usage rate
+    (`counter_expected_at`); both None when unknown (no usage yet)."""
+    expected = None
+    if plan.has_counter:
+        readings = list(
+            CounterReading.objects.filter(plan=plan)
+            .order_by("-recorded_at", "-created_at", "-id")
+            .values_list("recorded_at", "value", "reset")[: triggers.USAGE_WINDOW]
+        )
+        since_reset = []
+        for recorded_at, value, reset in readings:  # newest first, up to the last reset
+            since_reset.append((recorded_at, value))
+            if reset:
+                break
+        expected = triggers.expected_counter_at(plan, since_reset[::-1])
+    kind, instant = triggers.next_trigger(plan, expected_counter=expected)
+    return {"next_trigger": kind, "next_trigger_at": instant, "counter_expected_at": expected}
 
 
 # --- the staff schedule page -----------------------------------------------------------------

@@ -26,12 +26,13 @@ from django.db.models import Max, ProtectedError
 
 from core import audit
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
-from maintenance import checklists
+from maintenance import calendars, checklists, triggers
 from maintenance.events import TASK_CREATED, TASK_OVERDUE
 from maintenance.models import (
     Asset,
     CounterReading,
     Execution,
+    HolidayCalendar,
     Plan,
     PlanAsset,
     PlanPause,
@@ -45,14 +46,16 @@ from maintenance.specs import (
     POSITIVE_MESSAGE,
     AssetSpec,
     CalendarTrigger,
-    CounterTrigger,
     PlanSpec,
     ReadingSpec,
     TechnicianSpec,
+    calendar_of,
     calendar_rule_problems,
     coordinates_problem,
+    counter_of,
     grace_problems,
     task_code_prefix_problem,
+    trigger_problems,
 )
 from notifications import services as notifications
 from notifications.selectors import unknown_channel_ids
@@ -89,13 +92,13 @@ def _check_values(spec: PlanSpec, errors: dict[str, list[str]]) -> None:
     problem = task_code_prefix_problem(spec.task.code_prefix)
     if problem:
         errors["task_code_prefix"] = [problem]
-    trigger = spec.trigger
-    if isinstance(trigger, CalendarTrigger):
+    calendar, counter = calendar_of(spec.trigger), counter_of(spec.trigger)
+    if calendar is not None:
         for name, messages in calendar_rule_problems(
-            trigger.rrule, trigger.every, trigger.unit
+            calendar.rrule, calendar.every, calendar.unit
         ).items():
             errors[f"calendar.{name}"] = messages
-    elif trigger.interval <= 0:
+    if counter is not None and counter.interval <= 0:
         errors["counter.interval"] = [POSITIVE_MESSAGE]
     specs = [checklists.item_spec_of(item) for item in spec.task.checklist]
     errors.update(checklists.checklist_problems(specs, prefix="task.checklist"))
@@ -105,6 +108,7 @@ def _check_values(spec: PlanSpec, errors: dict[str, list[str]]) -> None:
     errors.update(
         grace_problems(spec.grace_hours, spec.grace_fraction, trigger_kind=spec.trigger_kind)
     )
+    errors.update(trigger_problems(spec.trigger))
 
 
 def _check_references(spec: PlanSpec, errors: dict[str, list[str]]) -> None:
@@ -118,6 +122,9 @@ def _check_references(spec: PlanSpec, errors: dict[str, list[str]]) -> None:
         message = _assignee_problem(spec.assignee_id)
         if message:
             errors["assignee_id"] = [message]
+    calendar_id = spec.holiday_calendar_id
+    if calendar_id is not None and not HolidayCalendar.objects.filter(pk=calendar_id).exists():
+        errors["holiday_calendar_id"] = [f"Holiday calendar '{calendar_id}' not found"]
     unknown_channels = unknown_channel_ids(list(spec.notification_channel_ids))
     if unknown_channels:
         errors["notification_channel_ids"] = [
@@ -173,8 +180,8 @@ def _apply_plan_spec(plan: Plan, spec: PlanSpec, rrule: str | None) -> None:
     plan.grace_fraction = spec.grace_fraction
     plan.anchor = spec.trigger.anchor
 
-    calendar = spec.trigger if isinstance(spec.trigger, CalendarTrigger) else None
-    counter = spec.trigger if isinstance(spec.trigger, CounterTrigger) else None
+    plan.holiday_calendar_id = spec.holiday_calendar_id
+    calendar, counter = calendar_of(spec.trigger), counter_of(spec.trigger)
     plan.rrule = rrule or ""
     plan.every = calendar.every if calendar else None
     plan.unit = (calendar.unit or "") if calendar and plan.every else ""
@@ -188,6 +195,12 @@ def _apply_plan_spec(plan: Plan, spec: PlanSpec, rrule: str | None) -> None:
     plan.counter_interval = counter.interval if counter else None
     plan.counter_start_value = counter.start_value if counter else None
     plan.counter_tolerance_units = counter.tolerance_units if counter else None
+    low = counter.min_interval if counter else None
+    high = counter.max_interval if counter else None
+    plan.min_interval_every = low.every if low else None
+    plan.min_interval_unit = low.unit if low else ""
+    plan.max_interval_every = high.every if high else None
+    plan.max_interval_unit = high.unit if high else ""
 
 
 def _validated_rrule(spec: PlanSpec) -> str | None:
@@ -195,11 +208,9 @@ def _validated_rrule(spec: PlanSpec) -> str | None:
     _check_values(spec, errors)
     _check_references(spec, errors)
     rrule = None
-    if isinstance(spec.trigger, CalendarTrigger) and not errors.keys() & {
-        "calendar.rrule",
-        "calendar.unit",
-    }:
-        rrule = _calendar_rrule(spec.trigger, errors)
+    calendar = calendar_of(spec.trigger)
+    if calendar is not None and not errors.keys() & {"calendar.rrule", "calendar.unit"}:
+        rrule = _calendar_rrule(calendar, errors)
     if errors:
         raise _invalid(errors)
     return rrule
@@ -237,19 +248,26 @@ def plan_create(*, spec: PlanSpec, now: datetime) -> Plan:
 
 
 def _reset_schedule(plan: Plan, *, now: datetime) -> None:
-    if plan.is_calendar:
+    if plan.has_calendar:
         plan.next_due_at = _initial_next_due(plan, now=now)
-        plan.counter_base = plan.counter_value = plan.counter_recorded_at = None
-        plan.next_counter_threshold = None
     else:
-        plan.next_due_at = None
+        plan.next_due_at = triggers.initial_time_clock(plan, now=now)
+    plan.counter_value = plan.counter_recorded_at = None
+    if plan.has_counter:
         plan.counter_base = plan.counter_start_value
-        plan.counter_value = plan.counter_recorded_at = None
         plan.next_counter_threshold = plan.counter_base + plan.counter_interval
+    else:
+        plan.counter_base = plan.next_counter_threshold = None
 
 
 _CALENDAR_SCHEDULE_FIELDS = ("rrule", "start_at", "end_at", "timezone", "anchor")
 _COUNTER_SCHEDULE_FIELDS = ("counter_interval", "counter_start_value", "anchor")
+_TIME_BOUND_FIELDS = (
+    "min_interval_every",
+    "min_interval_unit",
+    "max_interval_every",
+    "max_interval_unit",
+)
 
 
 def plan_update(*, plan_id: str, spec: PlanSpec, now: datetime) -> Plan:
@@ -265,19 +283,33 @@ def plan_update(*, plan_id: str, spec: PlanSpec, now: datetime) -> Plan:
         plan = _lock_plan(plan_id)
         audited = audit.snapshot(plan, asset_ids=_asset_ids(plan))
         before = {f: getattr(plan, f) for f in (*_CALENDAR_SCHEDULE_FIELDS, "trigger")}
-        before_counter = {f: getattr(plan, f) for f in _COUNTER_SCHEDULE_FIELDS}
+        before_counter = {
+            f: getattr(plan, f) for f in (*_COUNTER_SCHEDULE_FIELDS, *_TIME_BOUND_FIELDS)
+        }
         _apply_plan_spec(plan, spec, rrule)
         if plan.trigger != before["trigger"]:
             _reset_schedule(plan, now=now)
-        elif plan.is_calendar:
-            if any(getattr(plan, f) != before[f] for f in _CALENDAR_SCHEDULE_FIELDS):
+        else:
+            if plan.has_calendar and any(
+                getattr(plan, f) != before[f] for f in _CALENDAR_SCHEDULE_FIELDS
+            ):
                 plan.next_due_at = _rescheduled_next_due(plan, now=now)
-        elif any(getattr(plan, f) != before_counter[f] for f in _COUNTER_SCHEDULE_FIELDS):
-            plan.counter_base = plan.counter_start_value
-            if plan.counter_value is None:
-                plan.next_counter_threshold = plan.counter_base + plan.counter_interval
-            else:
-                plan.next_counter_threshold = plan.threshold_after(plan.counter_value)
+            if plan.has_counter and any(
+                getattr(plan, f) != before_counter[f] for f in _COUNTER_SCHEDULE_FIELDS
+            ):
+                plan.counter_base = plan.counter_start_value
+                if plan.counter_value is None:
+                    plan.next_counter_threshold = plan.counter_base + plan.counter_interval
+                else:
+                    plan.next_counter_threshold = plan.threshold_after(plan.counter_value)
+            if not plan.has_calendar and any(
+                getattr(plan, f) != before_counter[f] for f in _TIME_BOUND_FIELDS
+            ):
+                # New bounds count from the last execution (or from now, before any).
+                plan.next_due_at = None
+                triggers.restart_clocks(
+                    plan, executed_at=plan.last_executed_at or now, reading=None
+                )
         plan.save()
         _set_assets(plan, spec.asset_ids)
         audit.record_updated(plan, before=audited, asset_ids=list(spec.asset_ids))
@@ -336,8 +368,10 @@ def plan_resume(*, plan_id: str, now: datetime) -> Plan:
             raise Conflict(f"Plan '{plan_id}' is not paused")
         before = audit.snapshot(plan)
         plan.status = Plan.Status.ACTIVE
-        if plan.is_calendar and plan.next_due_at is not None and plan.next_due_at <= now:
-            if plan.is_floating:
+        if plan.next_due_at is not None and plan.next_due_at <= now:
+            # A time clock that restarts at executions (floating, whichever-first, a counter's
+            # bound) is due now; a fixed grid goes on at its next occurrence.
+            if plan.is_floating or not plan.is_calendar:
                 plan.next_due_at = now
             else:
                 plan.next_due_at = plan.next_occurrence_after(now)
@@ -400,16 +434,45 @@ class _TaskOrder:
     counter_threshold: Decimal | None
     deadline_at: datetime | None
     deadline_counter_value: Decimal | None
+    # The occurrence (`due_at`, the execution's key) moved to a working day by the plan's
+    # holiday calendar: what the task is due at.
+    task_due_at: datetime
+
+
+# Executions the scheduler makes at a time (not at a reading or a person's request): a holiday
+# calendar shifts them, and they are late `tolerance_hours` after they are due.
+_TIMED_TRIGGERS = (Execution.Trigger.CALENDAR, Execution.Trigger.MAX_INTERVAL)
 
 
 def _task_order(
-    plan: Plan, *, trigger: str, due_at: datetime, counter_threshold: Decimal | None = None
+    plan: Plan,
+    *,
+    trigger: str,
+    due_at: datetime,
+    counter_threshold: Decimal | None = None,
+    holidays: dict[str, calendars.HolidayRules] | None = None,
 ) -> _TaskOrder:
-    """What generating from `plan` in its current state would create (nothing stored yet)."""
+    """What generating from `plan` in its current state would create (nothing stored yet).
+
+    `holidays`: the rules of the plans' calendars (`calendars.rules_for`), read once per
+    batch; None reads this plan's.
+    """
+    task_due_at = due_at
+    if trigger in _TIMED_TRIGGERS and plan.holiday_calendar_id:
+        if holidays is None:
+            holidays = calendars.rules_for([plan.holiday_calendar_id])
+        rules = holidays.get(plan.holiday_calendar_id)
+        if rules is not None:
+            task_due_at = calendars.next_working_instant(due_at, rules, timezone=plan.timezone)
     deadline_at = None
     deadline_counter_value = None
-    if plan.is_calendar:
-        deadline_at = plan.deadline_for(due_at)
+    counter_task = (
+        plan.trigger == Plan.Trigger.COUNTER and trigger != Execution.Trigger.MAX_INTERVAL
+    )
+    if plan.is_whichever_first:
+        counter_task = trigger == Execution.Trigger.COUNTER
+    if not counter_task:
+        deadline_at = plan.deadline_for(task_due_at)
     elif plan.counter_tolerance_units is not None:
         reference = counter_threshold if counter_threshold is not None else plan.counter_value
         deadline_counter_value = (reference or Decimal(0)) + plan.counter_tolerance_units
@@ -417,10 +480,11 @@ def _task_order(
         plan=plan,
         trigger=trigger,
         due_at=due_at,
-        counter_value=plan.counter_value if not plan.is_calendar else None,
+        counter_value=plan.counter_value if plan.has_counter else None,
         counter_threshold=counter_threshold,
         deadline_at=deadline_at,
         deadline_counter_value=deadline_counter_value,
+        task_due_at=task_due_at,
     )
 
 
@@ -460,7 +524,7 @@ def _create_tasks(orders: list[_TaskOrder], *, now: datetime, by: str) -> list[T
                 priority=order.plan.priority,
                 assignee_id=order.plan.assignee_id,
                 estimated_duration_minutes=order.plan.task_estimated_duration_minutes,
-                due_at=order.due_at,
+                due_at=order.task_due_at,
                 deadline_at=order.deadline_at,
                 deadline_counter_value=order.deadline_counter_value,
             )
@@ -590,7 +654,8 @@ def _update_from_values(plans: list[Plan], fields: list[str]) -> None:
 
 
 def _claim_due_plans(*, now: datetime, plan_ids: list[str] | None = None) -> list[Plan]:
-    """Lock up to EXECUTE_BATCH calendar plans due at `now` (of `plan_ids` when given).
+    """Lock up to EXECUTE_BATCH plans due at `now` (of `plan_ids` when given): calendar and
+    whichever-first plans, and counter plans whose time bound has come.
 
     One ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL: rows another worker is generating
     are skipped, and due-ness is checked in the same statement, under the lock, so a plan is
@@ -598,7 +663,7 @@ def _claim_due_plans(*, now: datetime, plan_ids: list[str] | None = None) -> lis
     """
     skip_locked = connection.features.has_select_for_update_skip_locked
     due = Plan.objects.select_for_update(skip_locked=skip_locked).filter(
-        status=Plan.Status.ACTIVE, trigger=Plan.Trigger.CALENDAR, next_run_at__lte=now
+        status=Plan.Status.ACTIVE, next_run_at__lte=now
     )
     if plan_ids is not None:
         due = due.filter(pk__in=plan_ids)
@@ -610,6 +675,28 @@ def _execute_claimed(plans: list[Plan], *, now: datetime) -> list[Task]:
     if not plans:
         return []
     audited = audit.track(*plans)
+    holidays = calendars.rules_for(plan.holiday_calendar_id for plan in plans)
+    # Whichever-first plans and counter plans' time bounds: one execution at `next_due_at`,
+    # then both clocks restart (`maintenance.triggers`).
+    timed = [plan for plan in plans if not plan.is_calendar]
+    plans = [plan for plan in plans if plan.is_calendar]
+    orders: list[_TaskOrder] = []
+    for plan in timed:
+        trigger = triggers.time_fire_trigger(plan)
+        threshold = plan.next_counter_threshold if trigger == Execution.Trigger.COUNTER else None
+        due_at = plan.next_due_at
+        orders.append(
+            _task_order(
+                plan, trigger=trigger, due_at=due_at, counter_threshold=threshold, holidays=holidays
+            )
+        )
+        if plan.trigger == Plan.Trigger.COUNTER and trigger == Execution.Trigger.COUNTER:
+            plan.next_counter_threshold = plan.threshold_after(plan.counter_value)
+        # Restarted from the occurrence, so a late tick does not push the schedule back; from
+        # now when even that is already past (the scheduler was down for a whole interval).
+        triggers.restart_clocks(plan, executed_at=due_at, reading=None)
+        if plan.next_due_at is not None and plan.next_due_at <= now:
+            triggers.restart_clocks(plan, executed_at=now, reading=None)
     # Plans cloned from one template share their rule: it is parsed and checked once.
     recurrences: dict[tuple, Recurrence] = {}
     for plan in plans:
@@ -623,15 +710,16 @@ def _execute_claimed(plans: list[Plan], *, now: datetime) -> list[Task]:
         for plan in plans
     }
     # Occurrences that somehow already have an execution are never generated twice.
-    done = set(
-        Execution.objects.filter(
-            plan_id__in=list(due_by_plan),
-            trigger=Execution.Trigger.CALENDAR,
-            due_at__gte=min(plan.next_due_at for plan in plans),
-        ).values_list("plan_id", "due_at")
-    )
+    done = set()
+    if plans:
+        done = set(
+            Execution.objects.filter(
+                plan_id__in=list(due_by_plan),
+                trigger=Execution.Trigger.CALENDAR,
+                due_at__gte=min(plan.next_due_at for plan in plans),
+            ).values_list("plan_id", "due_at")
+        )
     missed_executions: list[Execution] = []
-    orders: list[_TaskOrder] = []
     for plan in plans:
         occurrences, complete = due_by_plan[plan.pk]
         past = [t for t in occurrences if t <= now]
@@ -657,7 +745,7 @@ def _execute_claimed(plans: list[Plan], *, now: datetime) -> list[Task]:
         if missed:
             logger.info("Plan %s: %d missed occurrence(s) recorded", plan.pk, len(missed))
         orders.extend(
-            _task_order(plan, trigger=Execution.Trigger.CALENDAR, due_at=t)
+            _task_order(plan, trigger=Execution.Trigger.CALENDAR, due_at=t, holidays=holidays)
             for t in ([catch_up] if catch_up else []) + upcoming
         )
         if plan.is_floating:
@@ -669,6 +757,7 @@ def _execute_claimed(plans: list[Plan], *, now: datetime) -> list[Task]:
     Execution.objects.bulk_create(missed_executions, batch_size=CATCH_UP_BATCH)
     tasks = _create_tasks(orders, now=now, by=SYSTEM_ACTOR)
     _save_plans(plans, ["next_due_at", "next_run_at", "last_executed_at"])
+    _save_plans(timed, ["next_due_at", "next_run_at", "next_counter_threshold", "last_executed_at"])
     audited.record()
     return tasks
 
@@ -732,19 +821,84 @@ def plan_execute(*, plan_id: str, by: str, now: datetime) -> Task:
         before = audit.snapshot(plan)
         order = _task_order(plan, trigger=Execution.Trigger.MANUAL, due_at=now)
         task = _create_tasks([order], now=now, by=by)[0]
-        if plan.is_calendar:
+        if plan.is_whichever_first:
+            triggers.restart_clocks(plan, executed_at=now, reading=None)
+        elif plan.is_calendar:
             if plan.is_floating:
                 plan.next_due_at = plan.one_interval_after(now)
             else:
                 following = plan.next_occurrence_after(now)
                 if plan.next_due_at is None or (following and following > plan.next_due_at):
                     plan.next_due_at = following
-        elif plan.is_floating:
-            reference = plan.counter_value if plan.counter_value is not None else plan.counter_base
-            plan.next_counter_threshold = reference + plan.counter_interval
+        else:
+            if plan.is_floating:
+                plan.next_counter_threshold = (
+                    triggers.reading_reference(plan) + plan.counter_interval
+                )
+            if triggers.keeps_time_clock(plan):
+                triggers.restart_clocks(plan, executed_at=now, reading=None)
         plan.save(update_fields=["next_due_at", "next_counter_threshold", "last_executed_at"])
         audit.record_updated(plan, before=before)
         return task
+
+
+SKIP_REASON_MAX_LENGTH = 500
+
+
+def plan_skip(*, plan_id: str, reason: str, by: str, now: datetime) -> Execution:
+    """Skip the plan's next calendar occurrence: recorded in its history as a skipped
+    execution (no task) with `reason`, and `next_due_at` moves on (a fixed grid to its next
+    occurrence, a floating or whichever-first plan one interval after the skipped one; a
+    whichever-first plan's counter is not touched: nothing was executed).
+
+    409 when the plan is paused (resume it first), has no calendar trigger (a counter
+    occurrence has no date to skip), or has no next occurrence (a floating plan waiting for
+    its task's completion, or a plan past its end).
+    """
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("This field may not be blank.", field="reason")
+    if len(reason) > SKIP_REASON_MAX_LENGTH:
+        raise InvalidInput(
+            f"Ensure this field has no more than {SKIP_REASON_MAX_LENGTH} characters.",
+            field="reason",
+        )
+    with transaction.atomic():
+        plan = _lock_plan(plan_id)
+        if plan.status == Plan.Status.PAUSED:
+            raise Conflict(f"Plan '{plan_id}' is paused; resume it to skip an occurrence")
+        if not plan.has_calendar:
+            raise Conflict(
+                f"Plan '{plan_id}' has a counter trigger; only a calendar occurrence can be skipped"
+            )
+        if plan.next_due_at is None:
+            raise Conflict(f"Plan '{plan_id}' has no next occurrence to skip")
+        before = audit.snapshot(plan)
+        occurrence = plan.next_due_at
+        execution = Execution(
+            plan=plan,
+            trigger=Execution.Trigger.CALENDAR,
+            due_at=occurrence,
+            executed_at=now,
+            executed_by=by,
+            skipped=True,
+            skip_reason=reason,
+        )
+        try:
+            with transaction.atomic():
+                execution.save()
+        except IntegrityError:  # the occurrence already has an execution (never generated twice)
+            raise Conflict(
+                f"Plan '{plan_id}' already has an execution at {occurrence.isoformat()}"
+            ) from None
+        if plan.is_calendar and not plan.is_floating:
+            plan.next_due_at = plan.next_occurrence_after(occurrence)
+        else:
+            plan.next_due_at = plan.one_interval_after(occurrence)
+        plan.save(update_fields=["next_due_at", "updated_at"])
+        audit.record_created(execution)
+        audit.record_updated(plan, before=before)
+    return execution
 
 
 # --- counters -------------------------------------------------------------------------------
@@ -854,22 +1008,35 @@ def _apply_reading(
     if reading.reset:
         plan.counter_base = value
         plan.next_counter_threshold = value + plan.counter_interval
+        if plan.trigger == Plan.Trigger.COUNTER and plan.min_interval_every:
+            # A threshold the min bound held back is gone with the old meter.
+            plan.next_due_at = None
+            if plan.last_executed_at is not None:
+                triggers.restart_clocks(plan, executed_at=plan.last_executed_at, reading=None)
         if last_value is not None:
             # Open tasks' usage deadlines move with the meter.
             for task in meter.usage_tasks:
                 task.deadline_counter_value += value - last_value
                 _moved(meter, task)
     elif plan.status == Plan.Status.ACTIVE and value >= plan.next_counter_threshold:
-        order = _task_order(
-            plan,
-            trigger=Execution.Trigger.COUNTER,
-            due_at=recorded_at,
-            counter_threshold=plan.next_counter_threshold,
-        )
-        plan.next_counter_threshold = plan.threshold_after(value)
-        plan.last_executed_at = now
-        if order.deadline_counter_value is not None:
-            meter.usage_tasks.append(order)
+        held = triggers.held_until(plan, at=recorded_at)
+        if held is not None:
+            # Sooner than min_interval after the last execution: the scheduler executes it
+            # when the bound passes (`trigger: "counter"`), unless a reset comes first.
+            triggers.hold(plan, until=held)
+        else:
+            order = _task_order(
+                plan,
+                trigger=Execution.Trigger.COUNTER,
+                due_at=recorded_at,
+                counter_threshold=plan.next_counter_threshold,
+            )
+            plan.next_counter_threshold = plan.threshold_after(value)
+            plan.last_executed_at = now
+            if triggers.keeps_time_clock(plan):
+                triggers.restart_clocks(plan, executed_at=recorded_at, reading=value)
+            if order.deadline_counter_value is not None:
+                meter.usage_tasks.append(order)
     # A counter task is late once usage passes its threshold + tolerance while it is open.
     for task in meter.usage_tasks:
         if task.deadline_at is None and task.deadline_counter_value <= value:
@@ -939,6 +1106,8 @@ def _record_readings(
                 "counter_base",
                 "next_counter_threshold",
                 "last_executed_at",
+                "next_due_at",
+                "next_run_at",
             ],
         )
         audited.record()

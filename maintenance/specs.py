@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 CALENDAR = "calendar"
 COUNTER = "counter"
+WHICHEVER_FIRST = "whichever_first"
 FIXED = "fixed"
 DEFAULT_PRIORITY = "medium"
 DEFAULT_TASK_CODE_PREFIX = "MAN"
@@ -122,17 +123,99 @@ class CalendarTrigger:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TimeInterval:
+    """A span of time given as `every` + `unit` (day, week, month, year), counted in the
+    plan's timezone from an instant (a month after 31 January is the last day of February)."""
+
+    every: int
+    unit: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class CounterTrigger:
     """A usage schedule: a task each `interval` of `unit` from `start_value`; late once usage
-    passes the crossed threshold + `tolerance_units` (never, when None)."""
+    passes the crossed threshold + `tolerance_units` (never, when None).
+
+    Time bounds (counter plans only): `min_interval` holds back an execution that a reading
+    would make sooner than that after the last one (it then runs when the bound passes);
+    `max_interval` executes the plan (`trigger: "max_interval"`) when that long passed since
+    the last execution (or the plan's creation) without the threshold being reached.
+    """
 
     unit: str
     interval: Decimal
     anchor: str = FIXED
     start_value: Decimal = Decimal(0)
     tolerance_units: Decimal | None = None
+    min_interval: TimeInterval | None = None
+    max_interval: TimeInterval | None = None
 
     kind = COUNTER
+
+
+@dataclass(frozen=True, kw_only=True)
+class WhicheverFirstTrigger:
+    """A calendar and a counter schedule together: the plan executes on whichever comes
+    first, and every execution restarts both clocks (the next calendar due is one interval
+    of the rule after the execution, the next threshold the reading then + the interval)."""
+
+    calendar: CalendarTrigger
+    counter: CounterTrigger
+
+    kind = WHICHEVER_FIRST
+    anchor = FIXED
+
+
+Trigger = CalendarTrigger | CounterTrigger | WhicheverFirstTrigger
+
+
+def calendar_of(trigger: Trigger) -> CalendarTrigger | None:
+    if isinstance(trigger, WhicheverFirstTrigger):
+        return trigger.calendar
+    return trigger if isinstance(trigger, CalendarTrigger) else None
+
+
+def counter_of(trigger: Trigger) -> CounterTrigger | None:
+    if isinstance(trigger, WhicheverFirstTrigger):
+        return trigger.counter
+    return trigger if isinstance(trigger, CounterTrigger) else None
+
+
+WHICHEVER_FIRST_ANCHOR_MESSAGE = (
+    "A whichever_first plan restarts both clocks at each execution; leave anchor fixed."
+)
+BOUNDS_ON_COUNTER_ONLY_MESSAGE = (
+    "Only a counter plan takes time bounds; a whichever_first plan's calendar block is its "
+    "time bound."
+)
+MIN_NOT_BELOW_MAX_MESSAGE = "min_interval must be shorter than max_interval."
+
+
+def trigger_problems(trigger: Trigger) -> dict[str, list[str]]:
+    """The rules on how the trigger blocks combine, keyed by the v1 body's field names."""
+    errors: dict[str, list[str]] = {}
+    if isinstance(trigger, WhicheverFirstTrigger):
+        if trigger.calendar.anchor != FIXED:
+            errors["calendar.anchor"] = [WHICHEVER_FIRST_ANCHOR_MESSAGE]
+        if trigger.counter.anchor != FIXED:
+            errors["counter.anchor"] = [WHICHEVER_FIRST_ANCHOR_MESSAGE]
+        for name in ("min_interval", "max_interval"):
+            if getattr(trigger.counter, name) is not None:
+                errors[f"counter.{name}"] = [BOUNDS_ON_COUNTER_ONLY_MESSAGE]
+    counter = counter_of(trigger)
+    low = counter.min_interval if counter is not None else None
+    high = counter.max_interval if counter is not None else None
+    if low and high and approximate_days(low) >= approximate_days(high):
+        errors["counter.min_interval"] = [MIN_NOT_BELOW_MAX_MESSAGE]
+    return errors
+
+
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30.436875, "year": 365.2425}
+
+
+def approximate_days(interval: TimeInterval) -> float:
+    """The mean length of `interval` in days (to compare two bounds; never to schedule)."""
+    return interval.every * _UNIT_DAYS[interval.unit]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,7 +235,7 @@ class PlanSpec:
     """A whole plan as `plan_create` / `plan_update` take it (an update replaces every field)."""
 
     name: str
-    trigger: CalendarTrigger | CounterTrigger
+    trigger: Trigger
     description: str = ""
     priority: str = DEFAULT_PRIORITY
     department: str = ""
@@ -166,6 +249,8 @@ class PlanSpec:
     # interval; at most one of them.
     grace_hours: float | None = None
     grace_fraction: float | None = None
+    # Occurrences due on one of its dates shift to the next working day.
+    holiday_calendar_id: str | None = None
 
     @property
     def trigger_kind(self) -> str:
@@ -178,9 +263,10 @@ def plan_spec_of(plan: "Plan") -> PlanSpec:
     Uses `plan.plan_assets` (prefetch it, in id order, to read many plans in few queries).
     A calendar plan given as `every` + `unit` reads back as that shorthand, with no rrule.
     """
-    trigger: CalendarTrigger | CounterTrigger
-    if plan.trigger == CALENDAR:
-        trigger = CalendarTrigger(
+    calendar = None
+    counter = None
+    if plan.trigger in (CALENDAR, WHICHEVER_FIRST):
+        calendar = CalendarTrigger(
             rrule=None if plan.every else plan.rrule,
             every=plan.every or None,
             unit=(plan.unit or None) if plan.every else None,
@@ -191,14 +277,21 @@ def plan_spec_of(plan: "Plan") -> PlanSpec:
             lead_time_hours=plan.lead_time_hours,
             tolerance_hours=plan.tolerance_hours,
         )
-    else:
-        trigger = CounterTrigger(
+    if plan.trigger in (COUNTER, WHICHEVER_FIRST):
+        counter = CounterTrigger(
             unit=plan.counter_unit,
             interval=plan.counter_interval,
             anchor=plan.anchor,
             start_value=plan.counter_start_value,
             tolerance_units=plan.counter_tolerance_units,
+            min_interval=_interval_of(plan.min_interval_every, plan.min_interval_unit),
+            max_interval=_interval_of(plan.max_interval_every, plan.max_interval_unit),
         )
+    trigger: Trigger
+    if calendar is not None and counter is not None:
+        trigger = WhicheverFirstTrigger(calendar=calendar, counter=counter)
+    else:
+        trigger = calendar or counter
     links = sorted(plan.plan_assets.all(), key=lambda link: link.pk)
     return PlanSpec(
         name=plan.name,
@@ -223,7 +316,12 @@ def plan_spec_of(plan: "Plan") -> PlanSpec:
             estimated_duration_minutes=plan.task_estimated_duration_minutes,
             code_prefix=plan.task_code_prefix,
         ),
+        holiday_calendar_id=plan.holiday_calendar_id,
     )
+
+
+def _interval_of(every: int | None, unit: str) -> TimeInterval | None:
+    return TimeInterval(every=every, unit=unit) if every else None
 
 
 # --- assets and technicians ----------------------------------------------------------------------

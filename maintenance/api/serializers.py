@@ -26,8 +26,17 @@ from core.api.fields import (
     StrictIntegerField,
 )
 from core.api.serializers import StrictModelSerializer, StrictSerializer
-from maintenance import checklists, compliance, services
-from maintenance.models import Asset, CounterReading, Execution, Plan, Priority, Task, Technician
+from maintenance import calendars, checklists, compliance, services
+from maintenance.models import (
+    Asset,
+    CounterReading,
+    Execution,
+    HolidayCalendar,
+    Plan,
+    Priority,
+    Task,
+    Technician,
+)
 from maintenance.specs import (
     POSITIVE_MESSAGE,
     TASK_CODE_PREFIX_MESSAGE,
@@ -39,6 +48,8 @@ from maintenance.specs import (
     ReadingSpec,
     TaskTemplate,
     TechnicianSpec,
+    TimeInterval,
+    WhicheverFirstTrigger,
     asset_spec_of,
     calendar_rule_problems,
     coordinates_problem,
@@ -342,12 +353,33 @@ class CalendarInput(StrictSerializer):
         return attrs
 
 
+class TimeIntervalInput(StrictSerializer):
+    """A span of time: `every` `unit`s (e.g. `{"every": 1, "unit": "year"}`)."""
+
+    every = StrictIntegerField(min_value=1, max_value=1000)
+    unit = serializers.ChoiceField(choices=Plan.Unit.choices)
+
+
 class CounterInput(StrictSerializer):
     unit = StrictCharField(max_length=32)
     interval = StrictDecimalField(validators=[_positive])
     anchor = serializers.ChoiceField(choices=Plan.Anchor.choices, default=Plan.Anchor.FIXED)
     start_value = StrictDecimalField(min_value=Decimal(0), default=Decimal(0))
     tolerance_units = StrictDecimalField(min_value=Decimal(0), allow_null=True, default=None)
+    min_interval = TimeIntervalInput(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Counter plans: never execute sooner than this after the last execution "
+        "(a reading that reaches the threshold earlier executes when the bound passes).",
+    )
+    max_interval = TimeIntervalInput(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text='Counter plans: execute at least this often (`trigger: "max_interval"`), '
+        "counted from the last execution or the plan's creation, even if the meter stalls.",
+    )
 
 
 TASK_CODE_PREFIX = RegexValidator(TASK_CODE_PREFIX_PATTERN, TASK_CODE_PREFIX_MESSAGE)
@@ -377,7 +409,12 @@ class PlanInput(StrictSerializer):
     department = StrictCharField(max_length=255, allow_blank=True, default="")
     task = TaskTemplateInput(required=False)
     task_code_prefix = StrictCharField(default="MAN", validators=[TASK_CODE_PREFIX])
-    trigger = NamedChoiceField(enum_name="PlanTrigger", choices=Plan.Trigger.choices)
+    trigger = NamedChoiceField(
+        enum_name="PlanTrigger",
+        choices=Plan.Trigger.choices,
+        help_text="`whichever_first`: both blocks; the plan executes on whichever comes first "
+        "and each execution restarts both clocks.",
+    )
     calendar = CalendarInput(required=False, allow_null=True)
     counter = CounterInput(required=False, allow_null=True)
     notification_channel_ids = serializers.ListField(
@@ -404,6 +441,13 @@ class PlanInput(StrictSerializer):
         help_text="The same grace as a fraction of the calendar interval (calendar plans; "
         "not with grace_hours).",
     )
+    holiday_calendar_id = StrictCharField(
+        max_length=40,
+        allow_null=True,
+        default=None,
+        help_text="A holiday calendar: scheduled tasks due on its dates shift to the next "
+        "working day.",
+    )
 
     def validate_asset_ids(self, value):
         _unique_items(value)
@@ -415,6 +459,15 @@ class PlanInput(StrictSerializer):
 
     def validate(self, attrs):
         trigger = attrs["trigger"]
+        if trigger == Plan.Trigger.WHICHEVER_FIRST:
+            missing = {
+                block: [f"A whichever_first plan needs a {block} block."]
+                for block in ("calendar", "counter")
+                if attrs.get(block) is None
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+            return attrs
         other = "counter" if trigger == Plan.Trigger.CALENDAR else "calendar"
         if attrs.get(trigger) is None:
             raise serializers.ValidationError(
@@ -437,10 +490,10 @@ class PlanInput(StrictSerializer):
 def plan_spec_from(data: Mapping) -> PlanSpec:
     """A `PlanSpec` from `PlanInput`'s validated data (the v1 Plan body's shape)."""
     task = data.get("task") or {}
-    trigger: CalendarTrigger | CounterTrigger
-    if data["trigger"] == Plan.Trigger.CALENDAR:
+    calendar_trigger = counter_trigger = None
+    if data.get("calendar") is not None:
         calendar = data["calendar"]
-        trigger = CalendarTrigger(
+        calendar_trigger = CalendarTrigger(
             rrule=calendar.get("rrule"),
             every=calendar.get("every"),
             unit=calendar.get("unit"),
@@ -451,15 +504,24 @@ def plan_spec_from(data: Mapping) -> PlanSpec:
             lead_time_hours=calendar.get("lead_time_hours", 0),
             tolerance_hours=calendar.get("tolerance_hours", 24),
         )
-    else:
+    if data.get("counter") is not None:
         counter = data["counter"]
-        trigger = CounterTrigger(
+        counter_trigger = CounterTrigger(
             unit=counter["unit"],
             interval=counter["interval"],
             anchor=counter.get("anchor", Plan.Anchor.FIXED),
             start_value=counter.get("start_value", Decimal(0)),
             tolerance_units=counter.get("tolerance_units"),
+            min_interval=_interval_from(counter.get("min_interval")),
+            max_interval=_interval_from(counter.get("max_interval")),
         )
+    trigger: CalendarTrigger | CounterTrigger | WhicheverFirstTrigger
+    if data["trigger"] == Plan.Trigger.WHICHEVER_FIRST:
+        trigger = WhicheverFirstTrigger(calendar=calendar_trigger, counter=counter_trigger)
+    elif data["trigger"] == Plan.Trigger.CALENDAR:
+        trigger = calendar_trigger
+    else:
+        trigger = counter_trigger
     return PlanSpec(
         name=data["name"],
         description=data.get("description", ""),
@@ -480,7 +542,12 @@ def plan_spec_from(data: Mapping) -> PlanSpec:
             estimated_duration_minutes=task.get("estimated_duration_minutes"),
             code_prefix=data.get("task_code_prefix", "MAN"),
         ),
+        holiday_calendar_id=data.get("holiday_calendar_id"),
     )
+
+
+def _interval_from(data: Mapping | None) -> TimeInterval | None:
+    return None if data is None else TimeInterval(every=data["every"], unit=data["unit"])
 
 
 # --- plans: output ---------------------------------------------------------------------------
@@ -503,12 +570,33 @@ class CalendarOutput(serializers.Serializer):
     tolerance_hours = serializers.FloatField()
 
 
+class TimeIntervalOutput(serializers.Serializer):
+    every = serializers.IntegerField()
+    unit = serializers.ChoiceField(choices=Plan.Unit.choices)
+
+
+class _TimeBoundField(serializers.Field):
+    """`{every, unit}` from the plan's `<name>_every` / `<name>_unit` columns, or null."""
+
+    def __init__(self, name: str, **kwargs):
+        super().__init__(source="*", read_only=True, allow_null=True, **kwargs)
+        self.bound = name
+
+    def to_representation(self, plan):
+        every = getattr(plan, f"{self.bound}_every")
+        if not every:
+            return None
+        return {"every": every, "unit": getattr(plan, f"{self.bound}_unit")}
+
+
 class CounterOutput(serializers.Serializer):
     unit = serializers.CharField(source="counter_unit")
     interval = StrictDecimalField(source="counter_interval")
     anchor = serializers.ChoiceField(choices=Plan.Anchor.choices)
     start_value = StrictDecimalField(source="counter_start_value")
     tolerance_units = StrictDecimalField(source="counter_tolerance_units", allow_null=True)
+    min_interval = _TimeBoundField("min_interval")
+    max_interval = _TimeBoundField("max_interval")
 
 
 class TaskTemplateOutput(serializers.Serializer):
@@ -552,6 +640,7 @@ class PlanSerializer(serializers.Serializer):
     failure_cost = StrictDecimalField(max_digits=14, decimal_places=2, allow_null=True)
     grace_hours = serializers.FloatField(allow_null=True)
     grace_fraction = serializers.FloatField(allow_null=True)
+    holiday_calendar_id = serializers.CharField(allow_null=True)
     next_due_at = serializers.DateTimeField(allow_null=True)
     counter_value = StrictDecimalField(allow_null=True)
     next_counter_threshold = StrictDecimalField(allow_null=True)
@@ -561,9 +650,9 @@ class PlanSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        if instance.trigger == Plan.Trigger.CALENDAR:
+        if not instance.has_counter:
             data["counter"] = None
-        else:
+        if not instance.has_calendar:
             data["calendar"] = None
         return data
 
@@ -691,6 +780,8 @@ class ExecutionSerializer(serializers.Serializer):
     executed_at = serializers.DateTimeField()
     executed_by = serializers.CharField()
     missed = serializers.BooleanField()
+    skipped = serializers.BooleanField(help_text="Skipped on purpose (`skip_reason`): no task.")
+    skip_reason = _BlankAsNullCharField(allow_null=True)
 
 
 class ExecuteOutput(serializers.Serializer):
@@ -719,6 +810,27 @@ class PreviewOutput(serializers.Serializer):
     next_due_at = serializers.DateTimeField(allow_null=True)
     next_counter_threshold = StrictDecimalField(allow_null=True)
     trigger = NamedChoiceField(enum_name="PlanTrigger", choices=Plan.Trigger.choices)
+    next_trigger = NamedChoiceField(
+        enum_name="ExecutionTrigger",
+        choices=Execution.Trigger.choices,
+        allow_null=True,
+        help_text="The trigger expected to fire next (null: unknown, e.g. a counter without "
+        "usage yet).",
+    )
+    next_trigger_at = serializers.DateTimeField(allow_null=True)
+    counter_expected_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the counter reaches its threshold at the recent usage rate.",
+    )
+
+
+class SkipInput(StrictSerializer):
+    reason = StrictCharField(max_length=services.SKIP_REASON_MAX_LENGTH)
+
+
+class SkipOutput(serializers.Serializer):
+    execution = ExecutionSerializer()
+    next_due_at = serializers.DateTimeField(allow_null=True)
 
 
 # --- counters --------------------------------------------------------------------------------
@@ -837,3 +949,77 @@ class ComplianceOutput(ComplianceMetrics):
     group_by = serializers.CharField(required=False, help_text="Only with ?group_by.")
     groups = ComplianceGroupMetrics(many=True, required=False, help_text="Only with ?group_by.")
     series = ComplianceMonthMetrics(many=True, required=False, help_text="Only with ?series.")
+
+
+# --- holiday calendars -----------------------------------------------------------------------
+
+
+class HolidayItem(StrictSerializer):
+    date = serializers.DateField()
+    name = StrictCharField(max_length=255, allow_blank=True, default="")
+
+
+class HolidayCalendarSerializer(StrictSerializer):
+    """A holiday calendar with its dates (PUT replaces them all)."""
+
+    ignored_fields = ("id", "created_at", "updated_at")
+
+    id = serializers.CharField(read_only=True)
+    name = StrictCharField(max_length=255)
+    timezone = StrictCharField(
+        max_length=64,
+        allow_null=True,
+        default=None,
+        help_text="IANA zone the dates are read in; null: the plan's timezone.",
+    )
+    weekends = StrictBooleanField(
+        default=False, help_text="Saturdays and Sundays are not working days either."
+    )
+    dates = HolidayItem(many=True, default=list, max_length=calendars.MAX_DATES)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, instance: HolidayCalendar):
+        return {
+            "id": instance.pk,
+            "name": instance.name,
+            "timezone": instance.timezone or None,
+            "weekends": instance.weekends,
+            # Prefetched in date order by the views (a page costs a fixed number of queries).
+            "dates": [
+                {"date": holiday.date.isoformat(), "name": holiday.name}
+                for holiday in instance.dates.all()
+            ],
+            "created_at": serializers.DateTimeField().to_representation(instance.created_at),
+            "updated_at": serializers.DateTimeField().to_representation(instance.updated_at),
+        }
+
+    def to_spec(self) -> calendars.HolidayCalendarSpec:
+        data = self.validated_data
+        return calendars.HolidayCalendarSpec(
+            name=data["name"],
+            timezone=data.get("timezone") or "",
+            weekends=data.get("weekends", False),
+            dates=tuple(
+                calendars.HolidaySpec(day=item["date"], name=item.get("name", ""))
+                for item in data.get("dates", ())
+            ),
+        )
+
+
+class HolidayImportInput(serializers.Serializer):
+    file = serializers.FileField(help_text="An iCalendar (.ics) file.")
+    horizon_years = serializers.IntegerField(
+        min_value=1,
+        max_value=calendars.IMPORT_MAX_HORIZON_YEARS,
+        default=calendars.IMPORT_HORIZON_YEARS,
+        help_text="Years (from this one) a yearly RRULE is expanded over.",
+    )
+
+
+class HolidayImportOutput(serializers.Serializer):
+    calendar = HolidayCalendarSerializer()
+    imported = serializers.IntegerField(help_text="Dates added (dates already there are kept).")
+    ignored = serializers.IntegerField(
+        help_text="Events left out: not all-day, or recurring other than yearly."
+    )

@@ -10,6 +10,7 @@ router.register("plans", views.PlanViewSet, basename="v1-plan")
 router.register("tasks", views.TaskViewSet, basename="v1-task")
 router.register("report-schedules", reports.ReportScheduleViewSet, basename="v1-report-schedule")
 router.register("reports", reports.ReportViewSet, basename="v1-report")
+router.register("calendars", views.HolidayCalendarViewSet, basename="v1-holiday-calendar")
 
 urlpatterns = [
     path("tasks.ics", feeds.TaskFeedView.as_view(), name="v1-tasks-feed"),

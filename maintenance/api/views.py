@@ -2,6 +2,7 @@
 
 from dataclasses import asdict
 
+from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.utils import (
     extend_schema,
@@ -9,6 +10,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from core.api.pagination import SkipLimitPagination
@@ -21,10 +23,18 @@ from core.api.schema import (
 )
 from core.api.views import ServiceAPIView, ServiceViewSet
 from core.errors import NotFound
-from maintenance import selectors, services
+from maintenance import calendars, selectors, services
 from maintenance.api import serializers as s
 from maintenance.api.filters import PlanFilter, TaskFilter
-from maintenance.models import Asset, CounterReading, Plan, Task, Technician
+from maintenance.models import (
+    Asset,
+    CounterReading,
+    HolidayCalendar,
+    HolidayDate,
+    Plan,
+    Task,
+    Technician,
+)
 from notifications.api.serializers import TestResultOutput
 
 ERROR = ErrorEnvelopeSerializer  # one schema of the error envelope (core.api.schema)
@@ -176,6 +186,26 @@ class PlanViewSet(_V1ViewSet):
     def preview(self, request, pk=None):
         """The next task the plan will generate; changes nothing and reserves no code."""
         return Response(s.PreviewOutput(selectors.plan_preview(plan=self.get_object())).data)
+
+    @extend_schema(
+        request=s.SkipInput, responses={200: s.SkipOutput, **error_responses(400, 404, 409)}
+    )
+    @action(detail=True, methods=["post"])
+    def skip(self, request, pk=None):
+        """Skip the next calendar occurrence with a reason: recorded in the history as a
+        skipped execution (no task) and `next_due_at` moves on. 409 for a paused plan, a
+        counter plan (no dated occurrence) or a plan with no next occurrence."""
+        body = s.SkipInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        execution = services.plan_skip(
+            plan_id=pk,
+            reason=body.validated_data["reason"],
+            by=actor_of(request),
+            now=timezone.now(),
+        )
+        execution.task_pk = None
+        output = {"execution": execution, "next_due_at": execution.plan.next_due_at}
+        return Response(s.SkipOutput(output).data)
 
     @extend_schema(request=None, responses={200: s.PlanSerializer, **error_responses(404, 409)})
     @action(detail=True, methods=["post"])
@@ -365,3 +395,86 @@ class ComplianceView(ServiceAPIView):
         query.is_valid(raise_exception=True)
         report = selectors.compliance_report(now=timezone.now(), **query.validated_data)
         return Response(s.ComplianceOutput(report).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List holiday calendars"),
+    create=extend_schema(
+        request=s.HolidayCalendarSerializer,
+        responses={201: s.HolidayCalendarSerializer, **error_responses(400)},
+    ),
+    retrieve=extend_schema(responses={200: s.HolidayCalendarSerializer, **error_responses(404)}),
+    update=extend_schema(
+        request=s.HolidayCalendarSerializer,
+        responses={200: s.HolidayCalendarSerializer, **error_responses(400, 404)},
+    ),
+    destroy=extend_schema(responses={204: None, **error_responses(404, 409)}),
+)
+class HolidayCalendarViewSet(_V1ViewSet):
+    """Holiday calendars: dates on which a plan's scheduled tasks are not due (they shift to
+    the next working day)."""
+
+    permission_model = HolidayCalendar
+    serializer_class = s.HolidayCalendarSerializer
+    object_label = "Holiday calendar"
+
+    def get_queryset(self):
+        return HolidayCalendar.objects.prefetch_related(
+            Prefetch("dates", queryset=HolidayDate.objects.order_by("date"))
+        ).order_by("name", "id")
+
+    def _render(self, calendar_id: str, *, status_code: int = 200) -> Response:
+        calendar = self.get_queryset().get(pk=calendar_id)
+        return Response(s.HolidayCalendarSerializer(calendar).data, status=status_code)
+
+    def list(self, request):
+        return self.page_of(self.get_queryset(), s.HolidayCalendarSerializer)
+
+    def retrieve(self, request, pk=None):
+        return Response(s.HolidayCalendarSerializer(self.get_object()).data)
+
+    def create(self, request):
+        body = s.HolidayCalendarSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        calendar = calendars.holiday_calendar_create(spec=body.to_spec())
+        return self._render(calendar.pk, status_code=status.HTTP_201_CREATED)
+
+    def update(self, request, pk=None):
+        self.get_object()
+        body = s.HolidayCalendarSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        calendars.holiday_calendar_update(calendar_id=pk, spec=body.to_spec())
+        return self._render(pk)
+
+    def destroy(self, request, pk=None):
+        calendars.holiday_calendar_delete(calendar_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request={"multipart/form-data": s.HolidayImportInput},
+        responses={200: s.HolidayImportOutput, **error_responses(400, 404)},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser],
+    )
+    def import_ics(self, request, pk=None):
+        """Add the all-day events of an uploaded .ics file (`file`, multipart): every day of
+        each event, yearly RRULEs expanded over `horizon_years` from this year. Dates already
+        in the calendar are kept; timed events and other recurrences are counted as ignored."""
+        self.get_object()
+        body = s.HolidayImportInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data["file"]
+        content = upload.read(calendars.IMPORT_MAX_BYTES + 1)
+        result = calendars.holiday_calendar_import(
+            calendar_id=pk,
+            content=content,
+            horizon_years=body.validated_data["horizon_years"],
+            now=timezone.now(),
+        )
+        calendar = self.get_queryset().get(pk=pk)
+        output = {"calendar": calendar, "imported": result.imported, "ignored": result.ignored}
+        return Response(s.HolidayImportOutput(output).data)

@@ -48,7 +48,13 @@ from maintenance import selectors, services
 from maintenance.models import Asset, Plan, PlanAsset, Task, Technician
 from maintenance.optimisation import engine, inputs
 from maintenance.optimisation.models import Failure, SuggestionSet
-from maintenance.specs import CalendarTrigger, CounterTrigger, PlanSpec, plan_spec_of
+from maintenance.specs import (
+    CalendarTrigger,
+    CounterTrigger,
+    PlanSpec,
+    WhicheverFirstTrigger,
+    plan_spec_of,
+)
 from scheduling.recurrence import RecurrenceError
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -237,7 +243,7 @@ def _calendar_block(plan: Plan, now: datetime) -> dict:
 
 def _draft_frequency(draft: _Draft, now: datetime) -> None:
     plan = draft.plan
-    if not plan.is_calendar:
+    if not plan.has_calendar:  # a whichever-first plan's calendar interval is analysed here
         draft.skip(
             "frequency",
             "a counter plan's interval is in counter units: see counter_threshold, which "
@@ -383,7 +389,7 @@ def _takes_date(plan: Plan, due_at: datetime) -> bool:
 
 def _draft_route(draft: _Draft, now: datetime) -> None:
     plan = draft.plan
-    if not plan.is_calendar or plan.next_due_at is None:
+    if not plan.has_calendar or plan.next_due_at is None:
         draft.skip("route", "the plan has no next due date to group around")
         return
     candidates = inputs.route_candidates(plan)
@@ -510,7 +516,7 @@ def _threshold_with(plan: Plan, interval: Decimal) -> Decimal:
 
 def _draft_counter(draft: _Draft, now: datetime) -> None:
     plan = draft.plan
-    if plan.is_calendar:
+    if not plan.has_counter:
         draft.skip("counter_threshold", "a calendar plan has no counter")
         return
     history = inputs.counter_history(plan)
@@ -641,6 +647,11 @@ PlanEdit = Callable[[PlanSpec], PlanSpec]
 
 def _edit_trigger(kind: type, **changes: Any) -> PlanEdit:
     def edit(spec: PlanSpec) -> PlanSpec:
+        if isinstance(spec.trigger, WhicheverFirstTrigger):
+            # Both blocks of a whichever-first plan: the proposal edits the one it is about.
+            block = "calendar" if kind is CalendarTrigger else "counter"
+            edited = replace(getattr(spec.trigger, block), **changes)
+            return replace(spec, trigger=replace(spec.trigger, **{block: edited}))
         if not isinstance(spec.trigger, kind):
             # The plan changed trigger since the draft was made (its fingerprint would say so).
             raise Conflict(

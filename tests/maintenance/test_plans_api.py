@@ -79,6 +79,8 @@ def test_it_creates_a_counter_plan(api_client, clock):
         "anchor": "floating",
         "start_value": 1200,
         "tolerance_units": 50,
+        "min_interval": None,  # additive (issue 15): time bounds
+        "max_interval": None,
     }
     assert plan["next_counter_threshold"] == 1700
     assert plan["next_due_at"] is None

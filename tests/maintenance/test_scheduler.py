@@ -460,6 +460,10 @@ def test_it_previews_the_next_task_without_side_effects(
         "next_due_at": "2026-03-02T08:00:00Z",
         "next_counter_threshold": None,
         "trigger": "calendar",
+        # Additive (issue 15): which trigger is expected to fire next.
+        "next_trigger": "calendar",
+        "next_trigger_at": "2026-03-02T08:00:00Z",
+        "counter_expected_at": None,
     }
     api_client.get(f"{BASE}/plans/{plan['id']}/preview")
     assert Task.objects.count() == Execution.objects.count() == 0
