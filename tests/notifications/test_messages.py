@@ -28,6 +28,41 @@ PAYLOADS = {
             {"field": "monitors", "old": [], "new": [{"monitor_tag": "api", "impact": "DOWN"}]},
         ],
     },
+    "report.ready": {
+        "timezone": "Europe/Madrid",
+        "report": {
+            "id": "rpt_x",
+            "trigger": "scheduled",
+            "frequency": "weekly",
+            "label": "2026-W27",
+            "metrics": ["tasks_overdue"],
+            "schedule": {"id": "rsch_x", "name": "Weekly PM"},
+            "period": {
+                "start": "2026-06-28T22:00:00Z",
+                "end": "2026-07-05T22:00:00Z",
+                "first_day": "2026-06-29",
+                "last_day": "2026-07-05",
+            },
+            "summary": [
+                {
+                    "metric": "tasks_overdue",
+                    "title": "Overdue tasks",
+                    "lines": [{"label": "Overdue at the end", "value": 3}],
+                }
+            ],
+            "data": {"tasks_overdue": {"count": 3}},
+            "files": [
+                {
+                    "name": "report-2026-W27.csv",
+                    "format": "csv",
+                    "content_type": "text/csv",
+                    "size": 120,
+                    "url": "http://localhost:8000/api/v1/maintenance/reports/rpt_x/files/r.csv?token=t",
+                    "expires_at": "2026-07-13T08:00:00Z",
+                }
+            ],
+        },
+    },
     "test": {"timezone": "UTC", "message": "hello", "requested_at": "2026-07-01T08:00:00Z"},
 }
 
