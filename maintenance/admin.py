@@ -28,6 +28,7 @@ from django.contrib.admin.widgets import (
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, F, Prefetch, Q, Value, When
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -1030,7 +1031,9 @@ class TaskAdmin(_SearchByPlanId, ServiceModelAdmin):
     def response_change(self, request, obj):
         status = self._requested_status(request)
         if status is not None and obj.status == status:
+            # Back on the task: the technician goes on working on it (or sees it done).
             self.message_user(request, self.status_messages[status], messages.SUCCESS)
+            return HttpResponseRedirect(self.change_url(obj))
         return super().response_change(request, obj)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
