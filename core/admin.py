@@ -11,16 +11,20 @@ comes back as an error message. So the admin enforces exactly the API's rules, i
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC
+from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
 from django.db import models, router, transaction
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy
 from rest_framework_api_key.admin import APIKeyModelAdmin
@@ -34,25 +38,92 @@ HISTORY_PAGE_SIZE = 50
 
 
 class ServiceRefused(Exception):
-    """A service refused an admin write; carries the domain error to the re-rendered form."""
+    """A service refused an admin write; carries the domain error to the re-rendered form.
 
-    def __init__(self, error: DomainError):
-        super().__init__(error.message)
+    ``error`` is for the main form (None when only inline rows were refused);
+    ``inline_errors`` maps (formset prefix, row pk) to the error of that inline row.
+    """
+
+    def __init__(
+        self,
+        error: DomainError | None = None,
+        *,
+        inline_errors: dict[tuple[str, str], DomainError] | None = None,
+    ):
         self.error = error
+        self.inline_errors = inline_errors or {}
+        first = error or next(iter(self.inline_errors.values()), None)
+        super().__init__(first.message if first else "refused")
 
 
-def add_domain_errors(form, error: DomainError) -> None:
-    """Put a service's messages on the form fields they name (the rest above the form)."""
+def actor_name(request) -> str:
+    """The name an admin write records as ``executed_by`` / ``completed_by``: the audit trail's
+    name for the logged-in user (``user:<username>``), not a database id."""
+    return audit.request_actor(request).name
+
+
+def shown_actor(name: str) -> str:
+    """An actor name as people read it: ``user:ana`` → ``ana``; jobs and keys as they are."""
+    return name.removeprefix("user:") if name else "—"
+
+
+def zoned_and_utc(instant, zone: str | None) -> str:
+    """``2026-12-27 02:00 Europe/Paris (01:00 UTC)``; UTC alone when the zone is UTC."""
+    if instant is None:
+        return "—"
+    utc = instant.astimezone(UTC)
+    if not zone or zone == "UTC":
+        return f"{utc:%Y-%m-%d %H:%M} UTC"
+    try:
+        local = instant.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"{utc:%Y-%m-%d %H:%M} UTC"
+    day = "" if local.date() == utc.date() else f"{utc:%Y-%m-%d} "
+    return f"{local:%Y-%m-%d %H:%M} {zone} ({day}{utc:%H:%M} UTC)"
+
+
+@dataclass(frozen=True)
+class ObjectAction:
+    """A button on an object's change page that POSTs to ``<object_id>/<name>/``; the
+    admin's ``action_<name>(request, obj)`` calls a service and returns the success message.
+    ``shown(obj)`` says whether the button applies to the object's state."""
+
+    name: str
+    label: Any
+    shown: Callable[[Any], bool] = lambda obj: True
+
+
+def add_domain_errors(form, error: DomainError, *, name_unknown_fields: bool = True) -> None:
+    """Put a service's messages on the form fields they name (the rest above the form, with
+    the name of the field they are about unless ``name_unknown_fields`` is False)."""
     details = error.details or {None: [error.message]}
     for name, field_messages in details.items():
         field = str(name).split(".", 1)[0].split("[", 1)[0] if name else None
         for message in field_messages if isinstance(field_messages, list) else [field_messages]:
             if field in form.fields:
                 form.add_error(field, message)
-            elif field in (None, "non_field_errors"):
+            elif field in (None, "non_field_errors") or not name_unknown_fields:
                 form.add_error(None, message)
             else:
                 form.add_error(None, f"{name}: {message}")
+
+
+def _with_row_refusals(formset_class, refusals: dict[tuple[str, str], DomainError]):
+    """The inline formset class whose rows named in ``refusals`` carry the service's message
+    after validation, so the re-rendered page shows it on the row (and saves nothing)."""
+
+    class RefusedRows(formset_class):
+        def full_clean(self):
+            super().full_clean()
+            for form in self.forms:
+                error = refusals.get((self.prefix, str(form.instance.pk)))
+                if error is not None:
+                    add_domain_errors(form, error, name_unknown_fields=False)
+                    # The formset caches its errors list; validation added to it after.
+                    self._errors = [f.errors for f in self.forms]
+
+    RefusedRows.__name__ = formset_class.__name__
+    return RefusedRows
 
 
 def run_each(modeladmin, request, objects: Iterable, verb: str, call: Callable) -> int:
@@ -159,6 +230,16 @@ class ServiceModelAdmin(admin.ModelAdmin):
             request, obj
         )
 
+    # -- an add form shows no id: the service makes the one saved ----------------------------
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if obj is not None else [name for name in fields if name != "id"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if obj is not None else [name for name in fields if name != "id"]
+
     # -- Django's writes, mapped to the services ---------------------------------------------
 
     def save_form(self, request, form, change):
@@ -245,7 +326,73 @@ class ServiceModelAdmin(admin.ModelAdmin):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/audit_history.html", context)
 
+    # -- buttons on the change page, each a service call -------------------------------------
+
+    object_actions: tuple[ObjectAction, ...] = ()
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            *[
+                path(
+                    f"<path:object_id>/{action.name}/",
+                    self.admin_site.admin_view(partial(self.object_action_view, action=action)),
+                    name=f"{opts.app_label}_{opts.model_name}_{action.name}",
+                )
+                for action in self.object_actions
+            ],
+            *super().get_urls(),
+        ]
+
+    def object_action_url(self, obj, name: str) -> str:
+        opts = self.model._meta
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_{name}", args=[quote(obj.pk)])
+
+    def change_url(self, obj) -> str:
+        opts = self.model._meta
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)])
+
+    def object_action_view(self, request, object_id, action: ObjectAction):
+        """POST: run one button's service call on the object, then back to its page with the
+        outcome (the service's own words when it refuses)."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if request.method != "POST" or not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        # Not one transaction around the call: each service commits its own, and a test send
+        # must not hold the database while it waits on a remote server.
+        try:
+            message = getattr(self, f"action_{action.name}")(request, obj)
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            if message:
+                self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(self.change_url(obj))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and self.has_change_permission(request, obj):
+            context["ops_object_actions"] = [
+                {
+                    "name": action.name,
+                    "label": action.label,
+                    "url": self.object_action_url(obj, action.name),
+                }
+                for action in self.object_actions
+                if action.shown(obj)
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     # -- a refusal re-renders the form with the service's messages ---------------------------
+
+    def get_formsets_with_inlines(self, request, obj=None):
+        refusals = getattr(request, "service_inline_refusals", None)
+        for formset_class, inline in super().get_formsets_with_inlines(request, obj):
+            yield (
+                (_with_row_refusals(formset_class, refusals) if refusals else formset_class),
+                inline,
+            )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change, **kwargs)
@@ -267,6 +414,7 @@ class ServiceModelAdmin(admin.ModelAdmin):
             # Nothing was written (rolled back). Validate the same POST again, this time with
             # the service's messages added, so the operator sees them on their fields.
             request.service_refusal = refused.error
+            request.service_inline_refusals = refused.inline_errors
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def delete_view(self, request, object_id, extra_context=None):
@@ -282,7 +430,7 @@ class ServiceModelAdmin(admin.ModelAdmin):
             with transaction.atomic(using=router.db_for_write(self.model)):
                 return super().changelist_view(request, extra_context)
         except ServiceRefused as refused:  # a list_editable row the service refused
-            self.message_user(request, refused.error.message, messages.ERROR)
+            self.message_user(request, str(refused), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
 

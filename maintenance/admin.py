@@ -16,11 +16,10 @@ import json
 import re
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.utils import quote
 from django.contrib.admin.widgets import (
     AdminSplitDateTime,
     AutocompleteSelect,
@@ -29,16 +28,27 @@ from django.contrib.admin.widgets import (
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, F, Prefetch, Q, Value, When
-from django.http import Http404
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, run_each
+from core.admin import (
+    ObjectAction,
+    ReadOnlyModelAdmin,
+    ServiceModelAdmin,
+    actor_name,
+    run_each,
+    shown_actor,
+)
 from core.api.permissions import actor_of
-from core.errors import DomainError
+from core.charts import Line, line_chart
+from core.errors import DomainError, InvalidInput
 from maintenance import services
 from maintenance.models import (
     Asset,
@@ -445,6 +455,54 @@ class PlanForm(forms.ModelForm):
         )
 
 
+def _is_active(plan: Plan) -> bool:
+    return plan.status == Plan.Status.ACTIVE
+
+
+CHART_READINGS = 100  # the readings the plan page's chart draws (the latest ones)
+CHART_GRID_LINES = 8
+
+
+class ReadingForm(forms.Form):
+    """A meter reading typed on a counter plan's page."""
+
+    value = forms.DecimalField(max_digits=20, decimal_places=4, label=gettext_lazy("Reading"))
+    recorded_at = forms.SplitDateTimeField(
+        required=False,
+        widget=AdminSplitDateTime,
+        label=gettext_lazy("Read at (UTC)"),
+        help_text=gettext_lazy("Empty: now."),
+    )
+    reset = forms.BooleanField(
+        required=False,
+        label=gettext_lazy("Meter replaced"),
+        help_text=gettext_lazy("The value starts again lower; the thresholds start from it."),
+    )
+
+
+def _counter_lines(plan: Plan, readings: list[CounterReading]) -> list[Line]:
+    """The next threshold, and on a fixed grid the grid's earlier thresholds the readings
+    passed (a task was due at each)."""
+    lines = []
+    threshold = plan.next_counter_threshold
+    if threshold is not None:
+        lines.append(
+            Line(
+                threshold,
+                _("next task at %(value)s %(unit)s")
+                % {"value": _number(threshold), "unit": plan.counter_unit},
+                "ops-chart-next",
+            )
+        )
+    if readings and threshold is not None and not plan.is_floating and plan.counter_interval:
+        low = min(reading.value for reading in readings)
+        passed = threshold - plan.counter_interval
+        while passed > low and len(lines) <= CHART_GRID_LINES:
+            lines.append(Line(passed, _number(passed)))
+            passed -= plan.counter_interval
+    return lines
+
+
 @admin.register(Plan)
 class PlanAdmin(ServiceModelAdmin):
     form = PlanForm
@@ -565,22 +623,39 @@ class PlanAdmin(ServiceModelAdmin):
             )
         )
 
+    object_actions = (
+        ObjectAction("execute", gettext_lazy("Execute now"), _is_active),
+        ObjectAction("pause", gettext_lazy("Pause"), _is_active),
+        ObjectAction("resume", gettext_lazy("Resume"), lambda plan: not _is_active(plan)),
+        # Posted by the readings form under a counter plan's page, not an object-tools button.
+        ObjectAction("reading", gettext_lazy("Record a reading"), lambda plan: False),
+    )
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["preview_fields"] = json.dumps(self.preview_fields)
-        if obj is not None:
-            context["ops_object_actions"] = [
-                {
-                    "name": name,
-                    "label": label,
-                    "url": reverse(f"admin:maintenance_plan_{name}", args=[quote(obj.pk)]),
-                }
-                for name, label in (
-                    ("execute", "Execute now"),
-                    ("pause", "Pause"),
-                    ("resume", "Resume"),
-                )
-            ]
+        if obj is not None and not obj.is_calendar:
+            context["ops_counter"] = self._counter_context(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _counter_context(self, request, plan: Plan) -> dict:
+        readings = list(
+            CounterReading.objects.filter(plan_id=plan.pk).order_by("-recorded_at", "-id")[
+                :CHART_READINGS
+            ]
+        )[::-1]
+        return {
+            "form": getattr(request, "ops_reading_form", None) or ReadingForm(),
+            "url": self.object_action_url(plan, "reading"),
+            "can_record": self.has_change_permission(request, plan),
+            "unit": plan.counter_unit,
+            "readings": readings[::-1][:RECENT],
+            "chart": line_chart(
+                [(reading.recorded_at, reading.value) for reading in readings],
+                lines=_counter_lines(plan, readings),
+                label=_("Readings of %(plan)s, with the thresholds") % {"plan": plan.name},
+                element_id="counter-chart",
+            ),
+        }
 
     def create_through_service(self, request, form):
         try:
@@ -597,48 +672,49 @@ class PlanAdmin(ServiceModelAdmin):
     def delete_through_service(self, request, obj) -> None:
         services.plan_delete(plan_id=obj.pk)
 
-    def get_urls(self):
-        wrap = self.admin_site.admin_view
-        return [
-            *[
-                path(
-                    f"<path:object_id>/{name}/",
-                    wrap(partial(self.object_action_view, action=name)),
-                    name=f"maintenance_plan_{name}",
-                )
-                for name in ("execute", "pause", "resume")
-            ],
-            *super().get_urls(),
-        ]
+    def action_execute(self, request, plan: Plan):
+        task = services.plan_execute(plan_id=plan.pk, by=actor_name(request), now=timezone.now())
+        url = reverse("admin:maintenance_task_change", args=[quote(task.pk)])
+        return format_html(_('Task <a href="{}" id="new-task">{}</a> created.'), url, task.code)
 
-    def object_action_view(self, request, object_id, action):
-        """POST: execute / pause / resume one plan through the service, back to its page."""
-        plan = self.get_object(request, unquote(object_id))
-        if plan is None:
-            raise Http404
-        if request.method != "POST" or not self.has_change_permission(request, plan):
-            raise PermissionDenied
-        now = timezone.now()
-        try:
-            if action == "execute":
-                task = services.plan_execute(plan_id=plan.pk, by=actor_of(request), now=now)
-                url = reverse("admin:maintenance_task_change", args=[quote(task.pk)])
-                self.message_user(
-                    request,
-                    format_html('Task <a href="{}" id="new-task">{}</a> created.', url, task.code),
-                    messages.SUCCESS,
-                )
-            elif action == "pause":
-                services.plan_pause(plan_id=plan.pk, now=now)
-                self.message_user(request, "Plan paused.", messages.SUCCESS)
-            elif action == "resume":
-                services.plan_resume(plan_id=plan.pk, now=now)
-                self.message_user(request, "Plan resumed.", messages.SUCCESS)
-            else:
-                raise Http404
-        except DomainError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-        return redirect("admin:maintenance_plan_change", quote(plan.pk))
+    def action_pause(self, request, plan: Plan):
+        services.plan_pause(plan_id=plan.pk, now=timezone.now())
+        return _("Plan paused.")
+
+    def action_resume(self, request, plan: Plan):
+        services.plan_resume(plan_id=plan.pk, now=timezone.now())
+        return _("Plan resumed.")
+
+    def action_reading(self, request, plan: Plan):
+        """A meter reading typed on the plan's page, recorded by `counter_record` (the API's
+        rules: a lower value needs "meter replaced", a reading at the threshold makes a task).
+        """
+        form = ReadingForm(request.POST)
+        if not form.is_valid():
+            field, problems = next(iter(form.errors.items()))
+            raise InvalidInput(f"{form.fields[field].label}: {problems[0]}", field=field)
+        data = form.cleaned_data
+        result = services.counter_record(
+            plan_id=plan.pk,
+            value=data["value"],
+            source=actor_name(request),
+            recorded_at=data.get("recorded_at"),
+            reset=data.get("reset", False),
+            now=timezone.now(),
+        )
+        message = _("Reading %(value)s %(unit)s recorded.") % {
+            "value": _number(result.reading.value),
+            "unit": plan.counter_unit,
+        }
+        if result.task is not None:
+            url = reverse("admin:maintenance_task_change", args=[quote(result.task.pk)])
+            return format_html(
+                '{} <a href="{}" id="new-task">{}</a>',
+                message,
+                url,
+                _("Task %(code)s created.") % {"code": result.task.code},
+            )
+        return message
 
     @admin.display(description="Next due (UTC)")
     def next_due_utc(self, plan: Plan) -> str:
@@ -708,7 +784,7 @@ class PlanAdmin(ServiceModelAdmin):
                     e.trigger,
                     _when(e.due_at),
                     _when(e.executed_at),
-                    e.executed_by,
+                    shown_actor(e.executed_by),
                     _task_code_of(e),
                 )
                 for e in executions
@@ -742,7 +818,7 @@ class PlanAdmin(ServiceModelAdmin):
 
     @admin.action(description="Execute now (generate a task)")
     def execute_now(self, request, queryset):
-        by = actor_of(request)
+        by = actor_name(request)
         run_each(
             self,
             request,
@@ -807,6 +883,61 @@ def _when(value: datetime | None) -> str:
 RECENT = 10
 
 
+class ChecklistTicks(forms.Widget):
+    """A task's checklist as boxes to tick. The items travel as JSON in a hidden input (the
+    value of the model's JSON field) and each ticked box says which item is done, so the
+    service receives the whole list with its ``done`` flags, the API's PATCH body."""
+
+    # Rendered here, not from a template: the form renderer sees only the apps' templates.
+
+    @staticmethod
+    def _items(value) -> list[dict]:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value or "[]")
+            except ValueError:
+                return []
+        return [item for item in value or [] if isinstance(item, dict)]
+
+    def render(self, name, value, attrs=None, renderer=None):
+        items = self._items(value)
+        without_done = [{key: val for key, val in item.items() if key != "done"} for item in items]
+        rows = format_html_join(
+            "",
+            '<label class="ops-tick"><input type="checkbox" name="{}__done" value="{}"{}>'
+            " <span>{}</span>{}</label>",
+            (
+                (
+                    name,
+                    index,
+                    mark_safe(" checked") if item.get("done") else "",
+                    item.get("item", ""),
+                    format_html(' <em class="ops-required">{}</em>', _("required"))
+                    if item.get("required")
+                    else "",
+                )
+                for index, item in enumerate(items)
+            ),
+        )
+        return format_html(
+            '<div class="ops-checklist-ticks" id="{}"><input type="hidden" name="{}" value="{}">'
+            "{}</div>",
+            (attrs or {}).get("id", f"id_{name}"),
+            name,
+            json.dumps(without_done),
+            rows or format_html("<p>{}</p>", _("No checklist.")),
+        )
+
+    def value_from_datadict(self, data, files, name):
+        if name not in data:
+            return None
+        done = set(data.getlist(f"{name}__done"))
+        items = self._items(data.get(name))
+        return json.dumps(
+            [{**item, "done": str(index) in done} for index, item in enumerate(items)]
+        )
+
+
 class TaskAssetInline(admin.TabularInline):
     model = TaskAsset
     extra = 0
@@ -868,16 +999,88 @@ class TaskAdmin(_SearchByPlanId, ServiceModelAdmin):
     )
     # What this page offers to change; of these, the form shows only what the task's state
     # lets change (`Task.changeable_fields`, the rule `task_update` enforces).
-    editable_fields = ("assignee", "notes")
+    editable_fields = ("assignee", "checklist", "notes")
+    change_form_template = "admin/maintenance/task/change_form.html"
+    # The buttons under the form: each saves the page's edits and moves the task, in one
+    # `task_update` (the API's PATCH), so ticks and notes typed before "Complete" are kept.
+    status_buttons = (
+        ("start", Task.Status.IN_PROGRESS, gettext_lazy("Start"), (Task.Status.OPEN,)),
+        ("complete", Task.Status.DONE, gettext_lazy("Complete"), Task.OPEN_STATUSES),
+        ("cancel", Task.Status.CANCELLED, gettext_lazy("Cancel task"), Task.OPEN_STATUSES),
+    )
+    status_messages = {
+        Task.Status.IN_PROGRESS: gettext_lazy("Task started."),
+        Task.Status.DONE: gettext_lazy("Task completed."),
+        Task.Status.CANCELLED: gettext_lazy("Task cancelled."),
+    }
 
-    def get_readonly_fields(self, request, obj=None):
+    class Media:
+        css = {"all": ["admin_ops/ops.css"]}
+
+    def _editable(self, obj) -> set[str]:
         changeable = obj.changeable_fields() if obj is not None else frozenset()
-        editable = {
+        return {
             name
             for name in self.editable_fields
             if Task._meta.get_field(name).attname in changeable
         }
-        return [name for name in self.fields if name not in editable]
+
+    def get_fields(self, request, obj=None):
+        # A checklist that can no longer change is shown as ticked items, not as JSON.
+        if "checklist" in self._editable(obj):
+            return self.fields
+        return [("checklist_items" if name == "checklist" else name) for name in self.fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        editable = self._editable(obj)
+        return [name for name in self.get_fields(request, obj) if name not in editable]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "checklist":
+            kwargs["widget"] = ChecklistTicks
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description=gettext_lazy("checklist"))
+    def checklist_items(self, task: Task) -> str:
+        items = [item for item in task.checklist or [] if isinstance(item, dict)]
+        if not items:
+            return "—"
+        return format_html(
+            '<ul class="ops-checklist" id="checklist-items">{}</ul>',
+            format_html_join(
+                "",
+                '<li class="{}">{} {}</li>',
+                (
+                    (
+                        "done" if item.get("done") else "open",
+                        "☑" if item.get("done") else "☐",
+                        item.get("item", ""),
+                    )
+                    for item in items
+                ),
+            ),
+        )
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and self.has_change_permission(request, obj):
+            context["task_status_buttons"] = [
+                {"name": name, "label": label}
+                for name, _status, label, from_statuses in self.status_buttons
+                if obj.status in from_statuses
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _requested_status(self, request) -> str | None:
+        wanted = request.POST.get("_task_status")
+        return next((status for name, status, *_ in self.status_buttons if name == wanted), None)
+
+    def response_change(self, request, obj):
+        status = self._requested_status(request)
+        if status is not None and obj.status == status:
+            # Back on the task: the technician goes on working on it (or sees it done).
+            self.message_user(request, self.status_messages[status], messages.SUCCESS)
+            return HttpResponseRedirect(self.change_url(obj))
+        return super().response_change(request, obj)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "assignee":
@@ -890,10 +1093,13 @@ class TaskAdmin(_SearchByPlanId, ServiceModelAdmin):
             Task._meta.get_field(name).attname: getattr(obj, Task._meta.get_field(name).attname)
             for name in form.changed_data
         }
+        status = self._requested_status(request)
+        if status is not None:
+            changes["status"] = status
         if not changes:
             return obj
         return services.task_update(
-            task_id=obj.pk, changes=changes, by=actor_of(request), now=timezone.now()
+            task_id=obj.pk, changes=changes, by=actor_name(request), now=timezone.now()
         )
 
     def get_urls(self):
@@ -959,7 +1165,7 @@ class TaskAdmin(_SearchByPlanId, ServiceModelAdmin):
 
     @admin.action(description="Complete")
     def complete(self, request, queryset):
-        by = actor_of(request)
+        by = actor_name(request)
         run_each(
             self,
             request,

@@ -5,16 +5,48 @@ that sends them again through `delivery_resend`."""
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.db.models import Count
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from core.admin import ReadOnlyModelAdmin, ServiceModelAdmin
+from core.admin import ObjectAction, ReadOnlyModelAdmin, ServiceModelAdmin
+from core.admin_fields import TagListField
 from notifications import services
+from notifications.events import event_types
 from notifications.masking import MaskedTarget, mask_target, unmasked
 from notifications.models import Channel, Delivery
 
 
+def _subscribable_event_choices() -> list[tuple[str, str]]:
+    return [
+        (event.name, f"{event.label} ({event.name})")
+        for event in event_types()
+        if event.subscribable
+    ]
+
+
 class ChannelForm(forms.ModelForm):
-    """The change form shows the target masked; sent back unchanged it keeps the stored one."""
+    """The change form shows the target masked; sent back unchanged it keeps the stored one.
+    Events are ticked from the registered ones, monitor tags and reminders typed as tags."""
+
+    events = forms.MultipleChoiceField(
+        choices=_subscribable_event_choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("None ticked: every event."),
+    )
+    monitor_tags = TagListField(
+        help_text=gettext_lazy("Monitor tags, separated by commas. Empty: every monitor.")
+    )
+    reminders = TagListField(
+        max_items=10,
+        help_text=gettext_lazy("Lead times of maintenance reminders, e.g. 72h, 24h, 1h."),
+    )
 
     class Meta:
         model = Channel
@@ -38,6 +70,8 @@ class ChannelForm(forms.ModelForm):
 @admin.register(Channel)
 class ChannelAdmin(ServiceModelAdmin):
     form = ChannelForm
+    change_form_template = "admin/ops_change_form.html"
+    object_actions = (ObjectAction("send_test", gettext_lazy("Send test")),)
     list_display = ("name", "kind", "masked_target", "active", "last_error", "created_at")
     list_filter = ("kind", "active")
     # Not the target: a search by substring would tell a secret apart character by character.
@@ -54,8 +88,9 @@ class ChannelAdmin(ServiceModelAdmin):
         "options",
         "active",
         "last_error",
+        "deliveries",
     )
-    readonly_fields = ("id", "last_error")
+    readonly_fields = ("id", "last_error", "deliveries")
 
     @admin.display(description="target", ordering="target")
     def masked_target(self, channel: Channel) -> str:
@@ -63,7 +98,54 @@ class ChannelAdmin(ServiceModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # The kind is fixed once created: a webhook's secret belongs to it.
-        return (*self.readonly_fields, "kind") if obj else self.readonly_fields
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "kind") if obj else fields
+
+    @admin.display(description=gettext_lazy("deliveries"))
+    def deliveries(self, channel: Channel) -> str:
+        """This channel's deliveries by status, each count opening the list filtered by it."""
+        counts = dict(
+            Delivery.objects.filter(channel=channel)
+            .values_list("status")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        url = reverse("admin:notifications_delivery_changelist")
+
+        def link(status: str | None) -> str:
+            query = {"channel__id__exact": channel.pk}
+            if status:
+                query["status__exact"] = status
+            return f"{url}?{urlencode(query)}"
+
+        links = format_html_join(
+            " · ",
+            '<a href="{}" class="ops-delivery-{}">{} {}</a>',
+            (
+                (link(status), status, counts[status], label)
+                for status, label in Delivery.Status.choices
+                if counts.get(status)
+            ),
+        )
+        return format_html(
+            '<span id="channel-deliveries">{} <a href="{}">{}</a></span>',
+            links or _("No deliveries yet."),
+            link(None),
+            _("all deliveries"),
+        )
+
+    def action_send_test(self, request, channel: Channel):
+        """Send a test message now (`send_test`, as the API's test route) and say how it went."""
+        (result,) = services.send_test(channel_ids=[channel.pk], now=timezone.now())
+        if result.status == Delivery.Status.SENT:
+            return _("Test sent to “%(name)s”.") % {"name": channel.name}
+        self.message_user(
+            request,
+            _("Test to “%(name)s” %(status)s: %(error)s")
+            % {"name": channel.name, "status": result.status, "error": result.error or "—"},
+            messages.ERROR,
+        )
+        return None
 
     def create_through_service(self, request, form) -> Channel:
         created = services.channel_create(

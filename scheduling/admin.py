@@ -19,8 +19,9 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.db.models import Prefetch
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from core.admin import ServiceModelAdmin, run_each
+from core.admin import ServiceModelAdmin, ServiceRefused, run_each, zoned_and_utc
 from core.errors import DomainError
 from scheduling import selectors, services
 from scheduling.models import (
@@ -111,7 +112,11 @@ class UpcomingEventFormSet(BaseInlineFormSet):
                 .order_by("start_date_time", "id")
                 .values_list("pk", flat=True)[:UPCOMING_EVENTS]
             )
-            self._upcoming = mine.model.objects.filter(pk__in=ids).order_by("start_date_time", "id")
+            self._upcoming = (
+                mine.model.objects.filter(pk__in=ids)
+                .select_related("maintenance")  # each row's label shows the window's zone
+                .order_by("start_date_time", "id")
+            )
         return self._upcoming
 
     def full_clean(self):
@@ -146,6 +151,17 @@ class UpcomingEventForm(forms.ModelForm):
     def _post_clean(self):
         pass  # changes go through the services (and their rules), never form.save()
 
+    @property
+    def row_label(self) -> str:
+        """The event as a person names it: when it starts, in its window's zone and UTC."""
+        event = self.instance
+        if event.pk is None:
+            return ""
+        return _("Event #%(id)s, %(when)s") % {
+            "id": event.pk,
+            "when": zoned_and_utc(event.start_date_time, event.maintenance.timezone),
+        }
+
 
 class UpcomingEventInline(admin.TabularInline):
     """The window's next events, each editable the API's way (scheduling.services)."""
@@ -154,6 +170,7 @@ class UpcomingEventInline(admin.TabularInline):
     form = UpcomingEventForm
     formset = UpcomingEventFormSet
     fk_name = "maintenance"
+    template = "admin/scheduling/maintenance/upcoming_events.html"
     extra = 0
     can_delete = True
     verbose_name = "upcoming event"
@@ -306,6 +323,7 @@ class MaintenanceAdmin(ServiceModelAdmin):
                 )
             return
         now = timezone.now()
+        refused: dict[tuple[str, str], DomainError] = {}
         for event_form in formset.initial_forms:
             event = event_form.instance
             if event.pk is None or not MaintenanceEvent.objects.filter(pk=event.pk).exists():
@@ -330,10 +348,11 @@ class MaintenanceAdmin(ServiceModelAdmin):
                     )
                     formset.changed_objects.append((event, ["start_date_time", "end_date_time"]))
             except DomainError as exc:
-                # One refused edit does not undo the others: each event is its own change.
-                self.message_user(
-                    request, f"Event #{event.pk}: {exc.message}", level=messages.ERROR
-                )
+                refused[(formset.prefix, str(event.pk))] = exc
+        if refused:
+            # The whole save is refused (rolled back): the page comes back as typed, with the
+            # service's message on each refused row, and nothing else of it is kept.
+            raise ServiceRefused(inline_errors=refused)
 
 
 def _floor_minute(value: datetime) -> datetime:

@@ -75,7 +75,21 @@
       }
       box.dataset.state = "ok";
     }
+    // Nothing is asked (and no error shown) until the fields say enough for a schedule: a
+    // start date, and a rule or every + unit. Half-typed input is not an error yet.
+    function complete() {
+      if (!/^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$/.test(value("start_date"))) return false;
+      if (value("rrule")) return true;
+      return Boolean(names.every && value("every") && value("unit"));
+    }
+    function idle() {
+      var out = box.querySelector(".ops-result");
+      out.innerHTML = "";
+      out.appendChild(text("p", "ops-hint", box.dataset.hint || ""));
+      box.dataset.state = "idle";
+    }
     function refresh() {
+      if (!complete()) { seq++; idle(); return; }
       var date = value("start_date"), time = value("start_time") || "00:00";
       var params = new URLSearchParams({
         start: date ? date + "T" + time : "",
@@ -95,6 +109,7 @@
     }
     function later() {
       clearTimeout(timer);
+      if (!complete()) { seq++; idle(); return; }
       box.dataset.state = "loading";
       timer = setTimeout(refresh, 300);
     }

@@ -94,7 +94,7 @@ def test_its_plan_actions_call_the_services(admin_client, make_plan, clock):
     act("execute_now")
     execution = Execution.objects.get()
     assert execution.trigger == "manual"
-    assert execution.executed_by == f"user:{admin_client.user.pk}"
+    assert execution.executed_by == f"user:{admin_client.user.username}"
     assert Task.objects.get().code == "MAN-001"
 
 
@@ -110,7 +110,7 @@ def test_its_task_actions_and_form_call_the_services(
     admin_client.post(url, {"action": "cancel", "_selected_action": [cancel_id]})
     done = Task.objects.get(pk=done_id)
     assert done.status == "done"
-    assert done.completed_by == f"user:{admin_client.user.pk}"
+    assert done.completed_by == f"user:{admin_client.user.username}"
     assert Task.objects.get(pk=cancel_id).status == "cancelled"
 
     inline = {"task_assets-TOTAL_FORMS": "0", "task_assets-INITIAL_FORMS": "0"}

@@ -193,7 +193,7 @@ def test_the_plan_page_buttons_call_the_services(admin_client, make_plan):
     assert "paused; resume it to execute it" in act("execute")
     assert "Plan resumed." in act("resume")
     assert "MAN-001" in act("execute")
-    assert Task.objects.get().execution.executed_by == f"user:{admin_client.user.pk}"
+    assert Task.objects.get().execution.executed_by == f"user:{admin_client.user.username}"
     url = reverse("admin:maintenance_plan_execute", args=[quote(plan["id"])])
     assert admin_client.get(url).status_code == 403  # POST only
 

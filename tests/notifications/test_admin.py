@@ -16,8 +16,8 @@ def test_adding_a_webhook_in_the_admin_shows_its_secret_once(admin_client):
             "name": "ops",
             "kind": "webhook",
             "target": "https://hooks.example.com/x",
-            "events": '["task.created"]',
-            "monitor_tags": "[]",
+            "events": ["task.created"],
+            "monitor_tags": "",
             "active": "on",
         },
         follow=True,
@@ -37,7 +37,7 @@ def test_adding_a_webhook_in_the_admin_shows_its_secret_once(admin_client):
 def test_the_admin_validates_targets_as_the_api_does(admin_client):
     response = admin_client.post(
         "/admin/notifications/channel/add/",
-        {"name": "x", "kind": "apprise", "target": "nope://", "events": "[]", "monitor_tags": "[]"},
+        {"name": "x", "kind": "apprise", "target": "nope://", "events": [], "monitor_tags": ""},
     )
 
     assert response.status_code == 200  # the form again, with the error

@@ -162,8 +162,8 @@ def test_saving_the_admin_form_unchanged_keeps_the_credentials(admin_client):
         {
             "name": "renamed",
             "target": "slack://****/****/****",
-            "events": "[]",
-            "monitor_tags": "[]",
+            "events": [],
+            "monitor_tags": "",
             "active": "on",
         },
     )
@@ -182,8 +182,8 @@ def test_the_admin_refuses_a_partly_masked_target(admin_client):
         {
             "name": "ops",
             "target": "slack://****/****/NEWTOKENabcdefgh12345678",
-            "events": "[]",
-            "monitor_tags": "[]",
+            "events": [],
+            "monitor_tags": "",
             "active": "on",
         },
     )
@@ -208,8 +208,8 @@ def test_the_admin_shows_a_new_secret_on_the_page_never_in_the_messages_cookie(a
             "name": "ops",
             "kind": "webhook",
             "target": "https://hooks.example.com/x?token=s3cr3t-t0ken",
-            "events": "[]",
-            "monitor_tags": "[]",
+            "events": [],
+            "monitor_tags": "",
             "active": "on",
         },
     )
