@@ -38,6 +38,7 @@ from core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, run_each
 from core.api.permissions import actor_of
 from core.errors import DomainError
 from maintenance import admin_queue, services
+from maintenance.admin_exports import ExecutionExport, TaskExport
 from maintenance.models import (
     Asset,
     CounterReading,
@@ -753,7 +754,7 @@ class TaskAssetInline(admin.TabularInline):
 
 
 @admin.register(Task)
-class TaskAdmin(_SearchByPlanId, ServiceModelAdmin):
+class TaskAdmin(TaskExport, _SearchByPlanId, ServiceModelAdmin):
     """Tasks come from plans (no add) and are cancelled, not deleted; a change goes through
     `task_update`."""
 
@@ -859,7 +860,7 @@ class TaskAdmin(_SearchByPlanId, ServiceModelAdmin):
 
 
 @admin.register(Execution)
-class ExecutionAdmin(_SearchByPlanId, ReadOnlyModelAdmin):
+class ExecutionAdmin(ExecutionExport, _SearchByPlanId, ReadOnlyModelAdmin):
     list_display = (
         "id",
         "plan_name",
