@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "csp",
+    "import_export",  # admin exports (maintenance/admin_exports.py)
     "axes",
     "drf_spectacular_sidecar",
     # The audit trail's model base and admin helpers; our records are core.AuditRecord.

@@ -10,7 +10,7 @@ from drf_spectacular.views import (
 from core.api.audit import AuditListView
 from core.metrics import metrics_view
 from core.views import healthz
-from maintenance import admin_schedule
+from maintenance import admin_dashboard, admin_exports, admin_schedule
 
 
 def _docs_page(view_class):
@@ -23,6 +23,8 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     # Staff pages of our own, before the admin's catch-all URLs.
     path("admin/schedule/", include(admin_schedule.urls())),
+    path("admin/exports/", include(admin_exports.urls())),
+    path("admin/", admin.site.admin_view(admin_dashboard.index)),  # the home: a dashboard
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI and Redoc from our static files; the split view serves Swagger's init script

@@ -25,13 +25,9 @@ from django.contrib.admin.widgets import (
     AutocompleteSelect,
     AutocompleteSelectMultiple,
 )
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import Case, F, Prefetch, Q, Value, When
+from django.db.models import Prefetch
 from django.http import HttpResponseRedirect
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -46,10 +42,10 @@ from core.admin import (
     run_each,
     shown_actor,
 )
-from core.api.permissions import actor_of
 from core.charts import Line, line_chart
 from core.errors import DomainError, InvalidInput
-from maintenance import services
+from maintenance import admin_queue, services
+from maintenance.admin_exports import ExecutionExport, TaskExport
 from maintenance.models import (
     Asset,
     CounterReading,
@@ -848,29 +844,6 @@ class PlanAdmin(ServiceModelAdmin):
         )
 
 
-QUEUE_PAGE_SIZE = 50
-
-
-def work_queue(*, now: datetime):
-    """Open and in-progress tasks, by deadline: the overdue ones (deadline passed) come first
-    by construction, then the rest; tasks with no deadline yet (counter) last, by due date.
-    A plain column order, so PostgreSQL keeps only the page's rows while sorting."""
-    return (
-        Task.objects.filter(status__in=Task.OPEN_STATUSES)
-        .annotate(
-            overdue=Case(
-                When(Q(deadline_at__isnull=False, deadline_at__lt=now), then=Value(True)),
-                default=Value(False),
-            ),
-        )
-        .select_related("plan", "assignee")
-        .prefetch_related(
-            Prefetch("task_assets", queryset=TaskAsset.objects.select_related("asset"))
-        )
-        .order_by(F("deadline_at").asc(nulls_last=True), "due_at", "code")
-    )
-
-
 def _task_code_of(execution: Execution) -> str:
     task = getattr(execution, "task", None)  # a missed occurrence has none
     return task.code if task else ("missed" if execution.missed else "—")
@@ -955,7 +928,7 @@ class TaskAssetInline(admin.TabularInline):
 
 
 @admin.register(Task)
-class TaskAdmin(_SearchByPlanId, ServiceModelAdmin):
+class TaskAdmin(TaskExport, _SearchByPlanId, ServiceModelAdmin):
     """Tasks come from plans (no add) and are cancelled, not deleted; a change goes through
     `task_update`."""
 
@@ -1103,60 +1076,8 @@ class TaskAdmin(_SearchByPlanId, ServiceModelAdmin):
         )
 
     def get_urls(self):
-        return [
-            path(
-                "queue/",
-                self.admin_site.admin_view(self.work_queue_view),
-                name="maintenance_task_queue",
-            ),
-            *super().get_urls(),
-        ]
-
-    def work_queue_view(self, request):
-        """Open and in-progress tasks, overdue first (oldest deadline first), then by due
-        date; complete or cancel the ticked ones through the services. A page of
-        QUEUE_PAGE_SIZE costs a fixed number of queries."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        now = timezone.now()
-        if request.method == "POST":
-            if not self.has_change_permission(request):
-                raise PermissionDenied
-            action = request.POST.get("action")
-            selected = request.POST.getlist("task")
-            tasks = list(Task.objects.filter(pk__in=selected))
-            by = actor_of(request)
-            if action == "complete":
-                run_each(
-                    self,
-                    request,
-                    tasks,
-                    "Completed",
-                    lambda task: services.task_complete(
-                        task_id=task.pk, completed_at=None, notes=None, by=by, now=timezone.now()
-                    ),
-                )
-            elif action == "cancel":
-                run_each(
-                    self,
-                    request,
-                    tasks,
-                    "Cancelled",
-                    lambda task: services.task_cancel(
-                        task_id=task.pk, notes=None, now=timezone.now()
-                    ),
-                )
-            return redirect(request.get_full_path())
-        queue = work_queue(now=now)
-        page = Paginator(queue, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Work queue: open tasks, overdue first",
-            "opts": self.model._meta,
-            "page": page,
-            "now": now,
-        }
-        return TemplateResponse(request, "admin/maintenance/task/queue.html", context)
+        # The work queue lives in its own module (maintenance/admin_queue.py).
+        return [*admin_queue.urls(self), *super().get_urls()]
 
     @admin.display(description="Plan", ordering="plan__name")
     def plan_name(self, task: Task) -> str:
@@ -1188,7 +1109,7 @@ class TaskAdmin(_SearchByPlanId, ServiceModelAdmin):
 
 
 @admin.register(Execution)
-class ExecutionAdmin(_SearchByPlanId, ReadOnlyModelAdmin):
+class ExecutionAdmin(ExecutionExport, _SearchByPlanId, ReadOnlyModelAdmin):
     list_display = (
         "id",
         "plan_name",

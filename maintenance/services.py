@@ -381,6 +381,35 @@ def plan_resume(*, plan_id: str, now: datetime) -> Plan:
     return plan
 
 
+def plan_move_next_due(*, plan_id: str, due_at: datetime, now: datetime) -> Plan:
+    """Move an active calendar plan's next due date by hand (the admin schedule's "move").
+
+    Its task is generated at the new date minus the lead time; the occurrences after it
+    follow the plan's rule as before (a fixed grid, or one interval after completion). The
+    date must be in the future and not after the plan's end.
+    """
+    with transaction.atomic():
+        plan = _lock_plan(plan_id)
+        if not plan.is_calendar:
+            raise InvalidInput(
+                "A counter plan has no next due date; it falls due on its readings",
+                field="next_due_at",
+            )
+        if plan.status != Plan.Status.ACTIVE:
+            raise Conflict(f"Plan '{plan_id}' is paused; resume it to move its next due date")
+        if due_at <= now:
+            raise InvalidInput("next_due_at must be in the future", field="next_due_at")
+        if plan.end_at is not None and due_at > plan.end_at:
+            raise InvalidInput(
+                "next_due_at must not be after the plan's end_at", field="next_due_at"
+            )
+        before = audit.snapshot(plan)
+        plan.next_due_at = due_at
+        plan.save(update_fields=["next_due_at", "updated_at"])
+        audit.record_updated(plan, before=before)
+    return plan
+
+
 # --- generating tasks ---------------------------------------------------------------------
 
 # Due plans claimed (locked) per transaction by the scheduler: one statement claims them, a

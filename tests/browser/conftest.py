@@ -20,7 +20,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+# BROWSER_SCREENSHOTS moves them (CI may collect another directory).
+SCREENSHOTS = Path(
+    os.environ.get("BROWSER_SCREENSHOTS")
+    or Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+)
+DESKTOP = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}
 PASSWORD = "planner-pass-123"
 _saved: list[str] = []
 
@@ -72,19 +78,39 @@ def planner(django_user_model):
     return user
 
 
-@pytest.fixture
-def page(browser, live_server, planner):
-    """A browser page logged in to the admin as the planner."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 900})
+def _logged_in_page(browser, live_server, user, viewport):
+    context = browser.new_context(base_url=live_server.url, viewport=viewport)
     context.set_default_timeout(15_000)
     page = context.new_page()
     page.goto("/admin/login/?next=/admin/")
-    page.fill("#id_username", planner.username)
+    page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
-    page.wait_for_selector("#ops-shortcuts")
+    page.wait_for_selector("#user-tools")
+    return context, page
+
+
+@pytest.fixture
+def page(browser, live_server, planner):
+    """A browser page logged in to the admin as the planner, at desktop width."""
+    context, page = _logged_in_page(browser, live_server, planner, DESKTOP)
     yield page
     context.close()
+
+
+@pytest.fixture
+def phone_page(browser, live_server, planner):
+    """The same, on a 390 px wide phone screen."""
+    context, page = _logged_in_page(browser, live_server, planner, PHONE)
+    yield page
+    context.close()
+
+
+def scrolls_sideways(page) -> bool:
+    """Whether the page is wider than the screen (the user would scroll horizontally)."""
+    return page.evaluate(
+        "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+    )
 
 
 @pytest.fixture
