@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.jobs import JobResult, database_task, periodic_job
-from maintenance import selectors, services
+from maintenance import reminders, selectors, services
 
 
 def execute_due_plans_inline(now: datetime) -> JobResult:
@@ -67,3 +67,12 @@ def notify_overdue_tasks(now: datetime) -> JobResult:
     """Announce `task.overdue` once for each open task whose deadline passed."""
     announced = services.tasks_notify_overdue(now=now)
     return JobResult(f"{announced} overdue tasks announced", {"announced": announced})
+
+
+# A minute is the precision a reminder needs, as for overdue notices and window reminders.
+@periodic_job(every=lambda: 60, tick_order=38)
+def send_task_reminders(now: datetime) -> JobResult:
+    """Announce `task.due_soon` at each lead time and `task.escalated` at each fraction of the
+    time to the deadline, each exactly once per channel (`maintenance.reminders`)."""
+    sent = reminders.tasks_send_reminders(now=now)
+    return JobResult(f"{sent} task reminders", {"reminders": sent})

@@ -25,9 +25,10 @@ from core.api.fields import (
     StrictIntegerField,
 )
 from core.api.serializers import StrictModelSerializer, StrictSerializer
-from maintenance import services
+from maintenance import reminders, services, workorders
 from maintenance.models import Asset, CounterReading, Execution, Plan, Priority, Task, Technician
 from maintenance.specs import (
+    DEFAULT_ESCALATION_FRACTIONS,
     POSITIVE_MESSAGE,
     TASK_CODE_PREFIX_MESSAGE,
     TASK_CODE_PREFIX_PATTERN,
@@ -43,6 +44,7 @@ from maintenance.specs import (
     coordinates_problem,
     technician_spec_of,
 )
+from scheduling.models import Impact
 
 
 def _positive(value: Decimal) -> None:
@@ -65,6 +67,13 @@ class AssetSerializer(StrictModelSerializer):
     latitude = StrictFloatField(min_value=-90, max_value=90, allow_null=True, default=None)
     longitude = StrictFloatField(min_value=-180, max_value=180, allow_null=True, default=None)
     installed_at = StrictDateTimeField(allow_null=True, default=None)
+    monitor_tags = serializers.ListField(
+        child=StrictCharField(max_length=100),
+        default=list,
+        max_length=100,
+        help_text="Tags of the v4 monitors a work order on this asset puts under maintenance "
+        "(each an existing monitor's tag).",
+    )
 
     class Meta:
         model = Asset
@@ -76,6 +85,7 @@ class AssetSerializer(StrictModelSerializer):
             "latitude",
             "longitude",
             "installed_at",
+            "monitor_tags",
             "created_at",
             "updated_at",
         )
@@ -85,6 +95,12 @@ class AssetSerializer(StrictModelSerializer):
     def validate_code(self, value: str) -> str:
         asset_id = self.instance.pk if self.instance is not None else None
         problem = services.asset_code_problem(value, asset_id=asset_id)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate_monitor_tags(self, value: list[str]) -> list[str]:
+        problem = workorders.monitor_tags_problem(value)
         if problem:
             raise serializers.ValidationError(problem)
         return value
@@ -102,9 +118,12 @@ class AssetSerializer(StrictModelSerializer):
 
     def to_spec(self) -> AssetSpec:
         """The whole asset these validated fields describe (a PATCH keeps what it omits)."""
+        fields = dict(self.validated_data)
+        if "monitor_tags" in fields:
+            fields["monitor_tags"] = tuple(fields["monitor_tags"])
         if self.partial and self.instance is not None:
-            return replace(asset_spec_of(self.instance), **self.validated_data)
-        return AssetSpec(**self.validated_data)
+            return replace(asset_spec_of(self.instance), **fields)
+        return AssetSpec(**fields)
 
 
 class TechnicianSerializer(StrictModelSerializer):
@@ -227,6 +246,59 @@ class PlanInput(StrictSerializer):
     failure_cost = StrictDecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal(0), allow_null=True, default=None
     )
+    # Reminders and escalation (`maintenance.reminders`).
+    due_soon_lead_times = serializers.ListField(
+        child=StrictCharField(max_length=10),
+        default=list,
+        help_text='Lead times of task.due_soon before a task is due, e.g. ["72h", "24h"] '
+        "(whole m, h or d; at most 30 days, at most 10). Empty: the reminders of each "
+        "notification channel that subscribes to task.due_soon.",
+    )
+    escalation_fractions = serializers.ListField(
+        child=StrictFloatField(),
+        default=lambda: list(DEFAULT_ESCALATION_FRACTIONS),
+        help_text="When task.escalated is sent, as fractions (0 < f < 1) of the time from a "
+        "task's due time to its deadline. Default [0.75, 0.9]; empty: never.",
+    )
+    escalation_channel_ids = serializers.ListField(
+        child=StrictCharField(max_length=64),
+        default=list,
+        max_length=50,
+        help_text="Channels that hear task.escalated; empty: the notification channels.",
+    )
+    # Work orders that open maintenance windows (`maintenance.workorders`).
+    open_window = StrictBooleanField(
+        default=False,
+        help_text="Starting a task opens an ONGOING v4 maintenance window on the monitors of "
+        "its assets; completing or cancelling the task ends it.",
+    )
+    window_impact = NamedChoiceField(
+        enum_name="WindowImpact",
+        choices=Impact.choices,
+        default=Impact.MAINTENANCE,
+        help_text="How the work order's windows show on the monitors.",
+    )
+    plan_window = StrictBooleanField(
+        default=False,
+        help_text="Each generated task also plans a SCHEDULED window at its due time for its "
+        "estimated duration (task.estimated_duration_minutes is then required).",
+    )
+
+    def validate_due_soon_lead_times(self, value):
+        problem = reminders.lead_times_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate_escalation_fractions(self, value):
+        problem = reminders.escalation_fractions_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate_escalation_channel_ids(self, value):
+        _unique_items(value)
+        return value
 
     def validate_asset_ids(self, value):
         _unique_items(value)
@@ -296,6 +368,12 @@ def plan_spec_from(data: Mapping) -> PlanSpec:
             estimated_duration_minutes=task.get("estimated_duration_minutes"),
             code_prefix=data.get("task_code_prefix", "MAN"),
         ),
+        due_soon_lead_times=tuple(data.get("due_soon_lead_times", ())),
+        escalation_fractions=tuple(data.get("escalation_fractions", DEFAULT_ESCALATION_FRACTIONS)),
+        escalation_channel_ids=tuple(data.get("escalation_channel_ids", ())),
+        open_window=data.get("open_window", False),
+        window_impact=data.get("window_impact", Impact.MAINTENANCE),
+        plan_window=data.get("plan_window", False),
     )
 
 
@@ -366,6 +444,12 @@ class PlanSerializer(serializers.Serializer):
     notification_channel_ids = serializers.ListField(child=serializers.CharField())
     preventive_cost = StrictDecimalField(max_digits=14, decimal_places=2, allow_null=True)
     failure_cost = StrictDecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    due_soon_lead_times = serializers.ListField(child=serializers.CharField())
+    escalation_fractions = serializers.ListField(child=serializers.FloatField())
+    escalation_channel_ids = serializers.ListField(child=serializers.CharField())
+    open_window = serializers.BooleanField()
+    window_impact = NamedChoiceField(enum_name="WindowImpact", choices=Impact.choices)
+    plan_window = serializers.BooleanField()
     next_due_at = serializers.DateTimeField(allow_null=True)
     counter_value = StrictDecimalField(allow_null=True)
     next_counter_threshold = StrictDecimalField(allow_null=True)
@@ -413,6 +497,14 @@ class TaskSerializer(serializers.Serializer):
     completed_by = _BlankAsNullCharField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
     notes = serializers.CharField()
+    window_maintenance_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The v4 maintenance this work order opened while in progress (open_window).",
+    )
+    planned_maintenance_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The v4 maintenance planned at its due time (plan_window), until it starts.",
+    )
 
     def to_representation(self, instance):
         # Querysets annotate `trigger`; a task fresh from a service reads its execution.
