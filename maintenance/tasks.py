@@ -69,8 +69,9 @@ def notify_overdue_tasks(now: datetime) -> JobResult:
     return JobResult(f"{announced} overdue tasks announced", {"announced": announced})
 
 
-# A minute is the precision a reminder needs, as for overdue notices and window reminders.
-@periodic_job(every=lambda: 60, tick_order=38)
+# Every scheduler tick, like the reminders of windows: a reminder is sent while it is true
+# (until the next shorter lead), so the sweep must come more often than leads are apart.
+@periodic_job(every=lambda: settings.SCHEDULER_TICK_SECONDS, tick_order=38)
 def send_task_reminders(now: datetime) -> JobResult:
     """Announce `task.due_soon` at each lead time and `task.escalated` at each fraction of the
     time to the deadline, each exactly once per channel (`maintenance.reminders`)."""
