@@ -40,6 +40,7 @@ from core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, run_each
 from core.api.permissions import actor_of
 from core.errors import DomainError
 from maintenance import services
+from maintenance.admin_workorders import PlanWorkFields
 from maintenance.models import (
     Asset,
     CounterReading,
@@ -89,7 +90,15 @@ class _ServiceValidatedForm(forms.ModelForm):
 class AssetForm(_ServiceValidatedForm):
     class Meta:
         model = Asset
-        fields = ("code", "name", "location", "latitude", "longitude", "installed_at")
+        fields = (
+            "code",
+            "name",
+            "location",
+            "latitude",
+            "longitude",
+            "installed_at",
+            "monitor_tags",
+        )
 
 
 @admin.register(Asset)
@@ -184,7 +193,7 @@ def _in_form_terms(error: DomainError) -> DomainError:
 REQUIRED = "This field is required."
 
 
-class PlanForm(forms.ModelForm):
+class PlanForm(PlanWorkFields, forms.ModelForm):
     """Structured fields for a plan, turned into a `PlanSpec` (`to_spec()`).
 
     The form checks what a form can (types, ranges, what each trigger needs); the admin
@@ -304,6 +313,7 @@ class PlanForm(forms.ModelForm):
             "notification_channel_ids": ", ".join(spec.notification_channel_ids),
             "preventive_cost": num(spec.preventive_cost),
             "failure_cost": num(spec.failure_cost),
+            **PlanWorkFields.work_initial(spec),
         }
         if isinstance(trigger, CalendarTrigger):
             initial.update(
@@ -404,6 +414,7 @@ class PlanForm(forms.ModelForm):
                 estimated_duration_minutes=cd.get("task_estimated_duration_minutes"),
                 code_prefix=cd.get("task_code_prefix") or "MAN",
             ),
+            **self.work_spec_fields(),
         )
 
 
@@ -487,6 +498,7 @@ class PlanAdmin(ServiceModelAdmin):
             "Notifications and costs",
             {"fields": ("notification_channel_ids", ("preventive_cost", "failure_cost"))},
         ),
+        ("Reminders, escalation and work-order windows", {"fields": PlanWorkFields.WORK_FIELDS}),
     )
     preview_fields = {
         "rrule": "rrule",
