@@ -234,3 +234,24 @@ def test_bad_window_settings_are_a_400_naming_the_field(api_client, body, field)
 
     assert response.status_code == 400, response.json()
     assert field in response.json()["error"]["details"]
+
+
+def test_the_openapi_schema_documents_the_new_fields(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    components = schema["components"]["schemas"]
+
+    plan_in = components["PlanInputRequest"]["properties"]
+    for name in (
+        "due_soon_lead_times",
+        "escalation_fractions",
+        "escalation_channel_ids",
+        "open_window",
+        "window_impact",
+        "plan_window",
+    ):
+        assert name in plan_in, name
+        assert name in components["Plan"]["properties"], name
+    assert components["WindowImpact"]["enum"] == ["UP", "DOWN", "DEGRADED", "MAINTENANCE"]
+    assert "monitor_tags" in components["Asset"]["properties"]
+    for name in ("window_maintenance_id", "planned_maintenance_id"):
+        assert name in components["Task"]["properties"], name
