@@ -314,6 +314,9 @@ CELERY_TASK_TIME_LIMIT = 600
 # How many times a message may come back after a crash, or retry a database error, before it
 # is dropped and recorded as failed (the next tick finds the work again if it is still due).
 SCHEDULER_TASK_MAX_RETRIES = _strict_int("SCHEDULER_TASK_MAX_RETRIES", 5, minimum=0)
+# How long a work order's maintenance window stays open at most when its task is never
+# completed or cancelled (maintenance.workorders); closing the task ends it sooner.
+WORKORDER_WINDOW_MAX_HOURS = _strict_int("WORKORDER_WINDOW_MAX_HOURS", 168, minimum=1)
 
 # The schedule is the registry of periodic jobs (core.jobs, one declaration per job in each
 # app's tasks.py). The scheduler below copies it into django-celery-beat's tables when beat

@@ -46,6 +46,7 @@ from core.charts import Line, line_chart
 from core.errors import DomainError, InvalidInput
 from maintenance import admin_queue, services
 from maintenance.admin_exports import ExecutionExport, TaskExport
+from maintenance.admin_workorders import PlanWorkFields
 from maintenance.models import (
     Asset,
     CounterReading,
@@ -100,7 +101,15 @@ class _ServiceValidatedForm(forms.ModelForm):
 class AssetForm(_ServiceValidatedForm):
     class Meta:
         model = Asset
-        fields = ("code", "name", "location", "latitude", "longitude", "installed_at")
+        fields = (
+            "code",
+            "name",
+            "location",
+            "latitude",
+            "longitude",
+            "installed_at",
+            "monitor_tags",
+        )
 
 
 @admin.register(Asset)
@@ -198,7 +207,7 @@ def _in_form_terms(error: DomainError) -> DomainError:
 REQUIRED = "This field is required."
 
 
-class PlanForm(forms.ModelForm):
+class PlanForm(PlanWorkFields, forms.ModelForm):
     """Structured fields for a plan, turned into a `PlanSpec` (`to_spec()`).
 
     The form checks what a form can (types, ranges, what each trigger needs); the admin
@@ -332,6 +341,7 @@ class PlanForm(forms.ModelForm):
             "preventive_cost": num(spec.preventive_cost),
             "failure_cost": num(spec.failure_cost),
             "holiday_calendar": spec.holiday_calendar_id,
+            **PlanWorkFields.work_initial(spec),
         }
         calendar, counter = calendar_of(trigger), counter_of(trigger)
         if calendar is not None:
@@ -448,6 +458,7 @@ class PlanForm(forms.ModelForm):
                 code_prefix=cd.get("task_code_prefix") or "MAN",
             ),
             holiday_calendar_id=cd["holiday_calendar"].pk if cd.get("holiday_calendar") else None,
+            **self.work_spec_fields(),
         )
 
 
@@ -587,6 +598,7 @@ class PlanAdmin(ServiceModelAdmin):
                 )
             },
         ),
+        ("Reminders, escalation and work-order windows", {"fields": PlanWorkFields.WORK_FIELDS}),
     )
     preview_fields = {
         "rrule": "rrule",

@@ -1,4 +1,5 @@
-"""The notification events of preventive maintenance: a task was generated, a task is overdue.
+"""The notification events of preventive maintenance: a task was generated, is due soon, is
+escalated (most of the time to its deadline passed), is overdue.
 
 Registered by `MaintenanceConfig.ready`; `maintenance.services` raises them with
 `notifications.services.notify`. Their messages are the templates under
@@ -16,6 +17,10 @@ null)::
      "plan": {"id": "plan_…", "name": "…"},
      "assignee"?: {"id": "tech_…", "name": "…", "email": "…"}}
 
+``task.due_soon`` adds ``"reminder": {"lead": "24h"}``, the lead time it was sent for;
+``task.escalated`` adds ``"escalation": {"fraction": 0.75, "at": "…Z"}``, the fraction of the
+time from due to deadline that had passed and the instant it did (see `maintenance.reminders`).
+
 A contract with webhook consumers: add keys freely, never rename or remove one.
 """
 
@@ -25,6 +30,8 @@ TASK_CREATED = "task.created"
 TASK_OVERDUE = "task.overdue"
 # A scheduled report's period ended (or one was sent on request); payload in maintenance.reports.
 REPORT_READY = "report.ready"
+TASK_DUE_SOON = "task.due_soon"
+TASK_ESCALATED = "task.escalated"
 
 _TASK_KEYS = (
     "task.id",
@@ -39,6 +46,12 @@ _TASK_KEYS = (
 EVENT_TYPES = (
     EventType(TASK_CREATED, "Task created", required=_TASK_KEYS),
     EventType(TASK_OVERDUE, "Task overdue", required=_TASK_KEYS),
+    EventType(TASK_DUE_SOON, "Task due soon", required=(*_TASK_KEYS, "reminder.lead")),
+    EventType(
+        TASK_ESCALATED,
+        "Task escalated",
+        required=(*_TASK_KEYS, "escalation.fraction", "escalation.at"),
+    ),
     EventType(
         REPORT_READY,
         "Report ready",

@@ -14,6 +14,7 @@ from django.utils import timezone as dj_timezone
 
 from core.ids import new_id
 from core.limits import LONG_TEXT_MAX_LENGTH
+from scheduling.models import Impact
 from scheduling.recurrence import Recurrence, build_recurrence
 
 
@@ -44,6 +45,11 @@ def new_reading_id() -> str:
 
 def new_holiday_calendar_id() -> str:
     return new_id("hcal")
+
+
+def default_escalation_fractions() -> list[float]:
+    """Rela's SLA alerts: at 75 % and 90 % of the way from due to deadline."""
+    return [0.75, 0.9]
 
 
 def _id_field(default) -> models.CharField:
@@ -80,6 +86,13 @@ class Asset(models.Model):
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     installed_at = models.DateTimeField(null=True, blank=True)
+    # Work orders: the tags of the v4 monitors this asset's maintenance affects (see
+    # `maintenance.workorders`); checked against scheduling's monitors when written.
+    monitor_tags = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Tags of the monitors a work order on this asset puts under maintenance.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -209,6 +222,42 @@ class Plan(models.Model):
     grace_hours = models.FloatField(null=True, blank=True)
     grace_fraction = models.FloatField(null=True, blank=True)
 
+    # Reminders and escalation (`maintenance.reminders`).
+    due_soon_lead_times = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='When to announce task.due_soon before a task is due, e.g. ["72h", "24h"] '
+        "(m, h, d). Empty: the lead times of each channel that subscribes to task.due_soon.",
+    )
+    escalation_fractions = models.JSONField(
+        default=default_escalation_fractions,
+        blank=True,
+        help_text="When to announce task.escalated, as fractions of the time between a task's "
+        "due time and its deadline (0.75 = three quarters of the way). Empty: never.",
+    )
+    escalation_channel_ids = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Channels that hear escalations. Empty: the plan's notification channels.",
+    )
+
+    # Work orders that open maintenance windows (`maintenance.workorders`).
+    open_window = models.BooleanField(
+        default=False,
+        help_text="Starting a task opens an ongoing maintenance window on its assets' "
+        "monitors; completing or cancelling it ends the window.",
+    )
+    window_impact = models.CharField(
+        max_length=11,
+        choices=Impact.choices,
+        default=Impact.MAINTENANCE,
+        help_text="How the work order's windows show on the monitors.",
+    )
+    plan_window = models.BooleanField(
+        default=False,
+        help_text="Each generated task also plans a scheduled window at its due time, for its "
+        "estimated duration.",
+    )
     preventive_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     failure_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
 
@@ -514,6 +563,11 @@ class Task(models.Model):
         related_name="corrective_tasks",
     )
     corrective_item = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    # Work-order windows (`maintenance.workorders`): the v4 maintenances this task opened
+    # while in progress and planned at its due time. Plain ids, not foreign keys: the v4
+    # window outlives the task's interest in it, and scheduling knows nothing of tasks.
+    window_maintenance_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    planned_maintenance_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ("due_at", "code")

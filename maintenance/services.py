@@ -26,7 +26,7 @@ from django.db.models import Max, ProtectedError
 
 from core import audit
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
-from maintenance import calendars, checklists, triggers
+from maintenance import calendars, checklists, reminders, triggers, workorders
 from maintenance.events import TASK_CREATED, TASK_OVERDUE
 from maintenance.models import (
     Asset,
@@ -59,6 +59,7 @@ from maintenance.specs import (
 )
 from notifications import services as notifications
 from notifications.selectors import unknown_channel_ids
+from scheduling.models import Impact
 from scheduling.recurrence import Recurrence, RecurrenceError, build_recurrence, every_to_rrule
 
 logger = logging.getLogger(__name__)
@@ -109,6 +110,24 @@ def _check_values(spec: PlanSpec, errors: dict[str, list[str]]) -> None:
         grace_problems(spec.grace_hours, spec.grace_fraction, trigger_kind=spec.trigger_kind)
     )
     errors.update(trigger_problems(spec.trigger))
+    _check_reminders_and_windows(spec, errors)
+
+
+def _check_reminders_and_windows(spec: PlanSpec, errors: dict[str, list[str]]) -> None:
+    """The plan's reminder, escalation and work-order settings (`maintenance.reminders`,
+    `maintenance.workorders`)."""
+    problem = reminders.lead_times_problem(spec.due_soon_lead_times)
+    if problem:
+        errors["due_soon_lead_times"] = [problem]
+    problem = reminders.escalation_fractions_problem(spec.escalation_fractions)
+    if problem:
+        errors["escalation_fractions"] = [problem]
+    if spec.window_impact not in Impact.values:
+        errors["window_impact"] = [f"Must be one of: {', '.join(Impact.values)}"]
+    if spec.plan_window and not spec.task.estimated_duration_minutes:
+        errors["task.estimated_duration_minutes"] = [
+            "A plan with plan_window needs the task's estimated duration (the window's length)."
+        ]
 
 
 def _check_references(spec: PlanSpec, errors: dict[str, list[str]]) -> None:
@@ -128,6 +147,11 @@ def _check_references(spec: PlanSpec, errors: dict[str, list[str]]) -> None:
     unknown_channels = unknown_channel_ids(list(spec.notification_channel_ids))
     if unknown_channels:
         errors["notification_channel_ids"] = [
+            f"Channel '{channel_id}' not found" for channel_id in unknown_channels
+        ]
+    unknown_channels = unknown_channel_ids(list(spec.escalation_channel_ids))
+    if unknown_channels:
+        errors["escalation_channel_ids"] = [
             f"Channel '{channel_id}' not found" for channel_id in unknown_channels
         ]
 
@@ -179,6 +203,12 @@ def _apply_plan_spec(plan: Plan, spec: PlanSpec, rrule: str | None) -> None:
     plan.grace_hours = spec.grace_hours
     plan.grace_fraction = spec.grace_fraction
     plan.anchor = spec.trigger.anchor
+    plan.due_soon_lead_times = list(spec.due_soon_lead_times)
+    plan.escalation_fractions = list(spec.escalation_fractions)
+    plan.escalation_channel_ids = list(spec.escalation_channel_ids)
+    plan.open_window = spec.open_window
+    plan.window_impact = spec.window_impact
+    plan.plan_window = spec.plan_window
 
     plan.holiday_calendar_id = spec.holiday_calendar_id
     calendar, counter = calendar_of(spec.trigger), counter_of(spec.trigger)
@@ -577,6 +607,7 @@ def _create_tasks(orders: list[_TaskOrder], *, now: datetime, by: str) -> list[T
     audit.record_bulk_created(
         Task, tasks, extra_of=lambda task: {"asset_ids": assets.get(task.plan_id, [])}
     )
+    _plan_windows(orders, tasks, now=now)
     for order, task in zip(orders, tasks, strict=True):
         order.plan.last_executed_at = now
         # The one place every new task is announced: in this transaction, so the delivery
@@ -592,6 +623,17 @@ def _create_tasks(orders: list[_TaskOrder], *, now: datetime, by: str) -> list[T
                 now=now,
             )
     return tasks
+
+
+def _plan_windows(orders: list[_TaskOrder], tasks: list[Task], *, now: datetime) -> None:
+    # Only plans with `plan_window` pay for this: one window (and one UPDATE) per such task.
+    for order, task in zip(orders, tasks, strict=True):
+        if order.plan.plan_window:
+            workorders.planned_window_create(task, order.plan, now=now)
+            if task.planned_maintenance_id:
+                Task.objects.filter(pk=task.pk).update(
+                    planned_maintenance_id=task.planned_maintenance_id
+                )
 
 
 def _task_payload(task: Task, plan: Plan | None, *, asset_ids: list[str]) -> dict[str, Any]:
@@ -1265,6 +1307,7 @@ def _complete(
     task.status = Task.Status.DONE
     task.completed_at = completed_at
     task.completed_by = by
+    workorders.task_stopped(task, now=now)
     if notes is not None:
         task.notes = notes
     task.save()
@@ -1278,6 +1321,7 @@ def _cancel(task: Task, plan: Plan | None, *, notes, now) -> None:
     _ensure_open(task, "cancelled")
     task.status = Task.Status.CANCELLED
     task.cancelled_at = now
+    workorders.task_stopped(task, now=now)
     if notes is not None:
         task.notes = notes
     task.save()
@@ -1387,6 +1431,10 @@ def task_update(*, task_id: str, changes: dict[str, Any], by: str, now: datetime
         else:
             if status == Task.Status.IN_PROGRESS and task.started_at is None:
                 task.started_at = now
+            if status == Task.Status.IN_PROGRESS:
+                workorders.task_started(task, plan, now=now)
+            elif status == Task.Status.OPEN:
+                workorders.task_stopped(task, now=now)
             if status is not None:
                 task.status = status
             task.save()
@@ -1568,6 +1616,9 @@ def _check_asset(spec: AssetSpec, *, asset_id: str | None) -> None:
     problem = coordinates_problem(spec.latitude, spec.longitude)
     if problem:
         errors["latitude"] = [problem]
+    problem = workorders.monitor_tags_problem(spec.monitor_tags)
+    if problem:
+        errors["monitor_tags"] = [problem]
     if errors:
         raise _invalid(errors)
 
@@ -1576,6 +1627,7 @@ def _save_asset(asset: Asset, spec: AssetSpec) -> Asset:
     before = None if asset._state.adding else audit.snapshot(asset)
     for name, value in asdict(spec).items():
         setattr(asset, name, value)
+    asset.monitor_tags = list(spec.monitor_tags)
     try:
         with transaction.atomic():
             asset.save()

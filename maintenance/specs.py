@@ -32,6 +32,8 @@ WHICHEVER_FIRST = "whichever_first"
 FIXED = "fixed"
 DEFAULT_PRIORITY = "medium"
 DEFAULT_TASK_CODE_PREFIX = "MAN"
+DEFAULT_ESCALATION_FRACTIONS = (0.75, 0.9)
+DEFAULT_WINDOW_IMPACT = "MAINTENANCE"
 
 # --- the rules on a spec's own values (shared by the API serializers and the services) --------
 
@@ -251,6 +253,14 @@ class PlanSpec:
     grace_fraction: float | None = None
     # Occurrences due on one of its dates shift to the next working day.
     holiday_calendar_id: str | None = None
+    # Reminders and escalation (`maintenance.reminders`).
+    due_soon_lead_times: tuple[str, ...] = ()
+    escalation_fractions: tuple[float, ...] = DEFAULT_ESCALATION_FRACTIONS
+    escalation_channel_ids: tuple[str, ...] = ()
+    # Work orders that open maintenance windows (`maintenance.workorders`).
+    open_window: bool = False
+    window_impact: str = DEFAULT_WINDOW_IMPACT
+    plan_window: bool = False
 
     @property
     def trigger_kind(self) -> str:
@@ -317,6 +327,12 @@ def plan_spec_of(plan: "Plan") -> PlanSpec:
             code_prefix=plan.task_code_prefix,
         ),
         holiday_calendar_id=plan.holiday_calendar_id,
+        due_soon_lead_times=tuple(plan.due_soon_lead_times),
+        escalation_fractions=tuple(plan.escalation_fractions),
+        escalation_channel_ids=tuple(plan.escalation_channel_ids),
+        open_window=plan.open_window,
+        window_impact=plan.window_impact,
+        plan_window=plan.plan_window,
     )
 
 
@@ -349,6 +365,8 @@ class AssetSpec:
     latitude: float | None = None
     longitude: float | None = None
     installed_at: datetime | None = None
+    # Tags of the v4 monitors a work order on this asset puts under maintenance.
+    monitor_tags: tuple[str, ...] = ()
 
 
 def asset_spec_of(asset: "Asset") -> AssetSpec:
@@ -359,6 +377,7 @@ def asset_spec_of(asset: "Asset") -> AssetSpec:
         latitude=asset.latitude,
         longitude=asset.longitude,
         installed_at=asset.installed_at,
+        monitor_tags=tuple(asset.monitor_tags),
     )
 
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.jobs import JobResult, database_task, periodic_job
-from maintenance import reports, selectors, services
+from maintenance import reminders, reports, selectors, services
 
 
 def execute_due_plans_inline(now: datetime) -> JobResult:
@@ -74,3 +74,13 @@ def send_due_reports(now: datetime) -> JobResult:
     """Produce and send each scheduled report whose period has ended, once."""
     produced = reports.reports_send_due(now=now)
     return JobResult(f"{produced} reports sent", {"reports": produced})
+
+
+# Every scheduler tick, like the reminders of windows: a reminder is sent while it is true
+# (until the next shorter lead), so the sweep must come more often than leads are apart.
+@periodic_job(every=lambda: settings.SCHEDULER_TICK_SECONDS, tick_order=38)
+def send_task_reminders(now: datetime) -> JobResult:
+    """Announce `task.due_soon` at each lead time and `task.escalated` at each fraction of the
+    time to the deadline, each exactly once per channel (`maintenance.reminders`)."""
+    sent = reminders.tasks_send_reminders(now=now)
+    return JobResult(f"{sent} task reminders", {"reminders": sent})

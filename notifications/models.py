@@ -141,17 +141,17 @@ def reminder_lead(text: str) -> timedelta:
     return timedelta(**{_LEAD_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def validate_reminders(value) -> list[str]:
-    """The lead times as given, or ValidationError naming ``reminders[i]``: each a whole number
-    of minutes, hours or days ("30m", "24h", "7d"), at most 30 days, none repeated (also as
-    another unit), at most 10."""
+def validate_reminders(value, *, field_name: str = "reminders") -> list[str]:
+    """The lead times as given, or ValidationError naming ``reminders[i]`` (or
+    ``<field_name>[i]``): each a whole number of minutes, hours or days ("30m", "24h", "7d"), at
+    most 30 days, none repeated (also as another unit), at most 10."""
     if not isinstance(value, list):
         raise ValidationError('Must be a list of lead times like "24h", "30m" or "7d".')
     if len(value) > MAX_REMINDERS:
         raise ValidationError(f"At most {MAX_REMINDERS} reminders.")
     seen: dict[timedelta, int] = {}
     for index, text in enumerate(value):
-        field = f"reminders[{index}]"
+        field = f"{field_name}[{index}]"
         try:
             lead = reminder_lead(text)
         except ValueError:
@@ -162,7 +162,7 @@ def validate_reminders(value) -> list[str]:
         if lead > MAX_REMINDER_LEAD:
             raise ValidationError(f"{field}: {text} is longer than 30 days")
         if lead in seen:
-            raise ValidationError(f"{field}: {text} repeats reminders[{seen[lead]}]")
+            raise ValidationError(f"{field}: {text} repeats {field_name}[{seen[lead]}]")
         seen[lead] = index
     return list(value)
 

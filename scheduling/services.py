@@ -1101,3 +1101,76 @@ def monitor_delete(*, monitor: Monitor) -> None:
             "remove it from them first",
             details={"maintenance_ids": [str(pk) for pk in ids]},
         ) from None
+
+
+# --- one-off windows (another app's work: a work order in progress) ------------------------------
+
+ONE_OFF_RULE = "FREQ=DAILY;COUNT=1"
+
+
+def oneoff_window_create(
+    *,
+    title: str,
+    description: str | None,
+    monitor_tags: Sequence[str],
+    impact: str,
+    start: datetime,
+    end: datetime,
+    now: datetime | None = None,
+) -> Maintenance:
+    """A window of one occurrence, from `start` to `end`, on the monitors of `monitor_tags`
+    (tags with no monitor are left out) with `impact`; audited like any window.
+
+    One that has begun (`start` at or before now) is stored ONGOING and announced
+    `maintenance.started` at once instead of on the scheduler's next pass, so the monitors'
+    status and the webhooks say it from the moment the work starts.
+    """
+    now = _now(now)
+    start = start.replace(microsecond=0)  # v4 speaks Unix seconds
+    monitors = [
+        MonitorLink(monitor=monitor, impact=impact)
+        for monitor in Monitor.objects.filter(tag__in=list(monitor_tags)).order_by("tag")
+    ]
+    spec = MaintenanceSpec(
+        title=title[:255],
+        description=description,
+        start_date_time=start,
+        rrule=ONE_OFF_RULE,
+        duration_seconds=max(1, int((end - start).total_seconds())),
+        monitors=monitors,
+    )
+    with transaction.atomic():
+        maintenance = maintenance_create(spec=spec, now=now)
+        if start <= now:
+            started = list(
+                maintenance.events.under_way(now)
+                .filter(status__in=(EventStatus.SCHEDULED, EventStatus.READY))
+                .values_list("pk", "status")
+            )
+            for pk, old in started:
+                MaintenanceEvent.objects.filter(pk=pk, status=old).update(
+                    status=EventStatus.ONGOING, status_changed_at=now
+                )
+                audit.record_bulk_updated(
+                    MaintenanceEvent, [pk], {"status": (old, EventStatus.ONGOING)}
+                )
+            if started:
+                _announce_events(
+                    MaintenanceEvent.objects.filter(pk__in=[pk for pk, _ in started]),
+                    [MAINTENANCE_STARTED],
+                    now=now,
+                )
+    return maintenance
+
+
+def oneoff_window_end(*, maintenance_id: int, now: datetime | None = None) -> None:
+    """End a window's live events now: an ONGOING one is completed (its end moves to now), one
+    that has not started is cancelled. A window already over, or deleted, is left as it is, so
+    ending twice is harmless."""
+    now = _now(now)
+    with transaction.atomic():
+        events = MaintenanceEvent.objects.filter(maintenance_id=maintenance_id)
+        for event in events.under_way(now).order_by("pk"):
+            event_transition(event=event, status=EventStatus.COMPLETED, now=now)
+        for event in events.not_started(now).order_by("pk"):
+            event_transition(event=event, status=EventStatus.CANCELLED, now=now)

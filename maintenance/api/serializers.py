@@ -26,7 +26,7 @@ from core.api.fields import (
     StrictIntegerField,
 )
 from core.api.serializers import StrictModelSerializer, StrictSerializer
-from maintenance import calendars, checklists, compliance, services
+from maintenance import calendars, checklists, compliance, reminders, services, workorders
 from maintenance.models import (
     Asset,
     CounterReading,
@@ -38,6 +38,7 @@ from maintenance.models import (
     Technician,
 )
 from maintenance.specs import (
+    DEFAULT_ESCALATION_FRACTIONS,
     POSITIVE_MESSAGE,
     TASK_CODE_PREFIX_MESSAGE,
     TASK_CODE_PREFIX_PATTERN,
@@ -56,6 +57,7 @@ from maintenance.specs import (
     grace_problems,
     technician_spec_of,
 )
+from scheduling.models import Impact
 
 
 def _positive(value: Decimal) -> None:
@@ -78,6 +80,13 @@ class AssetSerializer(StrictModelSerializer):
     latitude = StrictFloatField(min_value=-90, max_value=90, allow_null=True, default=None)
     longitude = StrictFloatField(min_value=-180, max_value=180, allow_null=True, default=None)
     installed_at = StrictDateTimeField(allow_null=True, default=None)
+    monitor_tags = serializers.ListField(
+        child=StrictCharField(max_length=100),
+        default=list,
+        max_length=100,
+        help_text="Tags of the v4 monitors a work order on this asset puts under maintenance "
+        "(each an existing monitor's tag).",
+    )
 
     class Meta:
         model = Asset
@@ -89,6 +98,7 @@ class AssetSerializer(StrictModelSerializer):
             "latitude",
             "longitude",
             "installed_at",
+            "monitor_tags",
             "created_at",
             "updated_at",
         )
@@ -98,6 +108,12 @@ class AssetSerializer(StrictModelSerializer):
     def validate_code(self, value: str) -> str:
         asset_id = self.instance.pk if self.instance is not None else None
         problem = services.asset_code_problem(value, asset_id=asset_id)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate_monitor_tags(self, value: list[str]) -> list[str]:
+        problem = workorders.monitor_tags_problem(value)
         if problem:
             raise serializers.ValidationError(problem)
         return value
@@ -115,9 +131,12 @@ class AssetSerializer(StrictModelSerializer):
 
     def to_spec(self) -> AssetSpec:
         """The whole asset these validated fields describe (a PATCH keeps what it omits)."""
+        fields = dict(self.validated_data)
+        if "monitor_tags" in fields:
+            fields["monitor_tags"] = tuple(fields["monitor_tags"])
         if self.partial and self.instance is not None:
-            return replace(asset_spec_of(self.instance), **self.validated_data)
-        return AssetSpec(**self.validated_data)
+            return replace(asset_spec_of(self.instance), **fields)
+        return AssetSpec(**fields)
 
 
 class TechnicianSerializer(StrictModelSerializer):
@@ -448,6 +467,59 @@ class PlanInput(StrictSerializer):
         help_text="A holiday calendar: scheduled tasks due on its dates shift to the next "
         "working day.",
     )
+    # Reminders and escalation (`maintenance.reminders`).
+    due_soon_lead_times = serializers.ListField(
+        child=StrictCharField(max_length=10),
+        default=list,
+        help_text='Lead times of task.due_soon before a task is due, e.g. ["72h", "24h"] '
+        "(whole m, h or d; at most 30 days, at most 10). Empty: the reminders of each "
+        "notification channel that subscribes to task.due_soon.",
+    )
+    escalation_fractions = serializers.ListField(
+        child=StrictFloatField(),
+        default=lambda: list(DEFAULT_ESCALATION_FRACTIONS),
+        help_text="When task.escalated is sent, as fractions (0 < f < 1) of the time from a "
+        "task's due time to its deadline. Default [0.75, 0.9]; empty: never.",
+    )
+    escalation_channel_ids = serializers.ListField(
+        child=StrictCharField(max_length=64),
+        default=list,
+        max_length=50,
+        help_text="Channels that hear task.escalated; empty: the notification channels.",
+    )
+    # Work orders that open maintenance windows (`maintenance.workorders`).
+    open_window = StrictBooleanField(
+        default=False,
+        help_text="Starting a task opens an ONGOING v4 maintenance window on the monitors of "
+        "its assets; completing or cancelling the task ends it.",
+    )
+    window_impact = NamedChoiceField(
+        enum_name="WindowImpact",
+        choices=Impact.choices,
+        default=Impact.MAINTENANCE,
+        help_text="How the work order's windows show on the monitors.",
+    )
+    plan_window = StrictBooleanField(
+        default=False,
+        help_text="Each generated task also plans a SCHEDULED window at its due time for its "
+        "estimated duration (task.estimated_duration_minutes is then required).",
+    )
+
+    def validate_due_soon_lead_times(self, value):
+        problem = reminders.lead_times_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate_escalation_fractions(self, value):
+        problem = reminders.escalation_fractions_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate_escalation_channel_ids(self, value):
+        _unique_items(value)
+        return value
 
     def validate_asset_ids(self, value):
         _unique_items(value)
@@ -543,6 +615,12 @@ def plan_spec_from(data: Mapping) -> PlanSpec:
             code_prefix=data.get("task_code_prefix", "MAN"),
         ),
         holiday_calendar_id=data.get("holiday_calendar_id"),
+        due_soon_lead_times=tuple(data.get("due_soon_lead_times", ())),
+        escalation_fractions=tuple(data.get("escalation_fractions", DEFAULT_ESCALATION_FRACTIONS)),
+        escalation_channel_ids=tuple(data.get("escalation_channel_ids", ())),
+        open_window=data.get("open_window", False),
+        window_impact=data.get("window_impact", Impact.MAINTENANCE),
+        plan_window=data.get("plan_window", False),
     )
 
 
@@ -641,6 +719,12 @@ class PlanSerializer(serializers.Serializer):
     grace_hours = serializers.FloatField(allow_null=True)
     grace_fraction = serializers.FloatField(allow_null=True)
     holiday_calendar_id = serializers.CharField(allow_null=True)
+    due_soon_lead_times = serializers.ListField(child=serializers.CharField())
+    escalation_fractions = serializers.ListField(child=serializers.FloatField())
+    escalation_channel_ids = serializers.ListField(child=serializers.CharField())
+    open_window = serializers.BooleanField()
+    window_impact = NamedChoiceField(enum_name="WindowImpact", choices=Impact.choices)
+    plan_window = serializers.BooleanField()
     next_due_at = serializers.DateTimeField(allow_null=True)
     counter_value = StrictDecimalField(allow_null=True)
     next_counter_threshold = StrictDecimalField(allow_null=True)
@@ -714,6 +798,14 @@ class TaskSerializer(serializers.Serializer):
     )
     delay_note = serializers.CharField()
     corrective_for = _CorrectiveForField()
+    window_maintenance_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The v4 maintenance this work order opened while in progress (open_window).",
+    )
+    planned_maintenance_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The v4 maintenance planned at its due time (plan_window), until it starts.",
+    )
 
     def to_representation(self, instance):
         # Querysets annotate `trigger`; a task fresh from a service reads its execution.
