@@ -73,8 +73,8 @@ class _Export(ExportActionMixin):
 
 class TaskExport(_Export):
     resource_classes = [TaskResource]
-    # Keep the task list's own template (its "Work queue" link) under the export button.
-    change_list_template = "admin/maintenance/task/change_list.html"
+    # The task list's own template: the Export button and the "Work queue" link.
+    import_export_change_list_template = "admin/maintenance/task/change_list.html"
 
 
 class ExecutionExport(_Export):

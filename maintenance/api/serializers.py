@@ -653,6 +653,7 @@ class TimeIntervalOutput(serializers.Serializer):
     unit = serializers.ChoiceField(choices=Plan.Unit.choices)
 
 
+@extend_schema_field(TimeIntervalOutput(allow_null=True))
 class _TimeBoundField(serializers.Field):
     """`{every, unit}` from the plan's `<name>_every` / `<name>_unit` columns, or null."""
 

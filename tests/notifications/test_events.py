@@ -99,8 +99,8 @@ def test_a_channel_refuses_an_event_no_app_registered_naming_those_it_may_hear(a
     [message] = refused.json()["error"]["details"]["events"]
     assert message == (
         "Unknown event 'inventory.low'. Must be one of: task.created, task.overdue, "
-        "report.ready, maintenance.ready, maintenance.started, maintenance.completed, "
-        "maintenance.cancelled, maintenance.reminder, maintenance.updated"
+        "task.due_soon, task.escalated, report.ready, maintenance.ready, maintenance.started, "
+        "maintenance.completed, maintenance.cancelled, maintenance.reminder, maintenance.updated"
     )
 
 

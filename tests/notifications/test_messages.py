@@ -15,6 +15,11 @@ from tests.notifications.conftest import task_payload, window_payload
 PAYLOADS = {
     "task.created": task_payload(),
     "task.overdue": task_payload(assignee=None),
+    "task.due_soon": {**task_payload(), "reminder": {"lead": "24h"}},
+    "task.escalated": {
+        **task_payload(),
+        "escalation": {"fraction": 0.75, "at": "2026-07-01T14:00:00Z"},
+    },
     "maintenance.ready": window_payload("READY"),
     "maintenance.started": window_payload("ONGOING"),
     "maintenance.completed": window_payload("COMPLETED", monitors=[]),

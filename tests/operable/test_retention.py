@@ -48,6 +48,7 @@ def test_it_registers_every_kind_the_settings_name(settings):
         "deliveries.failed": "RETENTION_DELIVERIES_FAILED_DAYS",
         "deliveries.sent": "RETENTION_DELIVERIES_SENT_DAYS",
         "events.cancelled": "RETENTION_EVENTS_CANCELLED_DAYS",
+        "reports": "RETENTION_REPORTS_DAYS",
         "events.completed": "RETENTION_EVENTS_COMPLETED_DAYS",
         "audit.records": "RETENTION_AUDIT_DAYS",
     }

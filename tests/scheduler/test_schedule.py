@@ -19,6 +19,7 @@ REQUIRED_EVERY = {
     "scheduling.tasks.advance_event_statuses": timedelta(seconds=30),
     "scheduling.tasks.send_reminders": timedelta(seconds=30),
     "maintenance.tasks.execute_due_plans": timedelta(seconds=30),
+    "maintenance.tasks.send_task_reminders": timedelta(seconds=30),
     "maintenance.tasks.notify_overdue_tasks": timedelta(minutes=1),
     "maintenance.tasks.send_due_reports": timedelta(minutes=1),
     "notifications.tasks.retry_due_deliveries": timedelta(minutes=1),

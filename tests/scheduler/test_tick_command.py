@@ -49,6 +49,7 @@ def test_it_runs_every_job_once_and_prints_what_it_did(due_work, capsys):
         "advance_event_statuses: READY 0, ONGOING 1, COMPLETED 0",
         "execute_due_plans: 2 tasks created",
         "send_reminders: 0 reminders",
+        "send_task_reminders: 0 task reminders",
         "notify_overdue_tasks: 0 overdue tasks announced",
         "send_due_reports: 0 reports sent",
         "retry_due_deliveries: 0 deliveries enqueued",
@@ -64,6 +65,7 @@ def test_it_runs_every_job_once_and_prints_what_it_did(due_work, capsys):
         ("retry_due_deliveries", 1, True),
         ("send_due_reports", 1, True),
         ("send_reminders", 1, True),
+        ("send_task_reminders", 1, True),
     ]
 
 
@@ -75,6 +77,7 @@ def test_it_does_nothing_twice(due_work, capsys):
         "advance_event_statuses: READY 0, ONGOING 0, COMPLETED 0",
         "execute_due_plans: 0 tasks created",
         "send_reminders: 0 reminders",
+        "send_task_reminders: 0 task reminders",
         "notify_overdue_tasks: 0 overdue tasks announced",
         "send_due_reports: 0 reports sent",
         "retry_due_deliveries: 0 deliveries enqueued",

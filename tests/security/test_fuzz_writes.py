@@ -81,6 +81,8 @@ VALID = {
         "duration_seconds": 3600,
     },
     "MonitorWriteRequest": {"tag": "db"},
+    "HolidayCalendarRequest": {"name": "Plant holidays", "dates": [{"date": "2026-12-25"}]},
+    "ReportScheduleInputRequest": {"name": "Weekly", "frequency": "weekly"},
     "TaskCompleteInputRequest": {},
     "TaskCancelInputRequest": {},
 }
@@ -143,12 +145,19 @@ def objects(api_client) -> dict[str, str]:
     channel = post("/api/v1/notifications/channels", VALID["ChannelInputRequest"])
     maintenance = post("/api/v4/maintenances", VALID["MaintenanceWriteRequest"])["maintenance"]
     events = api_client.get(f"/api/v4/maintenances/{maintenance['id']}/events").json()
+    calendar = post(f"{v1}/calendars", VALID["HolidayCalendarRequest"])
+    schedule = post(
+        f"{v1}/report-schedules",
+        {**VALID["ReportScheduleInputRequest"], "channel_ids": [channel["id"]]},
+    )
     return {
         "assets": asset["id"],
         "technicians": technician["id"],
         "plans": plan["id"],
         "tasks": task["task_id"],
         "channels": channel["id"],
+        "calendars": calendar["id"],
+        "report-schedules": schedule["id"],
         "asset_id": asset["id"],
         "plan_id": plan["id"],
         "suggestion_id": suggestion.get("id", "sug_none"),
