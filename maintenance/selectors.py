@@ -140,7 +140,8 @@ def plan_due_dates_between(
     max_plans: int,
     max_per_plan: int,
 ) -> list[PlanDue]:
-    """The due dates in [since, until) of ACTIVE calendar plans, plan by plan.
+    """The due dates in [since, until) of ACTIVE plans with a calendar (calendar and
+    whichever-first plans: a counter may bring the latter's sooner), plan by plan.
 
     The first `max_plans` plans due before `until` (soonest first, with their assets and
     assignee fetched: a fixed number of queries), only those on the asset `asset_code` or
@@ -151,7 +152,7 @@ def plan_due_dates_between(
     plans = (
         Plan.objects.filter(
             status=Plan.Status.ACTIVE,
-            trigger=Plan.Trigger.CALENDAR,
+            trigger__in=(Plan.Trigger.CALENDAR, Plan.Trigger.WHICHEVER_FIRST),
             next_due_at__isnull=False,
             next_due_at__lt=until,
         )

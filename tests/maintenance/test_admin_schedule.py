@@ -2,6 +2,7 @@
 the operators' admin pages."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -12,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from maintenance import services as maintenance_services
-from maintenance.specs import CalendarTrigger, PlanSpec
+from maintenance.models import Asset
+from maintenance.specs import CalendarTrigger, CounterTrigger, PlanSpec, WhicheverFirstTrigger
 from scheduling import services as scheduling_services
 from scheduling.models import Monitor
 from scheduling.specs import MaintenanceSpec, MonitorLink
@@ -85,6 +87,28 @@ def test_it_shows_window_events_and_plan_due_dates_for_30_days(admin_client):
     listing = admin_client.get(SCHEDULE, {"view": "list"}).content.decode()
     assert 'id="schedule-list"' in listing
     assert "02:00\N{EN DASH}03:00" in listing
+
+
+def test_it_shows_the_calendar_due_dates_of_whichever_first_plans(admin_client):
+    asset = Asset.objects.create(code="TRK-1", name="Truck")
+    maintenance_services.plan_create(
+        spec=PlanSpec(
+            name="Truck service",
+            asset_ids=(asset.pk,),
+            trigger=WhicheverFirstTrigger(
+                calendar=CalendarTrigger(
+                    rrule="FREQ=WEEKLY;BYDAY=WE", start_at=datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+                ),
+                counter=CounterTrigger(unit="km", interval=Decimal(10000)),
+            ),
+        ),
+        now=NOW,
+    )
+
+    page = admin_client.get(SCHEDULE)
+
+    dues = [e.title for day in page.context["days"] for e in day["entries"] if e.kind == "plan"]
+    assert dues == ["Truck service"] * 4
 
 
 def test_it_filters_by_monitor_asset_and_technician(admin_client):
