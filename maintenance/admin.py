@@ -45,6 +45,7 @@ from core.admin import (
 from core.charts import Line, line_chart
 from core.errors import DomainError, InvalidInput
 from maintenance import admin_queue, services
+from maintenance.admin_checklist import ChecklistField
 from maintenance.admin_exports import ExecutionExport, TaskExport
 from maintenance.admin_workorders import PlanWorkFields
 from maintenance.models import (
@@ -157,10 +158,6 @@ class TechnicianAdmin(ServiceModelAdmin):
 # --- plans -------------------------------------------------------------------------------------
 
 
-def _lines(raw: str) -> list[str]:
-    return [line.strip() for line in (raw or "").splitlines() if line.strip()]
-
-
 def _default(value, default):
     return default if value is None else value
 
@@ -233,8 +230,12 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
         required=False, max_length=255, help_text="Defaults to the plan's name."
     )
     task_description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    task_checklist = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="One item per line."
+    task_checklist = ChecklistField(
+        required=False,
+        help_text=gettext_lazy(
+            "A number item's answer outside its limits, or a failed pass/fail item, opens a "
+            "corrective task. A required item must be answered before the task is completed."
+        ),
     )
     task_estimated_duration_minutes = forms.IntegerField(
         required=False, min_value=1, max_value=100_000, label="Estimated minutes"
@@ -333,7 +334,7 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
             "assignee": spec.assignee_id,
             "task_title": task.title,
             "task_description": task.description,
-            "task_checklist": "\n".join(str(item) for item in task.checklist),
+            "task_checklist": list(task.checklist),
             "task_estimated_duration_minutes": num(task.estimated_duration_minutes),
             "task_code_prefix": task.code_prefix,
             "trigger": spec.trigger_kind,
@@ -374,17 +375,6 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
 
     def _post_clean(self):
         pass  # the service validates and writes the plan; the bare instance is never saved
-
-    def clean_task_checklist(self) -> list[str]:
-        items = _lines(self.cleaned_data.get("task_checklist", ""))
-        if len(items) > 100:
-            raise forms.ValidationError("Ensure this field has no more than 100 elements.")
-        for item in items:
-            if len(item) > 500:
-                raise forms.ValidationError(
-                    f"Ensure each item has no more than 500 characters: {item[:40]}…"
-                )
-        return items
 
     def clean_notification_channel_ids(self) -> list[str]:
         raw = self.cleaned_data.get("notification_channel_ids") or ""
