@@ -30,7 +30,6 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -45,7 +44,7 @@ from core.admin import (
 from core.charts import Line, line_chart
 from core.errors import DomainError, InvalidInput
 from maintenance import admin_queue, services
-from maintenance.admin_checklist import ChecklistField
+from maintenance.admin_checklist import ChecklistAnswers, ChecklistField, answered_items
 from maintenance.admin_exports import ExecutionExport, TaskExport
 from maintenance.admin_workorders import PlanWorkFields
 from maintenance.models import (
@@ -858,61 +857,6 @@ def _when(value: datetime | None) -> str:
 RECENT = 10
 
 
-class ChecklistTicks(forms.Widget):
-    """A task's checklist as boxes to tick. The items travel as JSON in a hidden input (the
-    value of the model's JSON field) and each ticked box says which item is done, so the
-    service receives the whole list with its ``done`` flags, the API's PATCH body."""
-
-    # Rendered here, not from a template: the form renderer sees only the apps' templates.
-
-    @staticmethod
-    def _items(value) -> list[dict]:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value or "[]")
-            except ValueError:
-                return []
-        return [item for item in value or [] if isinstance(item, dict)]
-
-    def render(self, name, value, attrs=None, renderer=None):
-        items = self._items(value)
-        without_done = [{key: val for key, val in item.items() if key != "done"} for item in items]
-        rows = format_html_join(
-            "",
-            '<label class="ops-tick"><input type="checkbox" name="{}__done" value="{}"{}>'
-            " <span>{}</span>{}</label>",
-            (
-                (
-                    name,
-                    index,
-                    mark_safe(" checked") if item.get("done") else "",
-                    item.get("item", ""),
-                    format_html(' <em class="ops-required">{}</em>', _("required"))
-                    if item.get("required")
-                    else "",
-                )
-                for index, item in enumerate(items)
-            ),
-        )
-        return format_html(
-            '<div class="ops-checklist-ticks" id="{}"><input type="hidden" name="{}" value="{}">'
-            "{}</div>",
-            (attrs or {}).get("id", f"id_{name}"),
-            name,
-            json.dumps(without_done),
-            rows or format_html("<p>{}</p>", _("No checklist.")),
-        )
-
-    def value_from_datadict(self, data, files, name):
-        if name not in data:
-            return None
-        done = set(data.getlist(f"{name}__done"))
-        items = self._items(data.get(name))
-        return json.dumps(
-            [{**item, "done": str(index) in done} for index, item in enumerate(items)]
-        )
-
-
 class TaskAssetInline(admin.TabularInline):
     model = TaskAsset
     extra = 0
@@ -1012,29 +956,12 @@ class TaskAdmin(TaskExport, _SearchByPlanId, ServiceModelAdmin):
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "checklist":
-            kwargs["widget"] = ChecklistTicks
+            kwargs["widget"] = ChecklistAnswers
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description=gettext_lazy("checklist"))
     def checklist_items(self, task: Task) -> str:
-        items = [item for item in task.checklist or [] if isinstance(item, dict)]
-        if not items:
-            return "—"
-        return format_html(
-            '<ul class="ops-checklist" id="checklist-items">{}</ul>',
-            format_html_join(
-                "",
-                '<li class="{}">{} {}</li>',
-                (
-                    (
-                        "done" if item.get("done") else "open",
-                        "☑" if item.get("done") else "☐",
-                        item.get("item", ""),
-                    )
-                    for item in items
-                ),
-            ),
-        )
+        return answered_items(task.checklist)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and self.has_change_permission(request, obj):
