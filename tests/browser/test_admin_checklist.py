@@ -122,3 +122,80 @@ def test_bad_limits_are_refused_on_the_field_naming_the_item(page, screenshot):
     assert page.locator(".ops-cl-row").nth(2).locator(".ops-cl-min").input_value() == "10"
     assert problems == []
     screenshot(page)
+
+
+def _typed_task():
+    from maintenance.checklists import ChecklistItemSpec
+
+    plan = services.plan_create(
+        spec=PlanSpec(
+            name="Service the pump",
+            trigger=CalendarTrigger(
+                every=1,
+                unit="week",
+                start_at=(timezone.now() + timedelta(days=1)).astimezone(UTC),
+            ),
+            task=TaskTemplate(
+                checklist=(
+                    ChecklistItemSpec(item="Oil level", required=True),
+                    ChecklistItemSpec(item="Safety valve", kind="pass_fail", required=True),
+                    ChecklistItemSpec(item="Vibration", kind="number", unit="mm/s", min=0, max=4.5),
+                    ChecklistItemSpec(item="Remarks", kind="text"),
+                )
+            ),
+        ),
+        now=timezone.now(),
+    )
+    return services.plan_execute(plan_id=plan.pk, by="test", now=timezone.now())
+
+
+@pytest.mark.parametrize("viewport", ["page", "phone_page"])
+def test_a_technician_answers_each_kind_on_the_task_page(
+    viewport, request, screenshot, transactional_db
+):
+    from maintenance.models import Task
+
+    page = request.getfixturevalue(viewport)
+    problems = _watch_console(page)
+    task = _typed_task()
+    page.goto(f"/admin/maintenance/task/{quote(task.pk)}/change/")
+    assert "0 to 4.5 mm/s" in page.inner_text(".ops-answer-number")
+
+    # Complete with the required pass/fail unanswered: refused naming it, nothing saved.
+    page.check("input[name=checklist__0]")
+    page.fill("input[name=checklist__3]", "Bearing noisy")
+    page.click("#task-complete")
+    error = page.locator(".field-checklist .errorlist")
+    error.wait_for()
+    assert error.inner_text() == (
+        "'Safety valve' is required: answer it before completing the task."
+    )
+    assert page.locator(".messagelist .success").count() == 0
+    task.refresh_from_db()
+    assert task.status == Task.Status.OPEN
+    assert all(item["value"] is None for item in task.checklist)
+    # What was typed is still on the page.
+    assert page.is_checked("input[name=checklist__0]")
+    assert page.input_value("input[name=checklist__3]") == "Bearing noisy"
+    if viewport == "phone_page":
+        assert not scrolls_sideways(page)
+    screenshot(page, "refused")
+
+    page.check("input[name=checklist__1][value=pass]")
+    page.fill("input[name=checklist__2]", "7.2")
+    page.click("#task-complete")
+    page.locator(".messagelist .success", has_text="Task completed.").wait_for()
+    task.refresh_from_db()
+    assert task.status == Task.Status.DONE
+    assert [item["value"] for item in task.checklist] == [True, "pass", 7.2, "Bearing noisy"]
+    assert {item["answered_by"] for item in task.checklist} == {"user:planner"}
+    items = page.inner_text("#checklist-items")
+    assert "Vibration: 7.2 mm/s" in items and "Safety valve: pass" in items
+    # The reading above its limit opened a corrective task, linked from the item.
+    page.click("#checklist-items a.ops-corrective")
+    page.wait_for_url(f"**/{quote(task.checklist[2]['corrective_task_id'])}/change/")
+    assert "Vibration" in page.inner_text("#content")
+    if viewport == "phone_page":
+        assert not scrolls_sideways(page)
+    assert problems == []
+    screenshot(page, "corrective")
