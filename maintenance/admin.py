@@ -14,7 +14,7 @@ columns show, so a page costs the same number of queries whatever its size.
 import copy
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django import forms
@@ -302,6 +302,22 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
     preventive_cost = forms.DecimalField(
         required=False, min_value=0, max_digits=14, decimal_places=2
     )
+    grace_hours = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=8784,
+        help_text=gettext_lazy(
+            "Compliance counts a task done this long after its deadline as on time."
+        ),
+    )
+    grace_fraction = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=1,
+        help_text=gettext_lazy(
+            "Or a fraction of the calendar interval (0.1 = a tenth of it); not both."
+        ),
+    )
     failure_cost = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=2)
 
     class Meta:
@@ -340,6 +356,8 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
             "notification_channel_ids": ", ".join(spec.notification_channel_ids),
             "preventive_cost": num(spec.preventive_cost),
             "failure_cost": num(spec.failure_cost),
+            "grace_hours": num(spec.grace_hours),
+            "grace_fraction": num(spec.grace_fraction),
             "holiday_calendar": spec.holiday_calendar_id,
             **PlanWorkFields.work_initial(spec),
         }
@@ -438,6 +456,8 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
             notification_channel_ids=tuple(cd.get("notification_channel_ids") or ()),
             preventive_cost=cd.get("preventive_cost"),
             failure_cost=cd.get("failure_cost"),
+            grace_hours=cd.get("grace_hours"),
+            grace_fraction=cd.get("grace_fraction"),
             trigger=trigger,
             task=TaskTemplate(
                 title=cd.get("task_title") or None,
@@ -587,6 +607,7 @@ class PlanAdmin(ServiceModelAdmin):
                 )
             },
         ),
+        ("Compliance", {"fields": (("grace_hours", "grace_fraction"),)}),
         ("Reminders, escalation and work-order windows", {"fields": PlanWorkFields.WORK_FIELDS}),
     )
     preview_fields = {
@@ -914,8 +935,12 @@ class TaskAdmin(TaskExport, _SearchByPlanId, ServiceModelAdmin):
         "completed_at",
         "completed_by",
         "cancelled_at",
+        "delay_reason",
+        "delay_note",
         "notes",
     )
+    # Asked of a late task (after its deadline and its plan's grace), sent with "Complete".
+    delay_fields = ("delay_reason", "delay_note")
     # What this page offers to change; of these, the form shows only what the task's state
     # lets change (`Task.changeable_fields`, the rule `task_update` enforces).
     editable_fields = ("assignee", "checklist", "notes")
@@ -936,19 +961,32 @@ class TaskAdmin(TaskExport, _SearchByPlanId, ServiceModelAdmin):
     class Media:
         css = {"all": ["admin_ops/ops.css"]}
 
+    @staticmethod
+    def _late(task: Task | None) -> bool:
+        if task is None or not task.is_open or task.deadline_at is None:
+            return False
+        grace = task.plan.grace() if task.plan else timedelta(0)
+        return timezone.now() > task.deadline_at + grace
+
     def _editable(self, obj) -> set[str]:
         changeable = obj.changeable_fields() if obj is not None else frozenset()
-        return {
+        editable = {
             name
             for name in self.editable_fields
             if Task._meta.get_field(name).attname in changeable
         }
+        return editable | set(self.delay_fields) if self._late(obj) else editable
 
     def get_fields(self, request, obj=None):
-        # A checklist that can no longer change is shown as ticked items, not as JSON.
-        if "checklist" in self._editable(obj):
-            return self.fields
-        return [("checklist_items" if name == "checklist" else name) for name in self.fields]
+        # A checklist that can no longer change is shown as ticked items, not as JSON; the
+        # delay is asked of a late task and shown once given.
+        editable = self._editable(obj)
+        shown_delay = "delay_reason" in editable or bool(obj and obj.delay_reason)
+        return [
+            "checklist_items" if name == "checklist" and name not in editable else name
+            for name in self.fields
+            if shown_delay or name not in self.delay_fields
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         editable = self._editable(obj)
@@ -998,6 +1036,10 @@ class TaskAdmin(TaskExport, _SearchByPlanId, ServiceModelAdmin):
         status = self._requested_status(request)
         if status is not None:
             changes["status"] = status
+        if status != Task.Status.DONE:
+            # The services take a delay reason with a completion only.
+            for name in self.delay_fields:
+                changes.pop(name, None)
         if not changes:
             return obj
         return services.task_update(
