@@ -14,7 +14,7 @@ columns show, so a page costs the same number of queries whatever its size.
 import copy
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django import forms
@@ -30,7 +30,6 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -45,6 +44,7 @@ from core.admin import (
 from core.charts import Line, line_chart
 from core.errors import DomainError, InvalidInput
 from maintenance import admin_queue, services
+from maintenance.admin_checklist import ChecklistAnswers, ChecklistField, answered_items
 from maintenance.admin_exports import ExecutionExport, TaskExport
 from maintenance.admin_workorders import PlanWorkFields
 from maintenance.models import (
@@ -157,10 +157,6 @@ class TechnicianAdmin(ServiceModelAdmin):
 # --- plans -------------------------------------------------------------------------------------
 
 
-def _lines(raw: str) -> list[str]:
-    return [line.strip() for line in (raw or "").splitlines() if line.strip()]
-
-
 def _default(value, default):
     return default if value is None else value
 
@@ -233,8 +229,12 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
         required=False, max_length=255, help_text="Defaults to the plan's name."
     )
     task_description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    task_checklist = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="One item per line."
+    task_checklist = ChecklistField(
+        required=False,
+        help_text=gettext_lazy(
+            "A number item's answer outside its limits, or a failed pass/fail item, opens a "
+            "corrective task. A required item must be answered before the task is completed."
+        ),
     )
     task_estimated_duration_minutes = forms.IntegerField(
         required=False, min_value=1, max_value=100_000, label="Estimated minutes"
@@ -302,6 +302,22 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
     preventive_cost = forms.DecimalField(
         required=False, min_value=0, max_digits=14, decimal_places=2
     )
+    grace_hours = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=8784,
+        help_text=gettext_lazy(
+            "Compliance counts a task done this long after its deadline as on time."
+        ),
+    )
+    grace_fraction = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=1,
+        help_text=gettext_lazy(
+            "Or a fraction of the calendar interval (0.1 = a tenth of it); not both."
+        ),
+    )
     failure_cost = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=2)
 
     class Meta:
@@ -333,13 +349,15 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
             "assignee": spec.assignee_id,
             "task_title": task.title,
             "task_description": task.description,
-            "task_checklist": "\n".join(str(item) for item in task.checklist),
+            "task_checklist": list(task.checklist),
             "task_estimated_duration_minutes": num(task.estimated_duration_minutes),
             "task_code_prefix": task.code_prefix,
             "trigger": spec.trigger_kind,
             "notification_channel_ids": ", ".join(spec.notification_channel_ids),
             "preventive_cost": num(spec.preventive_cost),
             "failure_cost": num(spec.failure_cost),
+            "grace_hours": num(spec.grace_hours),
+            "grace_fraction": num(spec.grace_fraction),
             "holiday_calendar": spec.holiday_calendar_id,
             **PlanWorkFields.work_initial(spec),
         }
@@ -374,17 +392,6 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
 
     def _post_clean(self):
         pass  # the service validates and writes the plan; the bare instance is never saved
-
-    def clean_task_checklist(self) -> list[str]:
-        items = _lines(self.cleaned_data.get("task_checklist", ""))
-        if len(items) > 100:
-            raise forms.ValidationError("Ensure this field has no more than 100 elements.")
-        for item in items:
-            if len(item) > 500:
-                raise forms.ValidationError(
-                    f"Ensure each item has no more than 500 characters: {item[:40]}…"
-                )
-        return items
 
     def clean_notification_channel_ids(self) -> list[str]:
         raw = self.cleaned_data.get("notification_channel_ids") or ""
@@ -449,6 +456,8 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
             notification_channel_ids=tuple(cd.get("notification_channel_ids") or ()),
             preventive_cost=cd.get("preventive_cost"),
             failure_cost=cd.get("failure_cost"),
+            grace_hours=cd.get("grace_hours"),
+            grace_fraction=cd.get("grace_fraction"),
             trigger=trigger,
             task=TaskTemplate(
                 title=cd.get("task_title") or None,
@@ -598,6 +607,7 @@ class PlanAdmin(ServiceModelAdmin):
                 )
             },
         ),
+        ("Compliance", {"fields": (("grace_hours", "grace_fraction"),)}),
         ("Reminders, escalation and work-order windows", {"fields": PlanWorkFields.WORK_FIELDS}),
     )
     preview_fields = {
@@ -868,61 +878,6 @@ def _when(value: datetime | None) -> str:
 RECENT = 10
 
 
-class ChecklistTicks(forms.Widget):
-    """A task's checklist as boxes to tick. The items travel as JSON in a hidden input (the
-    value of the model's JSON field) and each ticked box says which item is done, so the
-    service receives the whole list with its ``done`` flags, the API's PATCH body."""
-
-    # Rendered here, not from a template: the form renderer sees only the apps' templates.
-
-    @staticmethod
-    def _items(value) -> list[dict]:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value or "[]")
-            except ValueError:
-                return []
-        return [item for item in value or [] if isinstance(item, dict)]
-
-    def render(self, name, value, attrs=None, renderer=None):
-        items = self._items(value)
-        without_done = [{key: val for key, val in item.items() if key != "done"} for item in items]
-        rows = format_html_join(
-            "",
-            '<label class="ops-tick"><input type="checkbox" name="{}__done" value="{}"{}>'
-            " <span>{}</span>{}</label>",
-            (
-                (
-                    name,
-                    index,
-                    mark_safe(" checked") if item.get("done") else "",
-                    item.get("item", ""),
-                    format_html(' <em class="ops-required">{}</em>', _("required"))
-                    if item.get("required")
-                    else "",
-                )
-                for index, item in enumerate(items)
-            ),
-        )
-        return format_html(
-            '<div class="ops-checklist-ticks" id="{}"><input type="hidden" name="{}" value="{}">'
-            "{}</div>",
-            (attrs or {}).get("id", f"id_{name}"),
-            name,
-            json.dumps(without_done),
-            rows or format_html("<p>{}</p>", _("No checklist.")),
-        )
-
-    def value_from_datadict(self, data, files, name):
-        if name not in data:
-            return None
-        done = set(data.getlist(f"{name}__done"))
-        items = self._items(data.get(name))
-        return json.dumps(
-            [{**item, "done": str(index) in done} for index, item in enumerate(items)]
-        )
-
-
 class TaskAssetInline(admin.TabularInline):
     model = TaskAsset
     extra = 0
@@ -980,8 +935,12 @@ class TaskAdmin(TaskExport, _SearchByPlanId, ServiceModelAdmin):
         "completed_at",
         "completed_by",
         "cancelled_at",
+        "delay_reason",
+        "delay_note",
         "notes",
     )
+    # Asked of a late task (after its deadline and its plan's grace), sent with "Complete".
+    delay_fields = ("delay_reason", "delay_note")
     # What this page offers to change; of these, the form shows only what the task's state
     # lets change (`Task.changeable_fields`, the rule `task_update` enforces).
     editable_fields = ("assignee", "checklist", "notes")
@@ -1002,19 +961,32 @@ class TaskAdmin(TaskExport, _SearchByPlanId, ServiceModelAdmin):
     class Media:
         css = {"all": ["admin_ops/ops.css"]}
 
+    @staticmethod
+    def _late(task: Task | None) -> bool:
+        if task is None or not task.is_open or task.deadline_at is None:
+            return False
+        grace = task.plan.grace() if task.plan else timedelta(0)
+        return timezone.now() > task.deadline_at + grace
+
     def _editable(self, obj) -> set[str]:
         changeable = obj.changeable_fields() if obj is not None else frozenset()
-        return {
+        editable = {
             name
             for name in self.editable_fields
             if Task._meta.get_field(name).attname in changeable
         }
+        return editable | set(self.delay_fields) if self._late(obj) else editable
 
     def get_fields(self, request, obj=None):
-        # A checklist that can no longer change is shown as ticked items, not as JSON.
-        if "checklist" in self._editable(obj):
-            return self.fields
-        return [("checklist_items" if name == "checklist" else name) for name in self.fields]
+        # A checklist that can no longer change is shown as ticked items, not as JSON; the
+        # delay is asked of a late task and shown once given.
+        editable = self._editable(obj)
+        shown_delay = "delay_reason" in editable or bool(obj and obj.delay_reason)
+        return [
+            "checklist_items" if name == "checklist" and name not in editable else name
+            for name in self.fields
+            if shown_delay or name not in self.delay_fields
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         editable = self._editable(obj)
@@ -1022,29 +994,12 @@ class TaskAdmin(TaskExport, _SearchByPlanId, ServiceModelAdmin):
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "checklist":
-            kwargs["widget"] = ChecklistTicks
+            kwargs["widget"] = ChecklistAnswers
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description=gettext_lazy("checklist"))
     def checklist_items(self, task: Task) -> str:
-        items = [item for item in task.checklist or [] if isinstance(item, dict)]
-        if not items:
-            return "—"
-        return format_html(
-            '<ul class="ops-checklist" id="checklist-items">{}</ul>',
-            format_html_join(
-                "",
-                '<li class="{}">{} {}</li>',
-                (
-                    (
-                        "done" if item.get("done") else "open",
-                        "☑" if item.get("done") else "☐",
-                        item.get("item", ""),
-                    )
-                    for item in items
-                ),
-            ),
-        )
+        return answered_items(task.checklist)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and self.has_change_permission(request, obj):
@@ -1081,6 +1036,10 @@ class TaskAdmin(TaskExport, _SearchByPlanId, ServiceModelAdmin):
         status = self._requested_status(request)
         if status is not None:
             changes["status"] = status
+        if status != Task.Status.DONE:
+            # The services take a delay reason with a completion only.
+            for name in self.delay_fields:
+                changes.pop(name, None)
         if not changes:
             return obj
         return services.task_update(

@@ -143,7 +143,7 @@ def test_a_technician_works_a_task_on_a_phone(phone, screenshot):
     task.refresh_from_db()
     assert task.status == Task.Status.IN_PROGRESS and task.started_at is not None
 
-    phone.check("input[name=checklist__done][value='0']")
+    phone.check("input[name=checklist__0]")
     phone.fill("#id_notes", "Valve replaced.")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, width

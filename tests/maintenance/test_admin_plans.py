@@ -1,6 +1,7 @@
 """The plan form validates and saves through the API's code; the plan page's actions and the
 task work queue call the services; lists and the queue cost a fixed number of queries."""
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -26,7 +27,7 @@ def _form(**fields) -> dict:
         "name": "Lubricate pump bearings",
         "priority": "medium",
         "task_title": "Lubricate bearings",
-        "task_checklist": "Clean nipple\nGrease 5 g",
+        "task_checklist": json.dumps(["Clean nipple", "Grease 5 g"]),
         "task_code_prefix": "MAN",
         "trigger": "calendar",
         "rrule": "",
@@ -161,7 +162,7 @@ def test_it_updates_a_plan_and_reschedules_it(admin_client, make_plan):
     assert (initial["every"], initial["unit"], initial["task_checklist"]) == (
         "1",
         "day",
-        "Clean nipple\nGrease 5 g",
+        ["Clean nipple", "Grease 5 g"],
     )
     response = admin_client.post(url, _form(every="", unit="", rrule="FREQ=WEEKLY;BYDAY=FR"))
     assert response.status_code == 302
