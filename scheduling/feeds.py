@@ -131,16 +131,23 @@ def _vevent(event: MaintenanceEvent, *, public: bool) -> Event:
     return vevent
 
 
-def calendar_of(events: Sequence[MaintenanceEvent], *, name: str, public: bool = False) -> bytes:
-    """The VCALENDAR of `events` (with their maintenances and monitor links fetched), as
-    bytes with CRLF line endings and folded lines. A public feed names monitors by their
-    display name only and leaves out descriptions and ids."""
+def new_calendar(name: str, *, prodid: str) -> Calendar:
+    """An empty VCALENDAR named `name` (RFC 7986 NAME, and X-WR-CALNAME for the apps that
+    only read that), Gregorian, from `prodid`."""
     calendar = Calendar()
-    calendar.add("prodid", PRODID)
+    calendar.add("prodid", prodid)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("name", name)
     calendar.add("x-wr-calname", name)
+    return calendar
+
+
+def calendar_of(events: Sequence[MaintenanceEvent], *, name: str, public: bool = False) -> bytes:
+    """The VCALENDAR of `events` (with their maintenances and monitor links fetched), as
+    bytes with CRLF line endings and folded lines. A public feed names monitors by their
+    display name only and leaves out descriptions and ids."""
+    calendar = new_calendar(name, prodid=PRODID)
     calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(REFRESH_INTERVAL))
     for event in events:

@@ -16,13 +16,19 @@ import django_filters
 from django.db.models import Count, Max, QuerySet
 from django.http import HttpResponse, HttpResponseNotModified
 from drf_spectacular.utils import extend_schema
-from icalendar import Calendar, Event
+from icalendar import Event
 
 from core.api.feeds import FEED_CACHE_CONTROL, FeedViewMixin, feed_responses
 from core.api.views import ServiceAPIView
 from core.errors import InvalidInput
 from maintenance.models import Priority, Task, Technician
-from scheduling.feeds import CALENDAR_CONTENT_TYPE, etag_matches, wall_time_in, zone_named
+from scheduling.feeds import (
+    CALENDAR_CONTENT_TYPE,
+    etag_matches,
+    new_calendar,
+    wall_time_in,
+    zone_named,
+)
 
 FEED_MAX_TASKS = 2000
 DEFAULT_DURATION = timedelta(hours=1)
@@ -102,12 +108,7 @@ def _vevent(task: Task) -> Event:
 
 
 def task_calendar(tasks: list[Task], *, name: str) -> bytes:
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("name", name)
-    calendar.add("x-wr-calname", name)
+    calendar = new_calendar(name, prodid=PRODID)
     for task in tasks:
         calendar.add_component(_vevent(task))
     if tasks:
