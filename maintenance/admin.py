@@ -479,6 +479,16 @@ CHART_READINGS = 100  # the readings the plan page's chart draws (the latest one
 CHART_GRID_LINES = 8
 
 
+class SkipForm(forms.Form):
+    """Why the next occurrence of a plan is skipped (kept in its execution history)."""
+
+    reason = forms.CharField(
+        max_length=500,
+        label=gettext_lazy("Reason"),
+        help_text=gettext_lazy("Kept in the plan's history with the skipped occurrence."),
+    )
+
+
 class ReadingForm(forms.Form):
     """A meter reading typed on a counter plan's page."""
 
@@ -647,12 +657,21 @@ class PlanAdmin(ServiceModelAdmin):
         ObjectAction("resume", gettext_lazy("Resume"), lambda plan: not _is_active(plan)),
         # Posted by the readings form under a counter plan's page, not an object-tools button.
         ObjectAction("reading", gettext_lazy("Record a reading"), lambda plan: False),
+        # Posted by the skip form under the page of a plan with a calendar.
+        ObjectAction("skip", gettext_lazy("Skip the next occurrence"), lambda plan: False),
     )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["preview_fields"] = json.dumps(self.preview_fields)
         if obj is not None and not obj.is_calendar:
             context["ops_counter"] = self._counter_context(request, obj)
+        skippable = obj is not None and obj.has_calendar and _is_active(obj) and obj.next_due_at
+        if skippable and self.has_change_permission(request, obj):
+            context["ops_skip"] = {
+                "url": self.object_action_url(obj, "skip"),
+                "form": SkipForm(),
+                "due_at": obj.next_due_at,
+            }
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _counter_context(self, request, plan: Plan) -> dict:
@@ -702,6 +721,21 @@ class PlanAdmin(ServiceModelAdmin):
     def action_resume(self, request, plan: Plan):
         services.plan_resume(plan_id=plan.pk, now=timezone.now())
         return _("Plan resumed.")
+
+    def action_skip(self, request, plan: Plan):
+        """Skip the next occurrence through `plan_skip` (the API's route and rules)."""
+        form = SkipForm(request.POST)
+        if not form.is_valid():
+            raise InvalidInput(
+                _("Reason: %(problem)s") % {"problem": form.errors["reason"][0]}, field="reason"
+            )
+        execution = services.plan_skip(
+            plan_id=plan.pk,
+            reason=form.cleaned_data["reason"],
+            by=actor_name(request),
+            now=timezone.now(),
+        )
+        return _("The occurrence due %(due)s was skipped.") % {"due": _when(execution.due_at)}
 
     def action_reading(self, request, plan: Plan):
         """A meter reading typed on the plan's page, recorded by `counter_record` (the API's
