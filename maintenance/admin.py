@@ -41,6 +41,7 @@ from core.admin import (
     run_each,
     shown_actor,
 )
+from core.admin_fields import TagListField
 from core.charts import Line, line_chart
 from core.errors import DomainError, InvalidInput
 from maintenance import admin_queue, services
@@ -99,6 +100,14 @@ class _ServiceValidatedForm(forms.ModelForm):
 
 
 class AssetForm(_ServiceValidatedForm):
+    monitor_tags = TagListField(
+        max_items=100,
+        help_text=gettext_lazy(
+            "Tags of the monitors a work order on this asset puts under maintenance, "
+            "separated by commas."
+        ),
+    )
+
     class Meta:
         model = Asset
         fields = (
@@ -131,6 +140,10 @@ class AssetAdmin(ServiceModelAdmin):
 
 
 class TechnicianForm(_ServiceValidatedForm):
+    skills = TagListField(
+        max_items=100, help_text=gettext_lazy("Separated by commas, e.g. pumps, electrical.")
+    )
+
     class Meta:
         model = Technician
         fields = ("name", "email", "skills", "daily_capacity_minutes", "active")

@@ -185,13 +185,14 @@ def test_a_technician_is_made_changed_and_deleted_through_the_services(
     form = {
         "name": "Ada",
         "email": "ada@example.com",
-        "skills": '["mechanical"]',
+        "skills": "mechanical, pumps electrical,, mechanical",
         "daily_capacity_minutes": "480",
         "active": "on",
     }
     assert admin_client.post(TECHNICIAN_ADD, form).status_code == 302
     tech = Technician.objects.get()
-    assert tech.pk.startswith("tech") and tech.skills == ["mechanical"]
+    # Skills typed as tags: commas between them, blanks and repeats dropped.
+    assert tech.pk.startswith("tech") and tech.skills == ["mechanical", "pumps electrical"]
     change = reverse("admin:maintenance_technician_change", args=[quote(tech.pk)])
     assert admin_client.post(change, {**form, "active": ""}).status_code == 302
     assert Technician.objects.get().active is False

@@ -2,6 +2,7 @@
 services (the API's rules and words); the asset form names its monitors."""
 
 import pytest
+from django.contrib.admin.utils import quote
 
 from maintenance.models import Asset, Plan
 from scheduling import services as scheduling
@@ -58,8 +59,12 @@ def test_the_asset_form_names_existing_monitors(admin_client):
     scheduling.monitor_create(tag="api")
     add = "/admin/maintenance/asset/add/"
 
-    refused = admin_client.post(add, {"code": "P1", "name": "Pump", "monitor_tags": '["nope"]'})
+    scheduling.monitor_create(tag="db")
+    refused = admin_client.post(add, {"code": "P1", "name": "Pump", "monitor_tags": "api, nope"})
     assert "no monitor with tag 'nope'" in " ".join(_errors(refused)["monitor_tags"])
-    saved = admin_client.post(add, {"code": "P1", "name": "Pump", "monitor_tags": '["api"]'})
+    # Typed as tags, with commas (a pasted JSON list still works).
+    saved = admin_client.post(add, {"code": "P1", "name": "Pump", "monitor_tags": "api, db"})
     assert saved.status_code == 302
-    assert Asset.objects.get().monitor_tags == ["api"]
+    assert Asset.objects.get().monitor_tags == ["api", "db"]
+    change = admin_client.get(f"/admin/maintenance/asset/{quote(Asset.objects.get().pk)}/change/")
+    assert 'value="api, db"' in change.content.decode()
