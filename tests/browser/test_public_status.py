@@ -4,7 +4,7 @@ from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.utils import timezone
 
 from scheduling import services
@@ -20,9 +20,11 @@ DESKTOP = {"width": 1400, "height": 900}
 @pytest.fixture
 def public_page(settings):
     settings.PUBLIC_MAINTENANCE_PAGE = True
-    cache.clear()
+    # The page is cached per process for 30 s (the `pages` cache): without this, a test would
+    # be shown the page an earlier test rendered from its own windows.
+    caches["pages"].clear()
     yield
-    cache.clear()
+    caches["pages"].clear()
 
 
 @pytest.fixture
