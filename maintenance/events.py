@@ -24,7 +24,12 @@ time from due to deadline that had passed and the instant it did (see `maintenan
 A contract with webhook consumers: add keys freely, never rename or remove one.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from notifications.events import EventType
+
+if TYPE_CHECKING:
+    from maintenance.models import Plan, Task
 
 TASK_CREATED = "task.created"
 TASK_OVERDUE = "task.overdue"
@@ -58,3 +63,31 @@ EVENT_TYPES = (
         required=("report.id", "report.schedule.id", "report.period.start", "report.period.end"),
     ),
 )
+
+
+def task_payload(task: "Task", plan: "Plan | None", *, asset_ids: list[str]) -> dict[str, Any]:
+    """The payload of every task event (schema above); the reminders add their own key."""
+    payload: dict[str, Any] = {
+        "timezone": plan.timezone if plan is not None else "UTC",
+        "task": {
+            "id": task.pk,
+            "code": task.code,
+            "title": task.title,
+            "description": task.description or None,
+            "priority": task.priority,
+            "status": task.status,
+            "due_at": task.due_at,
+            "deadline_at": task.deadline_at,
+            "asset_ids": list(asset_ids),
+            "assignee_id": task.assignee_id,
+        },
+        "plan": {"id": task.plan_id, "name": plan.name if plan is not None else ""},
+    }
+    if task.assignee_id is not None:
+        assignee = task.assignee
+        payload["assignee"] = {
+            "id": assignee.pk,
+            "name": assignee.name,
+            "email": assignee.email or None,
+        }
+    return payload

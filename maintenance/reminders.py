@@ -36,7 +36,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from maintenance.events import TASK_DUE_SOON, TASK_ESCALATED
+from maintenance.events import TASK_DUE_SOON, TASK_ESCALATED, task_payload
 from maintenance.models import Plan, Task, TaskAsset
 from notifications import services as notifications
 from notifications.models import (
@@ -201,8 +201,6 @@ def _max_lead(channels: dict[str, Channel]) -> timedelta:
 def tasks_send_reminders(*, now: datetime) -> int:
     """Record every due `task.due_soon` and `task.escalated` not recorded yet; return how many
     deliveries this call recorded (see the module's docstring for the rules)."""
-    from maintenance.services import _task_payload  # the one task payload of every task event
-
     channels = {channel.pk: channel for channel in Channel.objects.filter(active=True)}
     if not channels:
         return 0
@@ -251,7 +249,7 @@ def tasks_send_reminders(*, now: datetime) -> int:
     with transaction.atomic():
         for step in steps:
             payload: dict[str, Any] = {
-                **_task_payload(step.task, step.task.plan, asset_ids=assets.get(step.task.pk, [])),
+                **task_payload(step.task, step.task.plan, asset_ids=assets.get(step.task.pk, [])),
                 **step.extra,
             }
             created += len(

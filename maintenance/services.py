@@ -27,7 +27,7 @@ from django.db.models import Max, ProtectedError
 from core import audit
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
 from maintenance import calendars, checklists, reminders, triggers, workorders
-from maintenance.events import TASK_CREATED, TASK_OVERDUE
+from maintenance.events import TASK_CREATED, TASK_OVERDUE, task_payload
 from maintenance.models import (
     Asset,
     CounterReading,
@@ -617,7 +617,7 @@ def _create_tasks(orders: list[_TaskOrder], *, now: datetime, by: str) -> list[T
             notifications.notify(
                 event=TASK_CREATED,
                 object_key=f"task:{task.pk}",
-                payload=_task_payload(task, order.plan, asset_ids=assets.get(task.plan_id, [])),
+                payload=task_payload(task, order.plan, asset_ids=assets.get(task.plan_id, [])),
                 channel_ids=order.plan.notification_channel_ids,
                 relevant_until=task.deadline_at,
                 now=now,
@@ -634,34 +634,6 @@ def _plan_windows(orders: list[_TaskOrder], tasks: list[Task], *, now: datetime)
                 Task.objects.filter(pk=task.pk).update(
                     planned_maintenance_id=task.planned_maintenance_id
                 )
-
-
-def _task_payload(task: Task, plan: Plan | None, *, asset_ids: list[str]) -> dict[str, Any]:
-    """A task.created / task.overdue payload (schema in `maintenance.events`)."""
-    payload: dict[str, Any] = {
-        "timezone": plan.timezone if plan is not None else "UTC",
-        "task": {
-            "id": task.pk,
-            "code": task.code,
-            "title": task.title,
-            "description": task.description or None,
-            "priority": task.priority,
-            "status": task.status,
-            "due_at": task.due_at,
-            "deadline_at": task.deadline_at,
-            "asset_ids": list(asset_ids),
-            "assignee_id": task.assignee_id,
-        },
-        "plan": {"id": task.plan_id, "name": plan.name if plan is not None else ""},
-    }
-    if task.assignee_id is not None:
-        assignee = task.assignee
-        payload["assignee"] = {
-            "id": assignee.pk,
-            "name": assignee.name,
-            "email": assignee.email or None,
-        }
-    return payload
 
 
 def _due_occurrences(
@@ -1512,7 +1484,7 @@ def _create_corrective_tasks(task: Task, plan: Plan | None, *, by: str, now: dat
             notifications.notify(
                 event=TASK_CREATED,
                 object_key=f"task:{corrective.pk}",
-                payload=_task_payload(corrective, plan, asset_ids=asset_ids),
+                payload=task_payload(corrective, plan, asset_ids=asset_ids),
                 channel_ids=plan.notification_channel_ids,
                 relevant_until=corrective.deadline_at,
                 now=now,
@@ -1574,7 +1546,7 @@ def tasks_notify_overdue(*, now: datetime) -> int:
                     notifications.notify(
                         event=TASK_OVERDUE,
                         object_key=f"task:{task.pk}",
-                        payload=_task_payload(task, plan, asset_ids=assets.get(task.pk, [])),
+                        payload=task_payload(task, plan, asset_ids=assets.get(task.pk, [])),
                         channel_ids=plan.notification_channel_ids,
                         now=now,
                     )
