@@ -502,6 +502,8 @@ RETENTION_DELIVERIES_SENT_DAYS = _strict_int("RETENTION_DELIVERIES_SENT_DAYS", 3
 RETENTION_DELIVERIES_FAILED_DAYS = _strict_int("RETENTION_DELIVERIES_FAILED_DAYS", 90)
 RETENTION_EVENTS_COMPLETED_DAYS = _strict_int("RETENTION_EVENTS_COMPLETED_DAYS", 365)
 RETENTION_EVENTS_CANCELLED_DAYS = _strict_int("RETENTION_EVENTS_CANCELLED_DAYS", 90)
+# Alertmanager silence rows (notifications.Silence) once expired, after their window ended.
+RETENTION_SILENCES_EXPIRED_DAYS = _strict_int("RETENTION_SILENCES_EXPIRED_DAYS", 90)
 # Counter readings: all kept by default; past DAILY_AFTER days only each plan's last reading of
 # each day (and every reset) is kept, past READINGS_DAYS none.
 RETENTION_COUNTER_READINGS_DAYS = _strict_int("RETENTION_COUNTER_READINGS_DAYS", 0)

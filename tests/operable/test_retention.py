@@ -12,7 +12,7 @@ from core.models import RetentionTotal
 from core.retention import prunables
 from core.tasks import prune_expired_records
 from maintenance.models import CounterReading
-from notifications.models import Channel, Delivery
+from notifications.models import Channel, Delivery, Silence
 from scheduling import services as scheduling_services
 from scheduling.models import EventStatus, MaintenanceEvent
 from tests.maintenance.conftest import BASE, at, clock, make_asset, make_plan  # noqa: F401
@@ -51,6 +51,7 @@ def test_it_registers_every_kind_the_settings_name(settings):
         "reports": "RETENTION_REPORTS_DAYS",
         "events.completed": "RETENTION_EVENTS_COMPLETED_DAYS",
         "audit.records": "RETENTION_AUDIT_DAYS",
+        "silences.expired": "RETENTION_SILENCES_EXPIRED_DAYS",
     }
     assert all(isinstance(getattr(settings, setting), int) for setting in kinds.values())
     assert prune_expired_records.name == "core.tasks.prune_expired_records"
@@ -217,6 +218,35 @@ def test_it_prunes_finished_deliveries_in_batches_and_never_pending_work(deliver
     assert not Delivery.objects.filter(pk__in=old_sent + old_unsent).exists()
     deletes = [q["sql"] for q in queries if q["sql"].startswith('DELETE FROM "notifications_')]
     assert len(deletes) == 3 + 1  # 25 sent in batches of 10, then the 3 unsent in one
+
+
+def test_it_prunes_expired_silences_once_their_window_is_old_and_never_live_ones(settings):
+    settings.RETENTION_SILENCES_EXPIRED_DAYS = 90
+    channel = Channel.objects.create(
+        name="am", kind="alertmanager", target="http://alertmanager.example.org:9093/"
+    )
+    now = timezone.now()
+
+    def silence(key: str, state: str, ended_days_ago: int) -> Silence:
+        made = Silence.objects.create(
+            channel=channel,
+            window_key=key,
+            state=state,
+            starts_at=now - timedelta(days=ended_days_ago, hours=1),
+            ends_at=now - timedelta(days=ended_days_ago),
+        )
+        Silence.objects.filter(pk=made.pk).update(updated_at=now - timedelta(days=ended_days_ago))
+        return made
+
+    old = silence("occurrence:1", Silence.State.EXPIRED, 91)
+    recent = silence("occurrence:2", Silence.State.EXPIRED, 89)
+    # A silence still waiting or active is work in progress, however old its row looks.
+    waiting = silence("occurrence:3", Silence.State.WAITING, 400)
+    active = silence("occurrence:4", Silence.State.ACTIVE, 400)
+
+    assert run_prune().counts["silences.expired"] == 1
+    assert set(Silence.objects.values_list("pk", flat=True)) == {recent.pk, waiting.pk, active.pk}
+    assert not Silence.objects.filter(pk=old.pk).exists()
 
 
 def test_zero_days_keeps_everything(deliveries, settings):
