@@ -1,11 +1,13 @@
 """Admin writes, its actions included, are recorded as the session's user, and each object's
 History page lists its audit records."""
 
+import pytest
 from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from core.models import ApiKey
-from maintenance.models import Asset, Plan, Task
+from maintenance.models import Asset, Plan, Task, Technician
+from notifications.models import Channel
 from scheduling.models import Monitor
 from tests.audit.conftest import T0, V1, one, records
 
@@ -22,6 +24,35 @@ def test_admin_create_change_delete_of_an_asset_are_recorded_as_the_user(admin_c
     assert one("asset", asset.pk, "create").actor_name == "user:root"
     assert one("asset", asset.pk, "update").changes == {"name": ["Pump", "Main pump"]}
     assert one("asset", asset.pk, "delete").actor_name == "user:root"
+
+
+@pytest.mark.parametrize(
+    "make, object_type, url_name",
+    [
+        (
+            lambda: Technician.objects.create(name="Ana", email="ana@example.org"),
+            "technician",
+            "admin:maintenance_technician_delete",
+        ),
+        (
+            lambda: Channel.objects.create(
+                name="hook", kind="webhook", target="https://hooks.example.org/x"
+            ),
+            "channel",
+            "admin:notifications_channel_delete",
+        ),
+    ],
+)
+def test_admin_deletes_of_technicians_and_channels_are_recorded(
+    admin_client, make, object_type, url_name
+):
+    made = make()
+    response = admin_client.post(reverse(url_name, args=[quote(made.pk)]), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not type(made).objects.filter(pk=made.pk).exists()
+    record = one(object_type, made.pk, "delete")
+    assert record.actor_name == "user:root"
 
 
 def test_admin_bulk_delete_records_each_row(admin_client):
