@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 
 from maintenance import services
+from maintenance.checklists import ChecklistItemSpec
 from maintenance.models import CounterReading, Execution, Plan, Task
 from maintenance.specs import ReadingSpec
 from tests.maintenance.conftest import CALENDAR_SPEC, COUNTER_SPEC, T0
@@ -125,3 +126,23 @@ def test_parallel_batches_and_single_readings_lose_none_and_execute_once():
         assert Plan.objects.get(pk=plan.pk).next_counter_threshold == 1500
     codes = list(Task.objects.values_list("code", flat=True))
     assert sorted(codes) == ["MAN-001", "MAN-002", "MAN-003", "MAN-004"]
+
+
+def test_a_finding_answered_by_8_writers_at_once_creates_one_corrective_task():
+    seal = ChecklistItemSpec(item="Seal intact", kind="pass_fail", required=True)
+    spec = replace(CALENDAR_SPEC, task=replace(CALENDAR_SPEC.task, checklist=("Clean", seal)))
+    plan = services.plan_create(spec=spec, now=T0)
+    task = services.plan_execute(plan_id=plan.pk, by="user:planner", now=T0)
+    failed = [{"item": "Clean"}, {"item": "Seal intact", "value": "fail"}]
+
+    run_in_threads(
+        8,
+        lambda i: services.task_update(
+            task_id=task.pk, changes={"checklist": failed}, by=f"user:tech{i}", now=T0
+        ),
+    )
+
+    [corrective] = Task.objects.filter(corrective_for_id=task.pk)
+    assert corrective.corrective_item == 1
+    assert Task.objects.get(pk=task.pk).checklist[1]["corrective_task_id"] == corrective.pk
+    assert Task.objects.filter(code__startswith="COR-").count() == 1
