@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STYLESHEETS = sorted(
-    [*ROOT.glob("static/admin_board/*.css"), *ROOT.glob("static/admin_ops/*.css")]
-)
+STYLESHEETS = sorted([*ROOT.glob("static/admin_board/*.css"), *ROOT.glob("static/admin_ops/*.css")])
 # Hex, functional and the named colours a hand might type; `transparent`, `inherit`,
 # `currentColor` and `none` follow the theme and are fine.
 LITERAL = re.compile(
