@@ -178,7 +178,8 @@ RULE_BUILDER_LAYOUT = (
     "rule_monthday",
     "rule_time",
     "rule_end",
-    ("rule_count", "rule_until"),
+    "rule_count",
+    "rule_until",
     "rrule",
 )
 RULE_PREVIEW_FIELDS = {

@@ -165,6 +165,8 @@ def test_the_preview_lists_the_events_a_schedule_change_would_replace(admin_clie
     assert same["occurrences"][0] == {
         "start": "2026-01-06T02:00:00Z",
         "end": "2026-01-06T03:00:00Z",
+        "shown": "2026-01-06 02:00 UTC",
+        "end_shown": "2026-01-06 03:00 UTC",
     }
 
     changed = admin_client.get(url, {**params, "rrule": "FREQ=WEEKLY;COUNT=3"}).json()
