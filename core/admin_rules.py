@@ -414,7 +414,10 @@ _DURATION_LABELS = {"minutes": _("minutes"), "hours": _("hours"), "days": _("day
 
 class DurationFields(forms.Form):
     """`duration` + `duration_unit`, giving `cleaned_data["duration_seconds"]` (the stored
-    value); a stored duration shows in the largest unit that divides it."""
+    value); a stored duration shows in the largest unit that divides it. A form names the
+    model field whose validators bound it in `duration_model_field`."""
+
+    duration_model_field = None
 
     duration = forms.IntegerField(label=_("Duration"), min_value=1, max_value=10_000_000)
     duration_unit = forms.ChoiceField(
@@ -443,5 +446,13 @@ class DurationFields(forms.Form):
         cleaned = super().clean()
         amount, unit = cleaned.get("duration"), cleaned.get("duration_unit")
         if amount is not None and unit in DURATION_UNITS:
-            cleaned["duration_seconds"] = amount * DURATION_UNITS[unit]
+            seconds = amount * DURATION_UNITS[unit]
+            try:
+                # The stored field's own limits (the API's serializer checks the same ones).
+                if self.duration_model_field is not None:
+                    self.duration_model_field.run_validators(seconds)
+            except forms.ValidationError as exc:
+                self.add_error("duration", exc)
+            else:
+                cleaned["duration_seconds"] = seconds
         return cleaned

@@ -40,6 +40,7 @@ from core.admin import (
     actor_name,
     run_each,
     shown_actor,
+    zoned_and_utc,
 )
 from core.admin_fields import TagListField
 from core.admin_rules import (
@@ -797,13 +798,15 @@ class PlanAdmin(ServiceModelAdmin):
             )
         return message
 
-    @admin.display(description="Next due (UTC)")
+    @admin.display(description="Next due")
     def next_due_utc(self, plan: Plan) -> str:
         if not plan.is_calendar:
             return "— (counter plan)"
         if plan.next_due_at is None:
             return "— (a floating plan waits for its open task, or the plan has ended)"
-        return f"{_when(plan.next_due_at)}; task generated at {_when(plan.next_run_at)}"
+        # In the plan's zone (the one its rule runs in), UTC beside.
+        due, run = (zoned_and_utc(at, plan.timezone) for at in (plan.next_due_at, plan.next_run_at))
+        return f"{due}; task generated at {run}"
 
     @admin.display(description="Counter")
     def counter_state(self, plan: Plan) -> str:
@@ -816,9 +819,9 @@ class PlanAdmin(ServiceModelAdmin):
         threshold = _number(plan.next_counter_threshold)
         return f"{last}; next task at {threshold} {plan.counter_unit}"
 
-    @admin.display(description="Last executed (UTC)")
+    @admin.display(description="Last executed")
     def last_executed_utc(self, plan: Plan) -> str:
-        return _when(plan.last_executed_at)
+        return zoned_and_utc(plan.last_executed_at, plan.timezone)
 
     @admin.display(description="Recent tasks")
     def recent_tasks(self, plan: Plan) -> str:

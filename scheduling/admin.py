@@ -103,6 +103,7 @@ class MaintenanceForm(ZonedTimesMixin, RuleBuilderFields, DurationFields, forms.
 
     start_date_time = ZonedDateTimeField(label=gettext_lazy("Start (local time)"))
     zoned_fields = ("start_date_time",)
+    duration_model_field = Maintenance._meta.get_field("duration_seconds")
 
     class Meta:
         model = Maintenance
@@ -211,7 +212,9 @@ class UpcomingEventInline(admin.TabularInline):
     extra = 0
     can_delete = True
     verbose_name = "upcoming event"
-    verbose_name_plural = f"Upcoming events (the next {UPCOMING_EVENTS}; times in the window's timezone)"
+    verbose_name_plural = (
+        f"Upcoming events (the next {UPCOMING_EVENTS}; times in the window's timezone)"
+    )
     fields = [
         "start_date_time",
         "end_date_time",
