@@ -40,8 +40,17 @@ from core.admin import (
     actor_name,
     run_each,
     shown_actor,
+    zoned_and_utc,
 )
 from core.admin_fields import TagListField
+from core.admin_rules import (
+    RULE_BUILDER_LAYOUT,
+    RULE_PREVIEW_FIELDS,
+    RuleBuilderFields,
+    RuleParts,
+    parse,
+)
+from core.admin_zoned import ZonedDateTimeField, ZonedTimesMixin
 from core.charts import Line, line_chart
 from core.errors import DomainError, InvalidInput
 from maintenance import admin_queue, services
@@ -216,7 +225,7 @@ def _in_form_terms(error: DomainError) -> DomainError:
 REQUIRED = "This field is required."
 
 
-class PlanForm(PlanWorkFields, forms.ModelForm):
+class PlanForm(ZonedTimesMixin, RuleBuilderFields, PlanWorkFields, forms.ModelForm):
     """Structured fields for a plan, turned into a `PlanSpec` (`to_spec()`).
 
     The form checks what a form can (types, ranges, what each trigger needs); the admin
@@ -256,21 +265,11 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
     trigger = forms.ChoiceField(
         choices=Plan.Trigger.choices, widget=forms.RadioSelect, initial=Plan.Trigger.CALENDAR
     )
-    rrule = forms.CharField(
-        required=False,
-        max_length=1000,
-        label="RRULE",
-        widget=forms.TextInput(attrs={"size": 60}),
-        help_text="e.g. FREQ=WEEKLY;BYDAY=MO. Or leave empty and use every + unit.",
-    )
-    every = forms.IntegerField(required=False, min_value=1, max_value=1000)
-    unit = forms.ChoiceField(choices=[("", "---"), *Plan.Unit.choices], required=False)
-    start_at = forms.SplitDateTimeField(
-        required=False, widget=AdminSplitDateTime, label="Start at (UTC)"
-    )
-    end_at = forms.SplitDateTimeField(
-        required=False, widget=AdminSplitDateTime, label="End at (UTC)"
-    )
+    # The rule: the shared builder (core.admin_rules; `rrule`, `every`, `unit` and the
+    # rule_* fields). Start and end: wall times in the plan's timezone (core.admin_zoned).
+    start_at = ZonedDateTimeField(required=False, label=gettext_lazy("Start at (local time)"))
+    end_at = ZonedDateTimeField(required=False, label=gettext_lazy("End at (local time)"))
+    zoned_fields = ("start_at", "end_at")
     timezone = forms.CharField(
         initial="UTC", max_length=64, help_text="IANA zone the rule is expanded in."
     )
@@ -406,6 +405,27 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
     def _post_clean(self):
         pass  # the service validates and writes the plan; the bare instance is never saved
 
+    def stored_rule(self):
+        # A plan kept as every + unit (the v1 shorthand) shows as that plain interval.
+        raw, parts = super().stored_rule()
+        every, unit = self.initial.get("every"), self.initial.get("unit")
+        if not raw and every and unit:
+            parts = RuleParts(every=int(every), unit=unit)
+        return raw, parts
+
+    def rule_wanted(self, cleaned) -> bool:
+        return cleaned.get("trigger") != Plan.Trigger.COUNTER
+
+    def calendar_rule(self) -> dict:
+        """`rrule` or `every` + `unit` for the calendar trigger. A plain interval from the
+        builder stays the v1 shorthand (the stored trigger reads back as every + unit, as
+        an API client wrote it), unless the plan already keeps that rule as an rrule."""
+        cd, parts = self.cleaned_data, self.rule_parts()
+        stored = self.initial.get("rrule") or ""
+        if parts is not None and parts.is_plain_interval and parse(stored) != parts:
+            return {"rrule": None, "every": parts.every, "unit": parts.unit}
+        return {"rrule": cd.get("rrule") or None, "every": None, "unit": None}
+
     def clean_notification_channel_ids(self) -> list[str]:
         raw = self.cleaned_data.get("notification_channel_ids") or ""
         ids = [part.strip() for part in raw.split(",") if part.strip()]
@@ -433,9 +453,7 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
         trigger = calendar = counter = None
         if cd["trigger"] != Plan.Trigger.COUNTER:
             trigger = calendar = CalendarTrigger(
-                rrule=cd.get("rrule") or None,
-                every=cd.get("every"),
-                unit=cd.get("unit") or None,
+                **self.calendar_rule(),
                 start_at=cd["start_at"],
                 end_at=cd.get("end_at"),
                 timezone=cd.get("timezone") or "UTC",
@@ -591,17 +609,18 @@ class PlanAdmin(ServiceModelAdmin):
             "Calendar trigger",
             {
                 "fields": (
-                    "rrule",
-                    ("every", "unit"),
+                    "timezone",
                     "start_at",
                     "end_at",
-                    "timezone",
+                    *RULE_BUILDER_LAYOUT,
                     "anchor",
                     ("lead_time_hours", "tolerance_hours"),
                 ),
                 "classes": ("ops-trigger", "ops-calendar"),
-                "description": "For trigger = calendar. Times are UTC; the rule is expanded "
-                "in the timezone below.",
+                "description": gettext_lazy(
+                    "For trigger = calendar. Times are wall times in the plan's timezone, "
+                    "with UTC beside them; the rule is expanded in that zone."
+                ),
             },
         ),
         (
@@ -634,9 +653,7 @@ class PlanAdmin(ServiceModelAdmin):
         ("Reminders, escalation and work-order windows", {"fields": PlanWorkFields.WORK_FIELDS}),
     )
     preview_fields = {
-        "rrule": "rrule",
-        "every": "every",
-        "unit": "unit",
+        **RULE_PREVIEW_FIELDS,
         "start_date": "start_at_0",
         "start_time": "start_at_1",
         "timezone": "timezone",
@@ -644,7 +661,7 @@ class PlanAdmin(ServiceModelAdmin):
 
     class Media:
         css = {"all": ["admin_ops/ops.css"]}
-        js = ["admin_ops/preview.js"]
+        js = ["admin_ops/preview.js", "admin_ops/rule_builder.js"]
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -781,13 +798,15 @@ class PlanAdmin(ServiceModelAdmin):
             )
         return message
 
-    @admin.display(description="Next due (UTC)")
+    @admin.display(description="Next due")
     def next_due_utc(self, plan: Plan) -> str:
         if not plan.is_calendar:
             return "— (counter plan)"
         if plan.next_due_at is None:
             return "— (a floating plan waits for its open task, or the plan has ended)"
-        return f"{_when(plan.next_due_at)}; task generated at {_when(plan.next_run_at)}"
+        # In the plan's zone (the one its rule runs in), UTC beside.
+        due, run = (zoned_and_utc(at, plan.timezone) for at in (plan.next_due_at, plan.next_run_at))
+        return f"{due}; task generated at {run}"
 
     @admin.display(description="Counter")
     def counter_state(self, plan: Plan) -> str:
@@ -800,9 +819,9 @@ class PlanAdmin(ServiceModelAdmin):
         threshold = _number(plan.next_counter_threshold)
         return f"{last}; next task at {threshold} {plan.counter_unit}"
 
-    @admin.display(description="Last executed (UTC)")
+    @admin.display(description="Last executed")
     def last_executed_utc(self, plan: Plan) -> str:
-        return _when(plan.last_executed_at)
+        return zoned_and_utc(plan.last_executed_at, plan.timezone)
 
     @admin.display(description="Recent tasks")
     def recent_tasks(self, plan: Plan) -> str:

@@ -29,6 +29,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 
+from core.admin import zoned_and_utc
+from core.admin_rules import ADVANCED, BUILDER, DURATION_UNITS, compose, parts_from_query
+from core.admin_zoned import NonexistentTime, wall_to_utc
 from core.errors import DomainError, InvalidInput, NotFound
 from maintenance import selectors as maintenance_selectors
 from maintenance import services as maintenance_services
@@ -74,7 +77,9 @@ def _error(message: str, details: dict) -> JsonResponse:
 
 
 def preview(request):
-    """`GET ?rrule=|every=&unit=, start=, timezone=, duration_seconds=, maintenance_id=`.
+    """`GET ?rrule=|every=&unit=, start=, timezone=, duration_seconds=, maintenance_id=`;
+    from the admin's forms also `local=1` (start is wall time in `timezone`), `rule_mode=`
+    with the rule builder's fields (core.admin_rules), `duration=` + `duration_unit=`.
 
     → `{"occurrences": [{"start", "end"}], "description", "replaced": [...]}`: the next ten
     occurrences from the start, the rule in words, and, for an existing window whose schedule
@@ -82,12 +87,27 @@ def preview(request):
     that saving would replace. A bad rule is a 400 with the engine's message for the field.
     """
     params = request.GET
+    tz = params.get("timezone") or "UTC"
     start = _parse_start(params.get("start", ""))
     if start is None:
         return _error("start: Enter a valid date and time.", {"start": ["Enter a valid date."]})
-    tz = params.get("timezone") or "UTC"
+    if params.get("local"):
+        # The admin's forms type the start as wall time in the object's zone (core.admin_zoned).
+        try:
+            start = wall_to_utc(start.replace(tzinfo=None), tz)
+        except NonexistentTime as exc:
+            return _error(str(exc), {"start": [str(exc)]})
     rrule = params.get("rrule", "").strip()
     every = params.get("every", "").strip()
+    mode = params.get("rule_mode", "")
+    if mode == BUILDER:
+        # The builder's fields, composed as the form composes them on save.
+        parts = parts_from_query(params)
+        if parts is None:
+            return _error("every: Complete the rule.", {"every": ["Complete the rule."]})
+        rrule = compose(parts)
+    elif mode == ADVANCED:
+        every = ""
     if every and not rrule:
         try:
             rrule = every_to_rrule(int(every), params.get("unit", ""))
@@ -98,6 +118,10 @@ def preview(request):
         return _error("rrule: Give rrule, or every + unit.", {"rrule": ["Give a rule."]})
     try:
         duration = int(params.get("duration_seconds") or 0)
+        if params.get("duration"):
+            duration = int(params["duration"]) * DURATION_UNITS.get(
+                params.get("duration_unit", ""), 60
+            )
     except ValueError:
         duration = 0
     try:
@@ -108,8 +132,15 @@ def preview(request):
     body = {
         "rule": recurrence.rule,
         "description": recurrence.describe(),
+        "start_shown": zoned_and_utc(start, tz),
+        # Each occurrence in UTC, and as shown: the object's wall time with UTC beside.
         "occurrences": [
-            {"start": _iso(s), "end": _iso(s + length) if duration else None}
+            {
+                "start": _iso(s),
+                "end": _iso(s + length) if duration else None,
+                "shown": zoned_and_utc(s, tz),
+                "end_shown": zoned_and_utc(s + length, tz) if duration else None,
+            }
             for s in recurrence.first(PREVIEW_COUNT)
         ],
         "replaced": _replaced_events(

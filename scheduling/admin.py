@@ -10,18 +10,27 @@ occurrences and, when the schedule is being changed, the not-started events a sa
 replace. In the event list the actions cancel or delete through the services.
 """
 
+import copy
 import json
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import AdminSplitDateTime
 from django.db.models import Prefetch
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.admin import ServiceModelAdmin, ServiceRefused, run_each, zoned_and_utc
+from core.admin_rules import (
+    RULE_BUILDER_LAYOUT,
+    RULE_PREVIEW_FIELDS,
+    DurationFields,
+    RuleBuilderFields,
+)
+from core.admin_zoned import ZonedDateTimeField, ZonedTimesMixin
 from core.errors import DomainError
 from scheduling import selectors, services
 from scheduling.models import (
@@ -75,26 +84,49 @@ class MaintenanceMonitorInline(admin.TabularInline):
     autocomplete_fields = ["monitor"]
 
 
-class MaintenanceForm(forms.ModelForm):
+# What a window's spec takes from the form (the builder and the duration fields give
+# `rrule` and `duration_seconds`; the start is UTC after the form's clean).
+SPEC_FIELDS = (
+    "title",
+    "description",
+    "status",
+    "start_date_time",
+    "rrule",
+    "duration_seconds",
+    "timezone",
+)
+
+
+class MaintenanceForm(ZonedTimesMixin, RuleBuilderFields, DurationFields, forms.ModelForm):
+    """A window: its rule from the shared builder (or raw, in advanced mode), its duration
+    in minutes, hours or days, its start as wall time in its own timezone."""
+
+    start_date_time = ZonedDateTimeField(label=gettext_lazy("Start (local time)"))
+    zoned_fields = ("start_date_time",)
+    duration_model_field = Maintenance._meta.get_field("duration_seconds")
+
     class Meta:
         model = Maintenance
-        fields = [
-            "title",
-            "description",
-            "status",
-            "start_date_time",
-            "rrule",
-            "duration_seconds",
-            "timezone",
-        ]
+        fields = ["title", "description", "status", "start_date_time", "timezone"]
 
     # The rule, start and zone are checked (and the rule normalised) by the service, whose
     # refusal comes back on these fields with the API's messages.
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Not model fields of this form (the builder and the duration give them), but the
+        # stored values they start from.
+        if self.instance.pk is not None:
+            self.initial.setdefault("rrule", self.instance.rrule)
+            self.initial.setdefault("duration_seconds", self.instance.duration_seconds)
 
     def clean_start_date_time(self):
         # Floored to the minute, as the API does.
         start = self.cleaned_data["start_date_time"]
         return start - timedelta(seconds=start.second, microseconds=start.microsecond)
+
+    def spec_values(self) -> dict:
+        return {name: self.cleaned_data[name] for name in SPEC_FIELDS}
 
 
 UPCOMING_EVENTS = 20
@@ -128,8 +160,18 @@ class UpcomingEventFormSet(BaseInlineFormSet):
         super().full_clean()
 
 
-class UpcomingEventForm(forms.ModelForm):
-    """One upcoming event: move it (start/end), or pick an operation; delete with the box."""
+class UpcomingEventForm(ZonedTimesMixin, forms.ModelForm):
+    """One upcoming event: move it (start/end), or pick an operation; delete with the box.
+    Its times are wall times in its window's timezone."""
+
+    start_date_time = ZonedDateTimeField(label=gettext_lazy("Start (local time)"))
+    end_date_time = ZonedDateTimeField(label=gettext_lazy("End (local time)"))
+    zoned_fields = ("start_date_time", "end_date_time")
+    zone_field = None
+
+    def object_zone(self) -> str | None:
+        event = self.instance
+        return event.maintenance.timezone if event.maintenance_id else None
 
     operation = forms.ChoiceField(
         choices=[
@@ -143,10 +185,6 @@ class UpcomingEventForm(forms.ModelForm):
     class Meta:
         model = MaintenanceEvent
         fields = ["start_date_time", "end_date_time"]
-        widgets = {
-            "start_date_time": AdminSplitDateTime,
-            "end_date_time": AdminSplitDateTime,
-        }
 
     def _post_clean(self):
         pass  # changes go through the services (and their rules), never form.save()
@@ -174,7 +212,9 @@ class UpcomingEventInline(admin.TabularInline):
     extra = 0
     can_delete = True
     verbose_name = "upcoming event"
-    verbose_name_plural = f"Upcoming events (the next {UPCOMING_EVENTS}; times in UTC)"
+    verbose_name_plural = (
+        f"Upcoming events (the next {UPCOMING_EVENTS}; times in the window's timezone)"
+    )
     fields = [
         "start_date_time",
         "end_date_time",
@@ -205,8 +245,8 @@ class MaintenanceAdmin(ServiceModelAdmin):
         "status",
         "rrule",
         "timezone",
-        "start_date_time",
-        "duration_seconds",
+        "start_shown",
+        "duration_shown",
         "monitor_list",
         "updated_at",
     ]
@@ -216,16 +256,43 @@ class MaintenanceAdmin(ServiceModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     date_hierarchy = "start_date_time"
     preview_fields = {
-        "rrule": "rrule",
+        **RULE_PREVIEW_FIELDS,
         "start_date": "start_date_time_0",
         "start_time": "start_date_time_1",
         "timezone": "timezone",
-        "duration": "duration_seconds",
+        "duration": "duration",
+        "duration_unit": "duration_unit",
     }
+    fieldsets = (
+        (None, {"fields": ("title", "description", "status")}),
+        (
+            gettext_lazy("Schedule"),
+            {
+                "fields": (
+                    "timezone",
+                    "start_date_time",
+                    ("duration", "duration_unit"),
+                    *RULE_BUILDER_LAYOUT,
+                ),
+                "description": gettext_lazy(
+                    "Times are wall times in the window's timezone, with UTC beside them."
+                ),
+            },
+        ),
+        (None, {"fields": ("created_at", "updated_at")}),
+    )
 
     class Media:
         css = {"all": ["admin_ops/ops.css"]}
-        js = ["admin_ops/preview.js"]
+        js = ["admin_ops/preview.js", "admin_ops/rule_builder.js"]
+
+    @admin.display(description=gettext_lazy("start"), ordering="start_date_time")
+    def start_shown(self, maintenance: Maintenance) -> str:
+        return zoned_and_utc(maintenance.start_date_time, maintenance.timezone)
+
+    @admin.display(description=gettext_lazy("duration"), ordering="duration_seconds")
+    def duration_shown(self, maintenance: Maintenance) -> str:
+        return duration_text(maintenance.duration_seconds)
 
     def get_queryset(self, request):
         return (
@@ -266,19 +333,24 @@ class MaintenanceAdmin(ServiceModelAdmin):
         # The monitors come with the inlines (save_inlines_through_service), in this request's
         # transaction: nothing is announced before commit, so the links are in place by then.
         request._ops_schedule_changed = False
-        data = form.cleaned_data
-        return services.maintenance_create(
-            spec=MaintenanceSpec(**{name: data[name] for name in MaintenanceForm.Meta.fields})
-        )
+        with _in_form_terms():
+            return services.maintenance_create(spec=MaintenanceSpec(**form.spec_values()))
 
     def update_through_service(self, request, obj, form) -> Maintenance:
         # The form has written its values onto `obj`; the service applies the changed ones to
         # the stored row and tells a schedule change or a (de)activation itself.
         stored = Maintenance.objects.get(pk=obj.pk)
+        # The values that differ from the stored row (the builder's and duration's fields
+        # are not the spec's, and a zone change moves the start's instant).
         changes = MaintenanceChanges(
-            **{name: form.cleaned_data[name] for name in form.changed_data}
+            **{
+                name: value
+                for name, value in form.spec_values().items()
+                if value != getattr(stored, name)
+            }
         )
-        updated = services.maintenance_update(maintenance=stored, changes=changes)
+        with _in_form_terms():
+            updated = services.maintenance_update(maintenance=stored, changes=changes)
         request._ops_schedule_changed = selectors.schedule_changes(
             maintenance=stored, schedule=Schedule.of(updated)
         )
@@ -353,6 +425,29 @@ class MaintenanceAdmin(ServiceModelAdmin):
             # The whole save is refused (rolled back): the page comes back as typed, with the
             # service's message on each refused row, and nothing else of it is kept.
             raise ServiceRefused(inline_errors=refused)
+
+
+@contextmanager
+def _in_form_terms():
+    """A service's refusal about `duration_seconds` lands on the form's `duration`."""
+    try:
+        yield
+    except DomainError as exc:
+        if exc.details and "duration_seconds" in exc.details:
+            renamed = copy.copy(exc)
+            renamed.details = {
+                ("duration" if key == "duration_seconds" else key): value
+                for key, value in exc.details.items()
+            }
+            raise renamed from exc
+        raise
+
+
+def duration_text(seconds: int) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size} {_(unit)}"
+    return f"{seconds} s"
 
 
 def _floor_minute(value: datetime) -> datetime:

@@ -35,8 +35,18 @@
     }
     function value(key) {
       var el = field(key);
+      if (el && (el.type === "radio" || el.type === "checkbox")) {
+        el = form.querySelector('[name="' + names[key] + '"]:checked');
+      }
       return el ? el.value.trim() : "";
     }
+    // Every value of a field (the builder's weekday boxes).
+    function values(key) {
+      if (!names[key]) return [];
+      return Array.prototype.map.call(
+        form.querySelectorAll('[name="' + names[key] + '"]:checked'), function (el) { return el.value; });
+    }
+    var raw = field("rrule");
     function text(tag, cls, content) {
       var el = document.createElement(tag);
       if (cls) el.className = cls;
@@ -52,10 +62,16 @@
         return;
       }
       out.appendChild(text("p", "ops-description", body.description));
+      if (body.rule) out.appendChild(text("p", "ops-rule", "RRULE: " + body.rule));
+      // In builder mode the raw box shows (read-only) the rule the builder makes, so
+      // switching to advanced starts from it.
+      if (raw && value("mode") === "builder" && body.rule) raw.value = body.rule;
       var list = document.createElement("ol");
       list.className = "ops-occurrences";
+      // Each occurrence in the object's zone with UTC beside (the server formats both).
       body.occurrences.forEach(function (o) {
-        list.appendChild(text("li", "", o.start.replace("T", " ").replace("Z", " UTC") +
+        list.appendChild(text("li", "", o.shown ? o.shown + (o.end_shown ? " → " + o.end_shown : "") :
+          o.start.replace("T", " ").replace("Z", " UTC") +
           (o.end ? " → " + o.end.replace("T", " ").replace("Z", " UTC") : "")));
       });
       if (!body.occurrences.length) out.appendChild(text("p", "", "No occurrences."));
@@ -79,6 +95,8 @@
     // start date, and a rule or every + unit. Half-typed input is not an error yet.
     function complete() {
       if (!/^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$/.test(value("start_date"))) return false;
+      var mode = value("mode");
+      if (mode === "builder") return Boolean(value("every") && value("unit"));
       if (value("rrule")) return true;
       return Boolean(names.every && value("every") && value("unit"));
     }
@@ -91,14 +109,24 @@
     function refresh() {
       if (!complete()) { seq++; idle(); return; }
       var date = value("start_date"), time = value("start_time") || "00:00";
+      // The start is wall time in the zone typed on the form (local=1), as the form reads it.
       var params = new URLSearchParams({
         start: date ? date + "T" + time : "",
+        local: "1",
         rrule: value("rrule"),
         every: value("every"),
         unit: value("unit"),
-        timezone: value("timezone") || "UTC",
-        duration_seconds: value("duration")
+        timezone: value("timezone") || "UTC"
       });
+      if (names.duration_unit) {
+        params.set("duration", value("duration"));
+        params.set("duration_unit", value("duration_unit"));
+      }
+      // The builder's fields: the preview composes them as the form does on save.
+      ["mode", "monthday", "time", "end", "count", "until"].forEach(function (key) {
+        if (names[key]) params.set(names[key], value(key));
+      });
+      values("weekdays").forEach(function (day) { params.append(names.weekdays, day); });
       if (box.dataset.maintenanceId) params.set("maintenance_id", box.dataset.maintenanceId);
       var mine = ++seq;
       box.dataset.state = "loading";
@@ -114,8 +142,10 @@
       timer = setTimeout(refresh, 300);
     }
     Object.keys(names).forEach(function (key) {
-      var el = field(key);
-      if (el) { el.addEventListener("input", later); el.addEventListener("change", later); }
+      form.querySelectorAll('[name="' + names[key] + '"]').forEach(function (el) {
+        el.addEventListener("input", later);
+        el.addEventListener("change", later);
+      });
     });
     refresh();
   });

@@ -31,7 +31,9 @@ def test_it_creates_a_calendar_plan_with_a_live_preview(page, screenshot):
     page.fill("#id_start_at_0", _tomorrow().strftime("%Y-%m-%d"))
     page.fill("#id_start_at_1", "08:00:00")
 
-    # A rule the engine refuses shows the API's message while typing.
+    # A rule the engine refuses shows the API's message while typing (the raw rule is the
+    # rule builder's advanced mode).
+    page.check("input[name=rule_mode][value=advanced]")
     page.fill("#id_rrule", "FREQ=SECONDLY")
     page.locator("#ops-preview .ops-error", has_text="SECONDLY").wait_for()
 
@@ -57,6 +59,7 @@ def test_the_plan_form_shows_the_apis_messages(page, screenshot):
     page.goto("/admin/maintenance/plan/add/")
     page.fill("#id_name", "No start")
     page.check("input[name=trigger][value=calendar]")
+    page.check("input[name=rule_mode][value=advanced]")
     page.fill("#id_rrule", "FREQ=DAILY")
     page.click("input[name=_save]")
     page.wait_for_selector(".errornote")
@@ -99,8 +102,10 @@ def test_it_moves_and_cancels_window_events_that_then_stay_put(page, screenshot)
     page.fill("#id_title", "Weekly database patching")
     page.fill("#id_start_date_time_0", start.strftime("%Y-%m-%d"))
     page.fill("#id_start_date_time_1", "02:00:00")
+    page.check("input[name=rule_mode][value=advanced]")
     page.fill("#id_rrule", "FREQ=WEEKLY")
-    page.fill("#id_duration_seconds", "3600")
+    page.fill("#id_duration", "60")
+    page.select_option("#id_duration_unit", "minutes")
     page.locator("#ops-preview .ops-description", has_text="week").wait_for()
     # The monitor through the inline's autocomplete.
     page.click("#monitor_links-0 .select2-selection")
@@ -124,6 +129,7 @@ def test_it_moves_and_cancels_window_events_that_then_stay_put(page, screenshot)
     screenshot(page, "edited")
 
     # Changing the rule shows, before saving, the not-started events a save would replace.
+    page.check("input[name=rule_mode][value=advanced]")
     page.fill("#id_rrule", "FREQ=WEEKLY;BYDAY=WE")
     replaced = page.locator("#ops-preview .ops-replaced", has_text="replaces")
     replaced.wait_for()

@@ -84,12 +84,12 @@ def test_it_creates_a_counter_plan(admin_client):
             "calendar.rrule",
         ),
         (
-            {"rrule": "FREQ=DAILY"},
+            # The builder's rule goes to the service as the API's rrule would (the form can
+            # no longer send rrule and every + unit together: the rule is one choice).
+            {"rule_mode": "builder", "every": "5", "unit": "minute"},
             {
                 "calendar": {
-                    "rrule": "FREQ=DAILY",
-                    "every": 1,
-                    "unit": "day",
+                    "rrule": "FREQ=MINUTELY;INTERVAL=5",
                     "start_at": "2026-03-02T08:00:00Z",
                 }
             },

@@ -37,7 +37,8 @@ def _window_form(maintenance: Maintenance, events: list[MaintenanceEvent], **eve
         "start_date_time_0": f"{start:%Y-%m-%d}",
         "start_date_time_1": f"{start:%H:%M:%S}",
         "rrule": maintenance.rrule,
-        "duration_seconds": str(maintenance.duration_seconds),
+        "duration": str(maintenance.duration_seconds // 60),
+        "duration_unit": "minutes",
         "timezone": maintenance.timezone,
         "monitor_links-TOTAL_FORMS": "0",
         "monitor_links-INITIAL_FORMS": "0",
@@ -164,6 +165,8 @@ def test_the_preview_lists_the_events_a_schedule_change_would_replace(admin_clie
     assert same["occurrences"][0] == {
         "start": "2026-01-06T02:00:00Z",
         "end": "2026-01-06T03:00:00Z",
+        "shown": "2026-01-06 02:00 UTC",
+        "end_shown": "2026-01-06 03:00 UTC",
     }
 
     changed = admin_client.get(url, {**params, "rrule": "FREQ=WEEKLY;COUNT=3"}).json()
