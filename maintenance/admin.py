@@ -985,12 +985,13 @@ class TaskAdmin(TaskExport, _SearchByPlanId, ServiceModelAdmin):
         "delay_reason",
         "delay_note",
         "notes",
+        "time_spent_minutes",
     )
     # Asked of a late task (after its deadline and its plan's grace), sent with "Complete".
     delay_fields = ("delay_reason", "delay_note")
     # What this page offers to change; of these, the form shows only what the task's state
     # lets change (`Task.changeable_fields`, the rule `task_update` enforces).
-    editable_fields = ("assignee", "checklist", "notes")
+    editable_fields = ("assignee", "checklist", "notes", "time_spent_minutes")
     change_form_template = "admin/maintenance/task/change_form.html"
     # The buttons under the form: each saves the page's edits and moves the task, in one
     # `task_update` (the API's PATCH), so ticks and notes typed before "Complete" are kept.

@@ -41,7 +41,7 @@ class TaskResource(resources.ModelResource):
         fields = (
             "id", "code", "title", "plan_id", "plan_name", "status", "priority",
             "assignee_name", "due_at", "deadline_at", "started_at", "completed_at",
-            "completed_by", "cancelled_at", "notes",
+            "completed_by", "cancelled_at", "notes", "time_spent_minutes",
         )  # fmt: skip
         export_order = fields
 
