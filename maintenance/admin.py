@@ -73,6 +73,7 @@ from maintenance.specs import (
     plan_spec_of,
     technician_spec_of,
 )
+from notifications.admin_fields import ChannelsField
 
 
 def _number(value: Decimal | None) -> str:
@@ -309,8 +310,9 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
         required=False,
         help_text="Scheduled tasks due on its dates are due on the next working day.",
     )
-    notification_channel_ids = forms.CharField(
-        required=False, help_text="Channel ids, separated by commas."
+    notification_channel_ids = ChannelsField(
+        label=gettext_lazy("Notification channels"),
+        help_text=gettext_lazy("The channels told about this plan's tasks."),
     )
     preventive_cost = forms.DecimalField(
         required=False, min_value=0, max_digits=14, decimal_places=2
@@ -342,6 +344,7 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
         plan = self.instance
         if not plan._state.adding and not self.is_bound:
             self.initial.update(self._initial_from(plan))
+        self.offer_stored_channels()
 
     @staticmethod
     def _initial_from(plan: Plan) -> dict:
@@ -366,7 +369,7 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
             "task_estimated_duration_minutes": num(task.estimated_duration_minutes),
             "task_code_prefix": task.code_prefix,
             "trigger": spec.trigger_kind,
-            "notification_channel_ids": ", ".join(spec.notification_channel_ids),
+            "notification_channel_ids": list(spec.notification_channel_ids),
             "preventive_cost": num(spec.preventive_cost),
             "failure_cost": num(spec.failure_cost),
             "grace_hours": num(spec.grace_hours),
@@ -405,15 +408,6 @@ class PlanForm(PlanWorkFields, forms.ModelForm):
 
     def _post_clean(self):
         pass  # the service validates and writes the plan; the bare instance is never saved
-
-    def clean_notification_channel_ids(self) -> list[str]:
-        raw = self.cleaned_data.get("notification_channel_ids") or ""
-        ids = [part.strip() for part in raw.split(",") if part.strip()]
-        if len(set(ids)) != len(ids):
-            raise forms.ValidationError("Must not contain duplicates.")
-        if len(ids) > 50:
-            raise forms.ValidationError("Ensure this field has no more than 50 elements.")
-        return ids
 
     def clean(self):
         cleaned = super().clean()
