@@ -25,7 +25,7 @@ from django.contrib.admin.widgets import (
     AutocompleteSelect,
     AutocompleteSelectMultiple,
 )
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Sum
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -822,10 +822,15 @@ class PlanAdmin(ServiceModelAdmin):
         )
         if not rows:
             return "No tasks yet."
+        # The labour of all the plan's tasks (not only the recent ones), one aggregate.
+        spent = Task.objects.filter(plan_id=plan.pk).aggregate(total=Sum("time_spent_minutes"))
         return format_html(
             '<table class="ops-recent" id="recent-tasks"><tr><th>Code</th><th>Status</th>'
-            "<th>Due</th><th>Deadline</th><th>Assignee</th></tr>{}</table>",
+            "<th>Due</th><th>Deadline</th><th>Assignee</th></tr>{}</table>"
+            '<p id="plan-time-spent">{}</p>',
             rows,
+            _("Time spent on this plan's tasks: %(minutes)d min")
+            % {"minutes": spent["total"] or 0},
         )
 
     @admin.display(description="Recent executions")

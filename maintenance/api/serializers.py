@@ -1033,6 +1033,9 @@ class ComplianceMetrics(serializers.Serializer):
     cancelled_count = serializers.IntegerField(help_text="Cancelled tasks (counted nowhere else).")
     compliance_rate = serializers.FloatField(allow_null=True)
     average_delay_hours = serializers.FloatField()
+    time_spent_minutes = serializers.IntegerField(
+        help_text="Labour recorded on the tasks counted (cancelled ones included), in minutes."
+    )
 
 
 class CompliancePlanMetrics(ComplianceMetrics):

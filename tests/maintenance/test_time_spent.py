@@ -185,3 +185,35 @@ def test_the_tasks_export_has_the_time_spent(api_client, admin_client, task):
     _patch(api_client, task, {"time_spent_minutes": 40})
     rows = list(csv.DictReader(io.StringIO(_export(admin_client, "task", 0).decode("utf-8-sig"))))
     assert [row["time_spent_minutes"] for row in rows] == ["40"]
+
+
+# --- labour in the reports -------------------------------------------------------------------
+
+
+def test_compliance_sums_the_time_spent_per_plan_and_in_the_export(
+    api_client, admin_client, make_plan, clock
+):
+    plan, other = make_plan(), make_plan(name="Other")
+    tasks = []
+    for _ in range(3):
+        response = api_client.post(f"{BASE}/plans/{plan['id']}/execute")
+        tasks.append(response.json()["task_id"])
+    api_client.post(f"{BASE}/plans/{other['id']}/execute")
+    api_client.post(f"{BASE}/tasks/{tasks[0]}/complete", {"time_spent_minutes": 30}, format="json")
+    api_client.post(f"{BASE}/tasks/{tasks[1]}/cancel", {}, format="json")
+    api_client.patch(f"{BASE}/tasks/{tasks[1]}", {"time_spent_minutes": 15}, format="json")
+
+    dates = {"start_date": "2026-03-01", "end_date": "2026-03-31"}
+    report = api_client.get(f"{BASE}/compliance", dates).json()
+    by_plan = {row["plan_id"]: row["time_spent_minutes"] for row in report["by_plan"]}
+    assert by_plan == {plan["id"]: 45, other["id"]: 0}
+    assert report["time_spent_minutes"] == 45
+
+    body = admin_client.get("/admin/exports/compliance.csv", dates).content.decode()
+    rows = {
+        row["plan_name"]: row["time_spent_minutes"] for row in csv.DictReader(io.StringIO(body))
+    }
+    assert rows["All plans"] == "45"
+
+    page = admin_client.get(f"/admin/maintenance/plan/{quote(plan['id'])}/change/")
+    assert "Time spent on this plan&#x27;s tasks: 45 min" in page.content.decode()
