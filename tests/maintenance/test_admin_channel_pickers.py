@@ -103,3 +103,31 @@ def test_the_channel_page_opens_its_deliveries_by_status(admin_client, channels)
     assert f'href="{base}&amp;status__exact=sent" class="ops-delivery-sent">1 Sent' in html
     listing = admin_client.get(f"{base}&status__exact=failed")
     assert listing.context["cl"].result_count == 2
+    # The channel list counts the failed and pending ones, linked the same way.
+    channels_page = admin_client.get("/admin/notifications/channel/").content.decode()
+    assert f'href="{base}&amp;status__exact=failed" class="ops-delivery-failed">2 Failed' in (
+        channels_page
+    )
+    assert f'href="{base}&amp;status__exact=pending" class="ops-delivery-pending">1 Pending' in (
+        channels_page
+    )
+
+
+def test_the_channel_list_costs_the_same_queries_for_many_channels(admin_client, channels):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get("/admin/notifications/channel/").status_code == 200
+        return len(queries)
+
+    few = count()
+    for index in range(10):
+        channel = notification_services.channel_create(
+            name=f"c{index}", kind="email", target=f"c{index}@example.com"
+        )
+        Delivery.objects.create(
+            channel=channel, event="task.created", object_key="t", status="failed"
+        )
+    assert count() == few
