@@ -25,7 +25,7 @@ from django.contrib.admin.widgets import (
     AutocompleteSelect,
     AutocompleteSelectMultiple,
 )
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Sum
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -82,6 +82,7 @@ from maintenance.specs import (
     plan_spec_of,
     technician_spec_of,
 )
+from notifications.admin_fields import ChannelsField
 
 
 def _number(value: Decimal | None) -> str:
@@ -308,8 +309,9 @@ class PlanForm(ZonedTimesMixin, RuleBuilderFields, PlanWorkFields, forms.ModelFo
         required=False,
         help_text="Scheduled tasks due on its dates are due on the next working day.",
     )
-    notification_channel_ids = forms.CharField(
-        required=False, help_text="Channel ids, separated by commas."
+    notification_channel_ids = ChannelsField(
+        label=gettext_lazy("Notification channels"),
+        help_text=gettext_lazy("The channels told about this plan's tasks."),
     )
     preventive_cost = forms.DecimalField(
         required=False, min_value=0, max_digits=14, decimal_places=2
@@ -341,6 +343,7 @@ class PlanForm(ZonedTimesMixin, RuleBuilderFields, PlanWorkFields, forms.ModelFo
         plan = self.instance
         if not plan._state.adding and not self.is_bound:
             self.initial.update(self._initial_from(plan))
+        self.offer_stored_channels()
 
     @staticmethod
     def _initial_from(plan: Plan) -> dict:
@@ -365,7 +368,7 @@ class PlanForm(ZonedTimesMixin, RuleBuilderFields, PlanWorkFields, forms.ModelFo
             "task_estimated_duration_minutes": num(task.estimated_duration_minutes),
             "task_code_prefix": task.code_prefix,
             "trigger": spec.trigger_kind,
-            "notification_channel_ids": ", ".join(spec.notification_channel_ids),
+            "notification_channel_ids": list(spec.notification_channel_ids),
             "preventive_cost": num(spec.preventive_cost),
             "failure_cost": num(spec.failure_cost),
             "grace_hours": num(spec.grace_hours),
@@ -425,15 +428,6 @@ class PlanForm(ZonedTimesMixin, RuleBuilderFields, PlanWorkFields, forms.ModelFo
         if parts is not None and parts.is_plain_interval and parse(stored) != parts:
             return {"rrule": None, "every": parts.every, "unit": parts.unit}
         return {"rrule": cd.get("rrule") or None, "every": None, "unit": None}
-
-    def clean_notification_channel_ids(self) -> list[str]:
-        raw = self.cleaned_data.get("notification_channel_ids") or ""
-        ids = [part.strip() for part in raw.split(",") if part.strip()]
-        if len(set(ids)) != len(ids):
-            raise forms.ValidationError("Must not contain duplicates.")
-        if len(ids) > 50:
-            raise forms.ValidationError("Ensure this field has no more than 50 elements.")
-        return ids
 
     def clean(self):
         cleaned = super().clean()
@@ -847,10 +841,15 @@ class PlanAdmin(ServiceModelAdmin):
         )
         if not rows:
             return "No tasks yet."
+        # The labour of all the plan's tasks (not only the recent ones), one aggregate.
+        spent = Task.objects.filter(plan_id=plan.pk).aggregate(total=Sum("time_spent_minutes"))
         return format_html(
             '<table class="ops-recent" id="recent-tasks"><tr><th>Code</th><th>Status</th>'
-            "<th>Due</th><th>Deadline</th><th>Assignee</th></tr>{}</table>",
+            "<th>Due</th><th>Deadline</th><th>Assignee</th></tr>{}</table>"
+            '<p id="plan-time-spent">{}</p>',
             rows,
+            _("Time spent on this plan's tasks: %(minutes)d min")
+            % {"minutes": spent["total"] or 0},
         )
 
     @admin.display(description="Recent executions")
@@ -1004,12 +1003,13 @@ class TaskAdmin(TaskExport, _SearchByPlanId, ServiceModelAdmin):
         "delay_reason",
         "delay_note",
         "notes",
+        "time_spent_minutes",
     )
     # Asked of a late task (after its deadline and its plan's grace), sent with "Complete".
     delay_fields = ("delay_reason", "delay_note")
     # What this page offers to change; of these, the form shows only what the task's state
     # lets change (`Task.changeable_fields`, the rule `task_update` enforces).
-    editable_fields = ("assignee", "checklist", "notes")
+    editable_fields = ("assignee", "checklist", "notes", "time_spent_minutes")
     change_form_template = "admin/maintenance/task/change_form.html"
     # The buttons under the form: each saves the page's edits and moves the task, in one
     # `task_update` (the API's PATCH), so ticks and notes typed before "Complete" are kept.

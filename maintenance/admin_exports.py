@@ -41,7 +41,7 @@ class TaskResource(resources.ModelResource):
         fields = (
             "id", "code", "title", "plan_id", "plan_name", "status", "priority",
             "assignee_name", "due_at", "deadline_at", "started_at", "completed_at",
-            "completed_by", "cancelled_at", "notes",
+            "completed_by", "cancelled_at", "notes", "time_spent_minutes",
         )  # fmt: skip
         export_order = fields
 
@@ -87,7 +87,7 @@ def compliance_dataset(*, start_date, end_date, now) -> tablib.Dataset:
     )
     columns = [
         "due_count", "on_time_count", "overdue_count", "pending_count", "missed_count",
-        "cancelled_count", "compliance_rate", "average_delay_hours",
+        "cancelled_count", "compliance_rate", "average_delay_hours", "time_spent_minutes",
     ]  # fmt: skip
     ids = [row["plan_id"] for row in report["by_plan"] if row["plan_id"]]
     names = dict(Plan.objects.filter(pk__in=ids).values_list("id", "name"))

@@ -6,15 +6,12 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
 from core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, run_each
 from maintenance import reports
 from maintenance.models import Report, ReportSchedule
-from notifications.models import Channel
-
-
-def _channel_choices():
-    return [(channel.pk, str(channel)) for channel in Channel.objects.order_by("name", "id")]
+from notifications.admin_fields import ChannelsField
 
 
 class ReportScheduleForm(forms.ModelForm):
@@ -28,17 +25,27 @@ class ReportScheduleForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         initial=list(reports.DEFAULT_FORMATS),
     )
-    channel_ids = forms.MultipleChoiceField(
-        label="Channels",
-        choices=_channel_choices,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Email gets the files attached; a webhook the figures and download links.",
+    channel_ids = ChannelsField(
+        label=gettext_lazy("Channels"),
+        required=True,
+        help_text=gettext_lazy(
+            "Email gets the files attached; a webhook the figures and download links."
+        ),
     )
 
     class Meta:
         model = ReportSchedule
         fields = ("name", "frequency", "timezone", "metrics", "formats", "channel_ids", "enabled")
         help_texts = {"timezone": "An IANA timezone: periods run from its local midnights."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A stored id whose channel has gone stays on the picker, for the service to name.
+        field = self.fields["channel_ids"]
+        if self.is_bound:
+            field.offer(field.widget.value_from_datadict(self.data, self.files, "channel_ids"))
+        else:
+            field.offer(self.initial.get("channel_ids") or self.instance.channel_ids)
 
 
 @admin.register(ReportSchedule)

@@ -3,8 +3,10 @@
 `PlanSpec`, which check them with the API's rules and words."""
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from maintenance.specs import PlanSpec
+from notifications.admin_fields import ChannelsField
 from scheduling.models import Impact
 
 
@@ -24,10 +26,11 @@ class PlanWorkFields(forms.Form):
         help_text="When to announce task.escalated, as fractions of the time from due to "
         'deadline, e.g. "0.75, 0.9". Empty: never.',
     )
-    escalation_channel_ids = forms.CharField(
-        required=False,
-        help_text="Channel ids that hear escalations, separated by commas. Empty: the "
-        "notification channels.",
+    escalation_channel_ids = ChannelsField(
+        label=gettext_lazy("Escalation channels"),
+        help_text=gettext_lazy(
+            "The channels that hear escalations. None: the notification channels."
+        ),
     )
     open_window = forms.BooleanField(
         required=False,
@@ -55,11 +58,28 @@ class PlanWorkFields(forms.Form):
         return {
             "due_soon_lead_times": ", ".join(spec.due_soon_lead_times),
             "escalation_fractions": ", ".join(f"{f:g}" for f in spec.escalation_fractions),
-            "escalation_channel_ids": ", ".join(spec.escalation_channel_ids),
+            "escalation_channel_ids": list(spec.escalation_channel_ids),
             "open_window": spec.open_window,
             "window_impact": spec.window_impact,
             "plan_window": spec.plan_window,
         }
+
+    CHANNEL_FIELDS = ("notification_channel_ids", "escalation_channel_ids")
+
+    def offer_stored_channels(self) -> None:
+        """Keep ids that name no channel (deleted since) on the pickers, for the services to
+        name, rather than drop them without a word."""
+        for name in self.CHANNEL_FIELDS:
+            if name not in self.fields:
+                continue
+            field = self.fields[name]
+            if self.is_bound:
+                shown = field.widget.value_from_datadict(
+                    self.data, self.files, self.add_prefix(name)
+                )
+            else:
+                shown = self.initial.get(name)
+            field.offer(shown)
 
     def clean_escalation_fractions(self) -> list[float]:
         fractions = []
@@ -76,7 +96,7 @@ class PlanWorkFields(forms.Form):
         return {
             "due_soon_lead_times": tuple(_items(cd.get("due_soon_lead_times"))),
             "escalation_fractions": tuple(cd.get("escalation_fractions") or ()),
-            "escalation_channel_ids": tuple(_items(cd.get("escalation_channel_ids"))),
+            "escalation_channel_ids": tuple(cd.get("escalation_channel_ids") or ()),
             "open_window": bool(cd.get("open_window")),
             "window_impact": cd.get("window_impact") or Impact.MAINTENANCE,
             "plan_window": bool(cd.get("plan_window")),

@@ -46,6 +46,8 @@ class _Tally:
     missed: int = 0
     cancelled: int = 0
     delays: list[timedelta] = field(default_factory=list)
+    # Labour recorded on the tasks counted (any status: a cancelled job's time was spent too).
+    time_spent_minutes: int = 0
 
     def as_dict(self) -> dict:
         counted = self.on_time + self.overdue
@@ -65,6 +67,7 @@ class _Tally:
             "cancelled_count": self.cancelled,
             "compliance_rate": rate,
             "average_delay_hours": delay,
+            "time_spent_minutes": self.time_spent_minutes,
         }
 
 
@@ -139,7 +142,8 @@ def compliance_report(
     (not in the rate); cancelled tasks are counted apart and nowhere else.
     `compliance_rate` is 100 * on_time / (on_time + overdue) rounded half up to 0.1, None
     with nothing to count; `average_delay_hours` is the mean of `completed_at - due_at` over
-    late completions. Anything due while its plan was paused is left out.
+    late completions. `time_spent_minutes` sums the labour recorded on the tasks counted
+    (cancelled ones included). Anything due while its plan was paused is left out.
 
     With `group_by`, `groups` holds the same metrics per plan, asset, technician (a missed
     occurrence counts for its plan's current assets and assignee; a task on two assets in
@@ -176,6 +180,7 @@ def compliance_report(
             "due_at",
             "deadline_at",
             "completed_at",
+            "time_spent_minutes",
             "delay_reason",
         )
     )
@@ -191,7 +196,8 @@ def compliance_report(
     by_plan: dict[str | None, _Tally] = {}
     groups: dict = {}
     by_month: dict[str, _Tally] = {month: _Tally() for month in months}
-    for task_id, row_plan, _assignee, status, due_at, deadline_at, completed_at, _r in task_rows:
+    for row in task_rows:
+        task_id, row_plan, _assignee, status, due_at, deadline_at, completed_at, minutes, _r = row
         tallies = [total, by_plan.setdefault(row_plan, _Tally())]
         tallies += [groups.setdefault(key, _Tally()) for key in keys_of(task_id)]
         if series:
@@ -199,6 +205,7 @@ def compliance_report(
         grace = graces.get(row_plan, timedelta(0))
         for tally in tallies:
             _count(tally, status, due_at, deadline_at, completed_at, grace, now)
+            tally.time_spent_minutes += minutes or 0
     for index, (row_plan, due_at) in enumerate(missed_rows):
         tallies = [total, by_plan.setdefault(row_plan, _Tally())]
         tallies += [groups.setdefault(key, _Tally()) for key in keys_of(("missed", index))]

@@ -8,9 +8,11 @@ deleting a plan leaves them in place with the plan's id still in ``plan_id``.
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.ids import new_id
 from core.limits import LONG_TEXT_MAX_LENGTH
@@ -516,6 +518,8 @@ class Task(models.Model):
     OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
     CLOSED_STATUSES = (Status.DONE, Status.CANCELLED)
     DELAY_NOTE_MAX_LENGTH = 500
+    # About ten weeks of round-the-clock work: more is a typo (hours typed as minutes twice).
+    TIME_SPENT_MAX_MINUTES = 100_000
 
     id = _id_field(new_task_id)
     code = models.CharField(max_length=32, unique=True)
@@ -547,6 +551,15 @@ class Task(models.Model):
     completed_by = models.CharField(max_length=200, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(max_length=LONG_TEXT_MAX_LENGTH, blank=True)
+    # The labour the technicians record (whole minutes, as CMMS users type it); empty until
+    # someone records it. The reports sum it per plan.
+    time_spent_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(TIME_SPENT_MAX_MINUTES)],
+        verbose_name=_("time spent (minutes)"),
+        help_text=_("Whole minutes spent on the task, all technicians together."),
+    )
     # When `task.overdue` was announced (set once, by `tasks_notify_overdue`).
     overdue_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Why a late task was late (given when completing it; compliance reports them).
@@ -601,11 +614,12 @@ class Task(models.Model):
 
     def changeable_fields(self) -> frozenset[str]:
         """The fields (attnames) a change may set in the current state: an open task takes
-        its status, assignee, checklist and notes; a closed one only its notes. The rule
+        its status, assignee, checklist, notes and time spent; a closed one only its notes and
+        time spent (labour is often written up after the job). The rule
         `services.task_update` enforces and the admin shows."""
         if self.is_open:
-            return frozenset({"status", "assignee_id", "checklist", "notes"})
-        return frozenset({"notes"})
+            return frozenset({"status", "assignee_id", "checklist", "notes", "time_spent_minutes"})
+        return frozenset({"notes", "time_spent_minutes"})
 
 
 class TaskAsset(models.Model):

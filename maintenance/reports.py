@@ -429,6 +429,7 @@ _COMPLIANCE_MEASURES = (
     ("cancelled_count", "Cancelled"),
     ("compliance_rate", "Compliance rate (%)"),
     ("average_delay_hours", "Average delay (h)"),
+    ("time_spent_minutes", "Time spent (min)"),
 )
 
 

@@ -1251,6 +1251,24 @@ def _delay_problems(
     return {}
 
 
+def _time_spent_problem(value: Any) -> str | None:
+    """What is wrong with a recorded time spent (None: fine; null clears it)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "Must be a whole number of minutes."
+    if not 0 <= value <= Task.TIME_SPENT_MAX_MINUTES:
+        return f"Must be between 0 and {Task.TIME_SPENT_MAX_MINUTES} minutes."
+    return None
+
+
+def _set_time_spent(task: Task, value: int | None) -> None:
+    problem = _time_spent_problem(value)
+    if problem:
+        raise InvalidInput(f"time_spent_minutes: {problem}", field="time_spent_minutes")
+    task.time_spent_minutes = value
+
+
 def _complete(
     task: Task,
     plan: Plan | None,
@@ -1319,14 +1337,18 @@ def task_complete(
     now: datetime,
     delay_reason: str | None = "",
     delay_note: str | None = "",
+    time_spent_minutes: int | None = None,
 ) -> Task:
     """Mark a task done (409 if done or cancelled); a floating plan re-anchors on it.
 
     400 while a required checklist item is unanswered (naming it). A late completion may say
-    why (`delay_reason`, one of `Task.DelayReason`, and `delay_note`)."""
+    why (`delay_reason`, one of `Task.DelayReason`, and `delay_note`). `time_spent_minutes`
+    records the labour with the completion (None: leave what was recorded)."""
     with transaction.atomic():
         task, plan = _lock_task_and_plan(task_id)
         changes_before = audit.track(task, plan)
+        if time_spent_minutes is not None:
+            _set_time_spent(task, time_spent_minutes)
         _complete(
             task,
             plan,
@@ -1352,7 +1374,7 @@ def task_cancel(*, task_id: str, notes: str | None, now: datetime) -> Task:
 
 
 def task_update(*, task_id: str, changes: dict[str, Any], by: str, now: datetime) -> Task:
-    """PATCH a task: `status`, `assignee_id`, `checklist`, `notes`.
+    """PATCH a task: `status`, `assignee_id`, `checklist`, `notes`, `time_spent_minutes`.
 
     Moving to `done` or `cancelled` goes through completion or cancellation. What may change
     depends on the state (`Task.changeable_fields`): a closed task only takes `notes` (409
@@ -1372,7 +1394,9 @@ def task_update(*, task_id: str, changes: dict[str, Any], by: str, now: datetime
         changeable = task.changeable_fields()
         moves = status not in (None, task.status)
         if changes.keys() - changeable or (moves and "status" not in changeable):
-            raise Conflict(f"Task '{task.pk}' is {task.status}; only its notes can change")
+            raise Conflict(
+                f"Task '{task.pk}' is {task.status}; only its notes and time spent can change"
+            )
         if "assignee_id" in changes and changes["assignee_id"] is not None:
             problem = _assignee_problem(changes["assignee_id"])
             if problem:
@@ -1380,6 +1404,8 @@ def task_update(*, task_id: str, changes: dict[str, Any], by: str, now: datetime
         for field in ("assignee_id", "notes"):
             if field in changes:
                 setattr(task, field, changes[field])
+        if "time_spent_minutes" in changes:
+            _set_time_spent(task, changes["time_spent_minutes"])
         if "checklist" in changes:
             task.checklist, problems = checklists.apply_answers(
                 task.checklist, changes["checklist"], by=by, now=now

@@ -5,7 +5,8 @@ that sends them again through `delivery_resend`."""
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -67,12 +68,44 @@ class ChannelForm(forms.ModelForm):
             raise forms.ValidationError(str(exc)) from None
 
 
+def _deliveries_url(channel: Channel, status: str | None = None) -> str:
+    """The deliveries list of this channel, filtered by `status` if given."""
+    query = {"channel__id__exact": channel.pk}
+    if status:
+        query["status__exact"] = status
+    return f"{reverse('admin:notifications_delivery_changelist')}?{urlencode(query)}"
+
+
+# What an operator acts on, counted on the channel list (a failed or a stuck delivery).
+LISTED_STATUSES = (Delivery.Status.FAILED, Delivery.Status.PENDING)
+
+
+def _count_of(status: str) -> Coalesce:
+    # A correlated count: computed for the rows of the page only, not the whole table.
+    deliveries = (
+        Delivery.objects.filter(channel=OuterRef("pk"), status=status)
+        .order_by()
+        .values("channel")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(deliveries, output_field=IntegerField()), 0)
+
+
 @admin.register(Channel)
 class ChannelAdmin(ServiceModelAdmin):
     form = ChannelForm
     change_form_template = "admin/ops_change_form.html"
     object_actions = (ObjectAction("send_test", gettext_lazy("Send test")),)
-    list_display = ("name", "kind", "masked_target", "active", "last_error", "created_at")
+    list_display = (
+        "name",
+        "kind",
+        "masked_target",
+        "active",
+        "delivery_problems",
+        "last_error",
+        "created_at",
+    )
     list_filter = ("kind", "active")
     # Not the target: a search by substring would tell a secret apart character by character.
     search_fields = ("id", "name")
@@ -92,6 +125,30 @@ class ChannelAdmin(ServiceModelAdmin):
     )
     readonly_fields = ("id", "last_error", "deliveries")
 
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(**{f"deliveries_{status}": _count_of(status) for status in LISTED_STATUSES})
+        )
+
+    @admin.display(description=gettext_lazy("failed / pending deliveries"))
+    def delivery_problems(self, channel: Channel) -> str:
+        """Its failed and pending deliveries, each count opening the list filtered by it."""
+        return format_html_join(
+            " · ",
+            '<a href="{}" class="ops-delivery-{}">{} {}</a>',
+            (
+                (
+                    _deliveries_url(channel, status),
+                    status,
+                    getattr(channel, f"deliveries_{status}"),
+                    status.label,
+                )
+                for status in LISTED_STATUSES
+            ),
+        )
+
     @admin.display(description="target", ordering="target")
     def masked_target(self, channel: Channel) -> str:
         return mask_target(channel.kind, channel.target)
@@ -110,19 +167,11 @@ class ChannelAdmin(ServiceModelAdmin):
             .annotate(n=Count("id"))
             .order_by()
         )
-        url = reverse("admin:notifications_delivery_changelist")
-
-        def link(status: str | None) -> str:
-            query = {"channel__id__exact": channel.pk}
-            if status:
-                query["status__exact"] = status
-            return f"{url}?{urlencode(query)}"
-
         links = format_html_join(
             " · ",
             '<a href="{}" class="ops-delivery-{}">{} {}</a>',
             (
-                (link(status), status, counts[status], label)
+                (_deliveries_url(channel, status), status, counts[status], label)
                 for status, label in Delivery.Status.choices
                 if counts.get(status)
             ),
@@ -130,7 +179,7 @@ class ChannelAdmin(ServiceModelAdmin):
         return format_html(
             '<span id="channel-deliveries">{} <a href="{}">{}</a></span>',
             links or _("No deliveries yet."),
-            link(None),
+            _deliveries_url(channel),
             _("all deliveries"),
         )
 

@@ -771,6 +771,16 @@ DELAY_REASON = {
 }
 
 
+TIME_SPENT = {
+    "min_value": 0,
+    "max_value": Task.TIME_SPENT_MAX_MINUTES,
+    "allow_null": True,
+    "required": False,
+    "help_text": "Labour recorded on the task, in whole minutes "
+    f"(0 to {Task.TIME_SPENT_MAX_MINUTES}); also on a done or cancelled task.",
+}
+
+
 class TaskSerializer(serializers.Serializer):
     id = serializers.CharField()
     code = serializers.CharField()
@@ -794,6 +804,9 @@ class TaskSerializer(serializers.Serializer):
     completed_by = _BlankAsNullCharField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
     notes = serializers.CharField()
+    time_spent_minutes = serializers.IntegerField(
+        allow_null=True, help_text="Labour recorded on the task, in minutes (null: none yet)."
+    )
     delay_reason = _BlankAsNullCharField(
         allow_null=True, help_text="Why a late task was late (given when completing it)."
     )
@@ -825,6 +838,7 @@ class TaskPatchInput(StrictSerializer):
         "kinds (omitted: unchanged; null: cleared).",
     )
     notes = StrictCharField(allow_blank=True, required=False, max_length=LONG_TEXT_MAX_LENGTH)
+    time_spent_minutes = StrictIntegerField(**TIME_SPENT)
     delay_reason = NamedChoiceField(enum_name="DelayReason", required=False, **DELAY_REASON)
     delay_note = StrictCharField(
         allow_blank=True, required=False, max_length=Task.DELAY_NOTE_MAX_LENGTH
@@ -840,6 +854,7 @@ class TaskCompleteInput(StrictSerializer):
         default=None,
         max_length=LONG_TEXT_MAX_LENGTH,
     )
+    time_spent_minutes = StrictIntegerField(**{**TIME_SPENT, "default": None})
     delay_reason = NamedChoiceField(
         enum_name="DelayReason", required=False, allow_null=True, default=None, **DELAY_REASON
     )
@@ -1018,6 +1033,9 @@ class ComplianceMetrics(serializers.Serializer):
     cancelled_count = serializers.IntegerField(help_text="Cancelled tasks (counted nowhere else).")
     compliance_rate = serializers.FloatField(allow_null=True)
     average_delay_hours = serializers.FloatField()
+    time_spent_minutes = serializers.IntegerField(
+        help_text="Labour recorded on the tasks counted (cancelled ones included), in minutes."
+    )
 
 
 class CompliancePlanMetrics(ComplianceMetrics):

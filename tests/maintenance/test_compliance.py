@@ -115,6 +115,7 @@ def test_it_computes_compliance_over_the_hand_computed_data_set(api_client, data
         "cancelled_count": 1,
         "compliance_rate": 37.5,
         "average_delay_hours": 31.0,
+        "time_spent_minutes": 0,
     }
     assert by_plan == {
         a["id"]: {
@@ -126,6 +127,7 @@ def test_it_computes_compliance_over_the_hand_computed_data_set(api_client, data
             "cancelled_count": 1,
             "compliance_rate": 50.0,
             "average_delay_hours": 48.0,
+            "time_spent_minutes": 0,
         },
         b["id"]: {
             "due_count": 4,
@@ -136,6 +138,7 @@ def test_it_computes_compliance_over_the_hand_computed_data_set(api_client, data
             "cancelled_count": 0,
             "compliance_rate": 25.0,
             "average_delay_hours": 14.0,
+            "time_spent_minutes": 0,
         },
     }  # C's only task fell due while C was paused: not there at all
 
