@@ -33,6 +33,9 @@ CONTENT_TYPES = {
 
 
 class TaskResource(resources.ModelResource):
+    # The foreign key's column, declared: import-export knows the field as `plan` and would
+    # silently leave `plan_id` out of the file.
+    plan_id = fields.Field(attribute="plan_id", column_name="plan_id")
     plan_name = fields.Field(attribute="plan__name", column_name="plan_name")
     assignee_name = fields.Field(attribute="assignee__name", column_name="assignee")
 
@@ -50,6 +53,7 @@ class TaskResource(resources.ModelResource):
 
 
 class ExecutionResource(resources.ModelResource):
+    plan_id = fields.Field(attribute="plan_id", column_name="plan_id")
     plan_name = fields.Field(attribute="plan__name", column_name="plan_name")
     task_code = fields.Field(attribute="task__code", column_name="task_code")
 

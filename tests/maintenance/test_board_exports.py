@@ -41,6 +41,7 @@ def _all_fields(page) -> dict:
 def test_it_exports_the_filtered_task_list_as_csv_and_xlsx(admin_client, executed):
     rows = list(csv.DictReader(io.StringIO(_export(admin_client, "task", 0).decode("utf-8-sig"))))
     assert sorted(r["plan_name"] for r in rows) == ["Fan", "Pump"]
+    assert all(r["plan_id"].startswith("plan_") for r in rows)  # the id a spreadsheet joins on
     low = _export(admin_client, "task", 0, "?priority__exact=low").decode("utf-8-sig")
     assert [r["plan_name"] for r in csv.DictReader(io.StringIO(low))] == ["Fan"]
 
@@ -54,6 +55,7 @@ def test_it_exports_execution_history(admin_client, executed):
     body = _export(admin_client, "execution", 0).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert {r["plan_name"] for r in rows} == {"Fan", "Pump"}
+    assert all(r["plan_id"].startswith("plan_") for r in rows)
     assert all(r["task_code"].startswith("MAN-") for r in rows)
 
 
