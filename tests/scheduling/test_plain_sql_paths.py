@@ -113,14 +113,14 @@ def test_the_plain_body_is_the_serializers(api_client, monitors):
 
 
 def test_a_plain_insert_stores_what_the_orm_stores():
-    fields = dict(
-        title="T",
-        description=None,
-        start_date_time=NOW + timedelta(days=1),
-        rrule="FREQ=DAILY",
-        duration_seconds=60,
-        exdates=[1767664800],
-    )
+    fields = {
+        "title": "T",
+        "description": None,
+        "start_date_time": NOW + timedelta(days=1),
+        "rrule": "FREQ=DAILY",
+        "duration_seconds": 60,
+        "exdates": [1767664800],
+    }
     by_orm = Maintenance.objects.create(**fields)
     by_sql = Maintenance(**fields)
     sql.insert([by_sql])
