@@ -5,7 +5,7 @@ keep-alive, `keepalive` seconds idle), so a status page, a gateway or a load bal
 reusing its connection pays no TCP handshake per request, where the default sync worker
 closes the connection after every response. Each worker serves `GUNICORN_THREADS` requests
 at once, each thread with its own database connection (Django's are per thread), kept
-between requests by `DATABASE_CONN_MAX_AGE`: the database sees workers × threads
+between requests by `DATABASE_CONN_MAX_AGE`: the database sees workers x threads
 connections per host. Command-line flags (`--workers`, `--threads`, `--worker-class`) win.
 
 The master empties the request-metrics folder before forking its workers, so every counter
