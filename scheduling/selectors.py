@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from core.errors import NotFound
 from scheduling.models import (
@@ -44,13 +44,6 @@ def _monitor_links(path: str = "monitor_links") -> Prefetch:
 def maintenance_list() -> QuerySet[Maintenance]:
     """Maintenances with their monitors, newest first (two queries whatever the count)."""
     return Maintenance.objects.prefetch_related(_monitor_links()).order_by("-id")
-
-
-def with_monitors(maintenance: Maintenance) -> Maintenance:
-    """The maintenance (just written) with its monitors fetched as `maintenance_list` has
-    them, in one query instead of reading the row again."""
-    prefetch_related_objects([maintenance], _monitor_links())
-    return maintenance
 
 
 def maintenance_get(*, maintenance_id: str, with_monitors: bool = True) -> Maintenance:
@@ -115,7 +108,7 @@ def not_ended_event_rows(*, now: datetime, offset: int, limit: int) -> tuple[int
     maintenance id first), start and end as Unix seconds.
 
     The same query as `event_row_values(event_list(now=now).filter(end_date_time__gt=now))`
-    and its count (`tests/scheduling/test_fast_paths.py` holds them equal), written as plain
+    and its count (`tests/scheduling/test_plain_sql_paths.py` holds them equal), written as plain
     SQL: a status page polls this, and the ORM spent four times the queries' own time
     compiling the `live_status` CASE and the join. `live_status` is the same CASE
     (`MaintenanceEventQuerySet.with_live_status`)."""

@@ -439,7 +439,7 @@ class MaintenanceSerializer(serializers.Serializer):
 def maintenance_body(maintenance: Maintenance, monitors: Iterable[tuple[str, str]]) -> dict:
     """`MaintenanceSerializer(maintenance).data` (which documents the shape), from the row in
     hand and its `(monitor tag, impact)` pairs in the client's order, without a serializer
-    built field by field: what a create answers (`tests/scheduling/test_fast_paths.py`
+    built field by field: what a create answers (`tests/scheduling/test_plain_sql_paths.py`
     holds the two equal)."""
     return {
         "id": maintenance.pk,
