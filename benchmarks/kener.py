@@ -51,7 +51,6 @@ def run():
         # Every worker imports, connects and resolves once before the clock starts.
         client.timed([("GET", LIST_PATH, None)] * WARM_UP, expect=200)
         client.timed([("POST", "/api/v4/maintenances/preview", preview)] * WARM_UP, expect=200)
-        reconnects = client.reconnects
         creates = client.timed(
             [("POST", "/api/v4/maintenances", _create_body(n, start)) for n in range(CREATES)],
             expect=201,
@@ -60,7 +59,9 @@ def run():
         connections.close_all()
         time.sleep(0.5)
         lists = client.timed([("GET", LIST_PATH, None)] * LISTS, expect=200)
-        reconnects = client.reconnects - reconnects
+        # Every connection the client opened, the warm-up's first included: 1 when the
+        # server kept the connection alive throughout.
+        connections_opened = client.reconnects
         client.close()
     yield Figure(
         f"{CREATES} creates, FREQ=DAILY 3600 s, one at a time",
@@ -89,4 +90,4 @@ def run():
         higher_is_better=False,
         digits=2,
     )
-    yield ("  connections opened (keep-alive kept when 1)", str(reconnects))
+    yield ("  connections opened (keep-alive kept when 1)", str(connections_opened))

@@ -151,6 +151,9 @@ def _database() -> dict:
             "timeout": 30,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+        # Kept open between requests like PostgreSQL's: reopening the file per request
+        # (the default, 0) re-runs the pragmas and re-reads the schema every time.
+        config.setdefault("CONN_MAX_AGE", _strict_int("DATABASE_CONN_MAX_AGE", 60))
         # Tests get a file, not SQLite's default in-memory database, so the Celery worker and
         # beat processes that the integration tests start can share it. One per test run.
         config["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}

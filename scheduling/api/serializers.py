@@ -10,7 +10,7 @@ and fields a request schema does not list are a 400 (Kener's request schemas say
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from drf_spectacular.utils import extend_schema_field
@@ -436,6 +436,27 @@ class MaintenanceSerializer(serializers.Serializer):
     updated_at = IsoMillisField()
 
 
+def maintenance_body(maintenance: Maintenance, monitors: Iterable[tuple[str, str]]) -> dict:
+    """`MaintenanceSerializer(maintenance).data` (which documents the shape), from the row in
+    hand and its `(monitor tag, impact)` pairs in the client's order, without a serializer
+    built field by field: what a create answers (`tests/scheduling/test_plain_sql_paths.py`
+    holds the two equal)."""
+    return {
+        "id": maintenance.pk,
+        "title": maintenance.title,
+        "description": maintenance.description,
+        "start_date_time": unix_seconds(maintenance.start_date_time),
+        "rrule": maintenance.rrule,
+        "duration_seconds": maintenance.duration_seconds,
+        "timezone": maintenance.timezone,
+        "status": str(maintenance.status),
+        "monitors": [{"monitor_tag": tag, "impact": str(impact)} for tag, impact in monitors],
+        "exdates": list(maintenance.exdates),
+        "created_at": iso_millis(maintenance.created_at),
+        "updated_at": iso_millis(maintenance.updated_at),
+    }
+
+
 class MaintenanceEventSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     maintenance_id = serializers.IntegerField()
@@ -465,30 +486,61 @@ class MaintenanceEventRowSerializer(serializers.Serializer):
     monitors = MonitorImpactSerializer(source="maintenance.monitor_links.all", many=True)
 
 
-def event_rows(rows: Iterable[Mapping], links: Mapping[int, list[tuple[str, str]]]) -> list[dict]:
+# The keys of a row of the global event list, in the serializer's order (the wire's), and
+# the `selectors.event_row_values` field each comes from (`monitors` from the links).
+EVENT_ROW_KEYS = (
+    ("maintenance_id", "maintenance_id"),
+    ("event_id", "id"),
+    ("event_start_date_time", "start_date_time"),
+    ("event_end_date_time", "end_date_time"),
+    ("event_status", "live_status"),
+    ("maintenance_title", "maintenance__title"),
+    ("maintenance_description", "maintenance__description"),
+    ("maintenance_status", "maintenance__status"),
+    ("maintenance_rrule", "maintenance__rrule"),
+    ("maintenance_duration_seconds", "maintenance__duration_seconds"),
+    ("maintenance_timezone", "maintenance__timezone"),
+)
+_ROW_KEYS = (*(key for key, _ in EVENT_ROW_KEYS), "monitors")
+
+
+def event_row_dicts(
+    rows: Iterable[Sequence], links: Mapping[int, list[tuple[str, str]]]
+) -> list[dict]:
     """Rows of the global event list, exactly as `MaintenanceEventRowSerializer` renders them
-    (which documents the shape), from `selectors.event_row_values` and
-    `selectors.monitor_links_of`: a plain loop instead of a serializer field by field."""
+    (which documents the shape), from tuples in the order of `EVENT_ROW_KEYS` with start and
+    end as Unix seconds (`selectors.not_ended_event_rows`) and `selectors.monitor_links_of`:
+    a plain loop instead of a serializer field by field."""
     return [
-        {
-            "maintenance_id": row["maintenance_id"],
-            "event_id": row["id"],
-            "event_start_date_time": unix_seconds(row["start_date_time"]),
-            "event_end_date_time": unix_seconds(row["end_date_time"]),
-            "event_status": row["live_status"],
-            "maintenance_title": row["maintenance__title"],
-            "maintenance_description": row["maintenance__description"],
-            "maintenance_status": row["maintenance__status"],
-            "maintenance_rrule": row["maintenance__rrule"],
-            "maintenance_duration_seconds": row["maintenance__duration_seconds"],
-            "maintenance_timezone": row["maintenance__timezone"],
-            "monitors": [
-                {"monitor_tag": tag, "impact": impact}
-                for tag, impact in links[row["maintenance_id"]]
-            ],
-        }
+        dict(
+            zip(
+                _ROW_KEYS,
+                (
+                    *row,
+                    [{"monitor_tag": tag, "impact": impact} for tag, impact in links[row[0]]],
+                ),
+                strict=True,
+            )
+        )
         for row in rows
     ]
+
+
+_INSTANTS = frozenset({"start_date_time", "end_date_time"})
+
+
+def event_rows(rows: Iterable[Mapping], links: Mapping[int, list[tuple[str, str]]]) -> list[dict]:
+    """`event_row_dicts` of the rows of `selectors.event_row_values` (mappings, instants)."""
+    return event_row_dicts(
+        (
+            tuple(
+                unix_seconds(row[field]) if field in _INSTANTS else row[field]
+                for _, field in EVENT_ROW_KEYS
+            )
+            for row in rows
+        ),
+        links,
+    )
 
 
 class MonitorSerializer(serializers.Serializer):

@@ -34,7 +34,9 @@ from scheduling.api.serializers import (
     MonitorListEnvelopeSerializer,
     MonitorSerializer,
     MonitorWriteSerializer,
+    event_row_dicts,
     event_rows,
+    maintenance_body,
     maintenance_changes,
     maintenance_spec,
 )
@@ -101,11 +103,13 @@ class MaintenanceListView(V4View):
         responses={201: MaintenanceEnvelopeSerializer},
     )
     def post(self, request):
-        data = self.validated(MaintenanceWriteSerializer)
-        maintenance = services.maintenance_create(spec=maintenance_spec(data), now=self.now)
-        maintenance = selectors.with_monitors(maintenance)
+        spec = maintenance_spec(self.validated(MaintenanceWriteSerializer))
+        maintenance = services.maintenance_create(spec=spec, now=self.now)
+        # Rendered from what was just written (its links are the spec's, in its order),
+        # instead of reading the links back.
+        monitors = [(link.monitor.tag, link.impact) for link in spec.monitors]
         return Response(
-            {"maintenance": self.render(MaintenanceSerializer, maintenance)},
+            {"maintenance": maintenance_body(maintenance, monitors)},
             status=status.HTTP_201_CREATED,
         )
 
@@ -183,9 +187,19 @@ class PreviewView(V4View):
 
 class EventRowPagination(PageLimitPagination):
     """Kener's paging over plain rows: `total` counts the events alone (no join with the
-    maintenances, an index-only count), the page is `selectors.event_row_values`."""
+    maintenances, an index-only count), the page is `selectors.event_row_values`; without
+    filters (`queryset` is None) both are `selectors.not_ended_event_rows`, plain SQL."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.now = view.now
+        return super().paginate_queryset(queryset, request, view)
 
     def _paginate(self, queryset, offset: int, limit: int) -> list:
+        if queryset is None:
+            self.total, rows = selectors.not_ended_event_rows(
+                now=self.now, offset=offset, limit=limit
+            )
+            return rows
         self.total = queryset.count()
         return list(selectors.event_row_values(queryset)[offset : offset + limit])
 
@@ -204,11 +218,14 @@ class EventListView(V4View):
             return MaintenanceEvent.objects.none()
         return selectors.event_list(now=self.now)
 
+    def filtered(self) -> bool:
+        """Whether the request names a filter. Without one (a status page polling) the
+        FilterSet would build and validate a form only to change nothing (a tenth of the
+        request), and the page is the events that have not ended, read as plain SQL."""
+        return any(name in self.request.query_params for name in EventFilter.base_filters)
+
     def filter_queryset(self, queryset):
-        # Without a filter parameter (a status page polling) the FilterSet would build and
-        # validate a form only to change nothing: a tenth of the request.
-        if any(name in self.request.query_params for name in EventFilter.base_filters):
-            queryset = super().filter_queryset(queryset)
+        queryset = super().filter_queryset(queryset)
         if not self.request.query_params.get("event_start_date_time"):
             queryset = queryset.filter(end_date_time__gt=self.now)
         return queryset
@@ -221,6 +238,10 @@ class EventListView(V4View):
     )
     def get(self, request):
         # Three queries whatever the page size: the count, the page, the monitors on it.
+        if not self.filtered():
+            rows = self.paginate_queryset(None)  # selectors.not_ended_event_rows
+            links = selectors.monitor_links_of({row[0] for row in rows})
+            return self.get_paginated_response(event_row_dicts(rows, links))
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         links = selectors.monitor_links_of({row["maintenance_id"] for row in page})
         return self.get_paginated_response(event_rows(page, links))
