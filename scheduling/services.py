@@ -758,6 +758,19 @@ def events_extend_horizon(
     return created
 
 
+def events_horizon_recheck(*, now: datetime) -> int:
+    """Mark "not known" (`events_complete_until` empty) every ACTIVE window that has no
+    event after `now`, so that the next horizon pass expands its rule again and brings back
+    events removed behind the services' back; return how many windows were marked.
+
+    The horizon pass itself reads only `events_complete_until` (an index probe when nothing
+    is due); this anti-join over every window runs in the hourly sweep instead
+    (`scheduling.tasks.sweep_event_horizon`). A window whose rule simply has nothing left
+    within the horizon is marked too: its next pass finds nothing and marks it complete.
+    """
+    return selectors.windows_without_upcoming_event(now=now).update(events_complete_until=None)
+
+
 def events_advance_statuses(*, now: datetime) -> dict[str, list[int]]:
     """Store every transition that is true at `now`; return the ids moved into each status.
 
@@ -780,10 +793,18 @@ def events_advance_statuses(*, now: datetime) -> dict[str, list[int]]:
         EventStatus.COMPLETED: [],
     }
     with transaction.atomic():
+        # Each live status by the time of its next transition (SCHEDULED and READY: the
+        # start, less the lead; ONGOING: the end), so "nothing to do" is two index probes
+        # (`sched_event_status_start_idx`, `sched_event_ongoing_end_idx`), not a read of
+        # every event under way. The services move a status back themselves when an edit
+        # puts it behind (`event_update_times`), so only forward steps are left to find.
         rows = (
             MaintenanceEvent.objects.filter(
-                status__in=(EventStatus.SCHEDULED, EventStatus.READY, EventStatus.ONGOING),
-                start_date_time__lte=now + ready_lead(),
+                Q(
+                    status__in=(EventStatus.SCHEDULED, EventStatus.READY),
+                    start_date_time__lte=now + ready_lead(),
+                )
+                | Q(status=EventStatus.ONGOING, end_date_time__lte=now)
             )
             .select_for_update(skip_locked=True)
             .with_live_status(now)
