@@ -122,10 +122,11 @@ class Maintenance(models.Model):
         return {datetime.fromtimestamp(seconds, tz=UTC) for seconds in self.exdates}
 
     def recurrence(self) -> Recurrence:
-        """The expanded schedule. The stored fields were validated on write."""
-        from scheduling.recurrence import build_recurrence
+        """The expanded schedule. The stored fields were validated on write, so they are
+        parsed, not checked against the start again (`stored_recurrence`)."""
+        from scheduling.recurrence import stored_recurrence
 
-        return build_recurrence(self.rrule, start=self.start_date_time, timezone=self.timezone)
+        return stored_recurrence(self.rrule, start=self.start_date_time, timezone=self.timezone)
 
 
 class MaintenanceMonitor(models.Model):

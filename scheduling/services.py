@@ -531,15 +531,15 @@ class _Due:
 def _due_occurrences(*, maintenance: Maintenance, recurrence: Recurrence, now: datetime) -> _Due:
     # Occurrences whose window has not ended (start > now - duration) and that start within
     # the horizon (start <= now + horizon); occurrences_between is half-open [after, before).
-    horizon_end = now + _horizon()
-    starts = recurrence.occurrences_between(
-        now - maintenance.duration + _TICK, horizon_end + _TICK, limit=MAX_EVENTS_PER_HORIZON
+    # One walk of the rule gives both those and the first occurrence after the horizon.
+    starts, following = recurrence.occurrences_and_next(
+        now - maintenance.duration + _TICK, now + _horizon() + _TICK, limit=MAX_EVENTS_PER_HORIZON
     )
     if len(starts) == MAX_EVENTS_PER_HORIZON:
         # Capped: the first 1000 stay the same until the first of them ends, which makes room
         # for one more; the horizon "reaches" the window then.
         return _Due(starts, starts[0] + maintenance.duration + _horizon())
-    return _Due(starts, recurrence.next_after(horizon_end) or NO_MORE_OCCURRENCES)
+    return _Due(starts, following or NO_MORE_OCCURRENCES)
 
 
 def _missing_events(
@@ -592,10 +592,7 @@ def _insert_events(
             )
             inserted = cursor.fetchall()
         else:
-            # Django's text form of an instant (naive UTC), without its per-value checks.
-            def adapt(value: datetime) -> str:
-                return str(value.astimezone(UTC).replace(tzinfo=None))
-
+            adapt = _sqlite_instant
             stamp = adapt(now)
             row_sql = "(%s, %s, %s, %s, %s, false, false, 0, NULL, %s, %s)"
             for chunk in _batched(rows, _SQLITE_INSERT_ROWS):
@@ -613,6 +610,32 @@ def _insert_events(
                 inserted += cursor.fetchall()
     _record_generated(rows, inserted, windows)
     return len(rows)
+
+
+def _sqlite_instant(value: datetime) -> str:
+    # Django's text form of an instant on SQLite (naive UTC), without its per-value checks.
+    return str(value.astimezone(UTC).replace(tzinfo=None))
+
+
+def _store_complete_until(windows: Sequence[Maintenance]) -> None:
+    """Write each window's `events_complete_until` in one statement: Django's bulk_update
+    builds a CASE of one branch per row (a quarter of a first pass over yearly windows)."""
+    if not windows:
+        return
+    table = Maintenance._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} SET events_complete_until = v.until "
+                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, until) "
+                f"WHERE {table}.id = v.id",
+                [[w.pk for w in windows], [w.events_complete_until for w in windows]],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET events_complete_until = %s WHERE id = %s",
+                [(_sqlite_instant(w.events_complete_until), w.pk) for w in windows],
+            )
 
 
 def _record_generated(
@@ -754,7 +777,7 @@ def events_extend_horizon(
                 maintenance.events_complete_until = due.complete_until
                 completed.append(maintenance)
             created += _insert_events(rows, windows=completed)
-            Maintenance.objects.bulk_update(completed, ["events_complete_until"])
+            _store_complete_until(completed)
     return created
 
 

@@ -167,3 +167,17 @@ def test_a_capped_window_is_due_again_when_its_first_event_ends(api_client):
     assert selectors.windows_due(now=first_end, horizon=horizon).exists()
     assert events_extend_horizon(now=first_end) == 1
     assert events.count() == 1001
+
+
+def test_a_stored_rule_that_no_longer_parses_is_logged_and_skipped(api_client, caplog):
+    broken = create(api_client, title="Broken", rrule="FREQ=DAILY")
+    fine = create(api_client, title="Fine", rrule="FREQ=DAILY")
+    MaintenanceEvent.objects.all().delete()
+    # As if the engine stopped accepting what it once stored (the rule is not checked again
+    # on every pass: `stored_recurrence` parses it).
+    Maintenance.objects.filter(pk=broken["id"]).update(rrule="FREQ=FORTNIGHTLY")
+    Maintenance.objects.update(events_complete_until=None)
+
+    assert events_extend_horizon(now=NOW) == 90
+    assert MaintenanceEvent.objects.filter(maintenance_id=fine["id"]).count() == 90
+    assert f"Maintenance {broken['id']} has a rule that does not build" in caplog.text
