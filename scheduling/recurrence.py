@@ -665,7 +665,9 @@ def _most_candidates(kwargs: dict[str, Any]) -> int:
 
 
 # Zones whose offset never changes (the fixed "Etc/GMT±N" ones and the names of UTC).
-_FIXED_OFFSET_ZONE = re.compile(r"(Etc/)?(UTC|UCT|GMT([+-][0-9]{1,2})?|GMT0|Universal|Zulu|Greenwich)")
+_FIXED_OFFSET_ZONE = re.compile(
+    r"(Etc/)?(UTC|UCT|GMT([+-][0-9]{1,2})?|GMT0|Universal|Zulu|Greenwich)"
+)
 
 
 def _is_fixed_offset(zone: zoneinfo.ZoneInfo) -> bool:

@@ -815,20 +815,22 @@ def events_advance_statuses(*, now: datetime) -> dict[str, list[int]]:
         EventStatus.ONGOING: [],
         EventStatus.COMPLETED: [],
     }
+    # Each live status by the time of its next transition (SCHEDULED: the start less the
+    # lead; READY: the start; ONGOING: the end), so "nothing to do" is three index probes
+    # (`sched_event_status_start_idx`, `sched_event_ongoing_end_idx`), not a read of every
+    # event under way. The services move a status back themselves when an edit puts it
+    # behind (`event_update_times`), so only forward steps are left to find here.
+    due = (
+        Q(status=EventStatus.SCHEDULED, start_date_time__lte=now + ready_lead())
+        | Q(status=EventStatus.READY, start_date_time__lte=now)
+        | Q(status=EventStatus.ONGOING, end_date_time__lte=now)
+    )
+    # The idle tick's case, checked without a transaction and its round trips.
+    if not MaintenanceEvent.objects.filter(due).exists():
+        return moved
     with transaction.atomic():
-        # Each live status by the time of its next transition (SCHEDULED and READY: the
-        # start, less the lead; ONGOING: the end), so "nothing to do" is two index probes
-        # (`sched_event_status_start_idx`, `sched_event_ongoing_end_idx`), not a read of
-        # every event under way. The services move a status back themselves when an edit
-        # puts it behind (`event_update_times`), so only forward steps are left to find.
         rows = (
-            MaintenanceEvent.objects.filter(
-                Q(
-                    status__in=(EventStatus.SCHEDULED, EventStatus.READY),
-                    start_date_time__lte=now + ready_lead(),
-                )
-                | Q(status=EventStatus.ONGOING, end_date_time__lte=now)
-            )
+            MaintenanceEvent.objects.filter(due)
             .select_for_update(skip_locked=True)
             .with_live_status(now)
             .exclude(live_status=F("status"))
