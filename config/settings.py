@@ -334,6 +334,10 @@ SCHEDULER_TICK_SECONDS = _strict_int("SCHEDULER_TICK_SECONDS", 30, minimum=1)
 # Seconds between two extensions of the event horizon (new events appear 90 days ahead; the
 # API already generates them on every write, so this only keeps the horizon rolling).
 SCHEDULER_HORIZON_SECONDS = _strict_int("SCHEDULER_HORIZON_SECONDS", 600, minimum=1)
+# Seconds between two sweeps of the event horizon: each active window without an upcoming
+# event is expanded again, so events removed behind the services' back come back (the
+# 10-minute pass reads only how far each window's events go, so as to stay an index probe).
+SCHEDULER_HORIZON_SWEEP_SECONDS = _strict_int("SCHEDULER_HORIZON_SWEEP_SECONDS", 3600, minimum=60)
 # At most this many plans are dispatched per tick; the rest wait for the next one.
 SCHEDULER_PLAN_BATCH = _strict_int("SCHEDULER_PLAN_BATCH", 2000, minimum=1)
 # Plan ids per `execute_plans` message: a worker creates a chunk's tasks in one transaction.

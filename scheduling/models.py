@@ -99,7 +99,16 @@ class Maintenance(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["status"], name="sched_maint_status_idx")]
+        indexes = [
+            models.Index(fields=["status"], name="sched_maint_status_idx"),
+            # The horizon pass's poll (`selectors.windows_due`): active windows whose events
+            # end at or before the horizon, or are not known; nothing due is an index probe.
+            models.Index(
+                fields=["events_complete_until"],
+                name="sched_maint_due_idx",
+                condition=Q(status="ACTIVE"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} (#{self.pk})"
@@ -113,10 +122,11 @@ class Maintenance(models.Model):
         return {datetime.fromtimestamp(seconds, tz=UTC) for seconds in self.exdates}
 
     def recurrence(self) -> Recurrence:
-        """The expanded schedule. The stored fields were validated on write."""
-        from scheduling.recurrence import build_recurrence
+        """The expanded schedule. The stored fields were validated on write, so they are
+        parsed, not checked against the start again (`stored_recurrence`)."""
+        from scheduling.recurrence import stored_recurrence
 
-        return build_recurrence(self.rrule, start=self.start_date_time, timezone=self.timezone)
+        return stored_recurrence(self.rrule, start=self.start_date_time, timezone=self.timezone)
 
 
 class MaintenanceMonitor(models.Model):
@@ -246,7 +256,15 @@ class MaintenanceEvent(models.Model):
         indexes = [
             models.Index(fields=["start_date_time", "id"], name="sched_event_start_idx"),
             models.Index(fields=["end_date_time"], name="sched_event_end_idx"),
-            models.Index(fields=["status"], name="sched_event_status_idx"),
+            # The status pass (`services.events_advance_statuses`) finds each live status by
+            # the time of its next transition: SCHEDULED/READY by start, ONGOING by end.
+            # Status first, so filters on the status alone use it too.
+            models.Index(fields=["status", "start_date_time"], name="sched_event_status_start_idx"),
+            models.Index(
+                fields=["end_date_time"],
+                name="sched_event_ongoing_end_idx",
+                condition=Q(status="ONGOING"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -37,6 +37,7 @@ __all__ = [
     "every_to_rrule",
     "normalize_rrule",
     "parse_timezone",
+    "stored_recurrence",
 ]
 
 
@@ -75,6 +76,8 @@ _SEARCH_YEARS = {
 # Wall time and UTC differ by at most 26 hours (UTC-12 to UTC+14), so an instant's wall
 # time is within this of any wall time that maps to it, gaps and overlaps included.
 _ZONE_MARGIN = timedelta(days=2)
+# The finest step of an instant: "at or after t" is "strictly after t less this".
+_MICROSECOND = timedelta(microseconds=1)
 # The times one period (day, hour, minute) produces must be this far apart, as FREQ=MINUTELY
 # steps must: BYHOUR/BYMINUTE/BYSECOND lists would otherwise bring back minute-by-minute
 # windows (and up to 31 million candidates a year for dateutil to produce).
@@ -661,6 +664,16 @@ def _most_candidates(kwargs: dict[str, Any]) -> int:
     return min(bounds)
 
 
+# Zones whose offset never changes (the fixed "Etc/GMT±N" ones and the names of UTC).
+_FIXED_OFFSET_ZONE = re.compile(
+    r"(Etc/)?(UTC|UCT|GMT([+-][0-9]{1,2})?|GMT0|Universal|Zulu|Greenwich)"
+)
+
+
+def _is_fixed_offset(zone: zoneinfo.ZoneInfo) -> bool:
+    return _FIXED_OFFSET_ZONE.fullmatch(zone.key or "") is not None
+
+
 def _to_wall(instant: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
     """The naive wall time of `instant` in `zone` (instants beyond the supported range are
     clamped, so callers may pass datetime.max and the like)."""
@@ -917,6 +930,59 @@ class Recurrence:
             low, min(high, span_end), lambda instant: after <= instant < before, limit
         )
 
+    def occurrences_and_next(
+        self, after: datetime, before: datetime, *, limit: int = MAX_OCCURRENCES
+    ) -> tuple[list[datetime], datetime | None]:
+        """`occurrences_between(after, before, limit=limit)` and the first occurrence at or
+        after `before` (`next_after` of the instant just before it), from one walk of the
+        rule instead of two: what a horizon pass needs of each window. The second is looked
+        for only when fewer than `limit` occurrences were found (None otherwise), and is
+        None too when there is none within the search span (see next_after())."""
+        _require_aware(after, "after")
+        _require_aware(before, "before")
+        _require_limit(limit, "limit")
+        if limit == 0 or before <= after:
+            return [], None if limit == 0 else self.next_after(before - _MICROSECOND)
+        zone, start = self.timezone, self._start_wall
+        low = _earlier(_to_wall(after, zone), _ZONE_MARGIN)
+        # The bounds each of the two calls would walk to.
+        between_high = min(
+            _later(_to_wall(before, zone), _ZONE_MARGIN),
+            _later(max(low, start), self._search_span),
+        )
+        next_high = _later(max(_to_wall(before - _MICROSECOND, zone), start), self._search_span)
+        # In a zone without transitions wall order is UTC order: the answer is settled by
+        # the wall that completes it, without walking (for YEARLY: a year) past it.
+        margin = timedelta(0) if _is_fixed_offset(zone) else _ZONE_MARGIN
+        found: set[datetime] = set()
+        settled_after: datetime | None = None  # as in _collect: the limit is reached
+        following: datetime | None = None
+        following_settled: datetime | None = None
+        for wall in self._walk(low, max(between_high, next_high)):
+            # Wall-time order is UTC order except within a zone transition: once the answer
+            # is known, walls more than the margin later cannot change it.
+            if settled_after is not None and wall > settled_after:
+                break
+            if following_settled is not None and wall > following_settled:
+                break
+            instant = _to_utc(wall, zone)
+            if after <= instant < before:
+                if wall <= between_high:
+                    found.add(instant)
+                    if settled_after is None and len(found) >= limit:
+                        settled_after = wall + margin
+                        if not margin:
+                            break
+            elif instant >= before and wall <= next_high:
+                if following is None or instant < following:
+                    following = instant
+                if following_settled is None:
+                    following_settled = wall + margin
+                    if not margin:
+                        break
+        starts = sorted(found)[:limit]
+        return starts, (None if len(starts) >= limit else following)
+
     def first(self, n: int) -> list[datetime]:
         """The first `n` occurrences from the start (n <= MAX_OCCURRENCES) within the search
         span: 1000 years for YEARLY, 200 MONTHLY, 50 WEEKLY and DAILY, 20 HOURLY, 10
@@ -1105,6 +1171,21 @@ def build_recurrence(rrule: str, *, start: datetime, timezone: str = "UTC") -> R
         raise RecurrenceError(
             f"Invalid rrule: the rule has no occurrence between the start and UNTIL={until.text}"
         )
+    return recurrence
+
+
+def stored_recurrence(rrule: str, *, start: datetime, timezone: str = "UTC") -> Recurrence:
+    """The Recurrence of a rule `build_recurrence` accepted when it was stored (normalized):
+    parsed again, so a rule or zone this engine no longer knows still raises RecurrenceError,
+    but not checked against its start, which walks the rule. The horizon pass builds one for
+    every window it extends, and that walk was a third of the rule's cost there."""
+    _require_aware(start, "start")
+    recurrence = Recurrence(
+        rule=rrule,
+        start=start.astimezone(UTC).replace(microsecond=0),
+        timezone=parse_timezone(timezone),
+    )
+    recurrence._kwargs  # noqa: B018 - parses the rule now: its errors belong to the build
     return recurrence
 
 

@@ -200,14 +200,24 @@ def window_events_between(
 
 def windows_due(*, now: datetime, horizon: timedelta) -> QuerySet[Maintenance]:
     """The ACTIVE maintenances the horizon (`now + horizon`) has reached: their next occurrence
-    without an event is within it, or not known yet, or they have no upcoming event at all
-    (events removed behind the services' back come back). One query, set-based."""
-    upcoming = MaintenanceEvent.objects.filter(maintenance=OuterRef("pk"), occurrence__gt=now)
+    without an event is within it, or not known yet. One query on the indexed column alone
+    (`sched_maint_due_idx`), so a tick with nothing due costs an index probe however many
+    windows there are. Events removed behind the services' back are not seen here: the
+    hourly sweep (`windows_without_upcoming_event`) marks their windows "not known"."""
     return Maintenance.objects.filter(status=Maintenance.Status.ACTIVE).filter(
-        Q(events_complete_until__isnull=True)
-        | Q(events_complete_until__lte=now + horizon)
-        | ~Exists(upcoming)
+        Q(events_complete_until__isnull=True) | Q(events_complete_until__lte=now + horizon)
     )
+
+
+def windows_without_upcoming_event(*, now: datetime) -> QuerySet[Maintenance]:
+    """ACTIVE maintenances whose horizon is thought complete but that have no event after
+    `now` at all: their events were removed behind the services' back (or the rule has none
+    left, which the next pass confirms). An anti-join probing the event index once per
+    window, so the sweep runs it, not the tick."""
+    upcoming = MaintenanceEvent.objects.filter(maintenance=OuterRef("pk"), occurrence__gt=now)
+    return Maintenance.objects.filter(
+        status=Maintenance.Status.ACTIVE, events_complete_until__isnull=False
+    ).filter(~Exists(upcoming))
 
 
 def windows_due_id_ranges(*, now: datetime, horizon: timedelta, size: int) -> list[tuple[int, int]]:

@@ -538,15 +538,15 @@ class _Due:
 def _due_occurrences(*, maintenance: Maintenance, recurrence: Recurrence, now: datetime) -> _Due:
     # Occurrences whose window has not ended (start > now - duration) and that start within
     # the horizon (start <= now + horizon); occurrences_between is half-open [after, before).
-    horizon_end = now + _horizon()
-    starts = recurrence.occurrences_between(
-        now - maintenance.duration + _TICK, horizon_end + _TICK, limit=MAX_EVENTS_PER_HORIZON
+    # One walk of the rule gives both those and the first occurrence after the horizon.
+    starts, following = recurrence.occurrences_and_next(
+        now - maintenance.duration + _TICK, now + _horizon() + _TICK, limit=MAX_EVENTS_PER_HORIZON
     )
     if len(starts) == MAX_EVENTS_PER_HORIZON:
         # Capped: the first 1000 stay the same until the first of them ends, which makes room
         # for one more; the horizon "reaches" the window then.
         return _Due(starts, starts[0] + maintenance.duration + _horizon())
-    return _Due(starts, recurrence.next_after(horizon_end) or NO_MORE_OCCURRENCES)
+    return _Due(starts, following or NO_MORE_OCCURRENCES)
 
 
 def _missing_events(
@@ -599,10 +599,7 @@ def _insert_events(
             )
             inserted = cursor.fetchall()
         else:
-            # Django's text form of an instant (naive UTC), without its per-value checks.
-            def adapt(value: datetime) -> str:
-                return str(value.astimezone(UTC).replace(tzinfo=None))
-
+            adapt = _sqlite_instant
             stamp = adapt(now)
             row_sql = "(%s, %s, %s, %s, %s, false, false, 0, NULL, %s, %s)"
             for chunk in _batched(rows, _SQLITE_INSERT_ROWS):
@@ -620,6 +617,32 @@ def _insert_events(
                 inserted += cursor.fetchall()
     _record_generated(rows, inserted, windows)
     return len(rows)
+
+
+def _sqlite_instant(value: datetime) -> str:
+    # Django's text form of an instant on SQLite (naive UTC), without its per-value checks.
+    return str(value.astimezone(UTC).replace(tzinfo=None))
+
+
+def _store_complete_until(windows: Sequence[Maintenance]) -> None:
+    """Write each window's `events_complete_until` in one statement: Django's bulk_update
+    builds a CASE of one branch per row (a quarter of a first pass over yearly windows)."""
+    if not windows:
+        return
+    table = Maintenance._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} SET events_complete_until = v.until "
+                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, until) "
+                f"WHERE {table}.id = v.id",
+                [[w.pk for w in windows], [w.events_complete_until for w in windows]],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET events_complete_until = %s WHERE id = %s",
+                [(_sqlite_instant(w.events_complete_until), w.pk) for w in windows],
+            )
 
 
 def _record_generated(
@@ -769,8 +792,21 @@ def events_extend_horizon(
                 maintenance.events_complete_until = due.complete_until
                 completed.append(maintenance)
             created += _insert_events(rows, windows=completed)
-            Maintenance.objects.bulk_update(completed, ["events_complete_until"])
+            _store_complete_until(completed)
     return created
+
+
+def events_horizon_recheck(*, now: datetime) -> int:
+    """Mark "not known" (`events_complete_until` empty) every ACTIVE window that has no
+    event after `now`, so that the next horizon pass expands its rule again and brings back
+    events removed behind the services' back; return how many windows were marked.
+
+    The horizon pass itself reads only `events_complete_until` (an index probe when nothing
+    is due); this anti-join over every window runs in the hourly sweep instead
+    (`scheduling.tasks.sweep_event_horizon`). A window whose rule simply has nothing left
+    within the horizon is marked too: its next pass finds nothing and marks it complete.
+    """
+    return selectors.windows_without_upcoming_event(now=now).update(events_complete_until=None)
 
 
 def events_advance_statuses(*, now: datetime) -> dict[str, list[int]]:
@@ -794,12 +830,22 @@ def events_advance_statuses(*, now: datetime) -> dict[str, list[int]]:
         EventStatus.ONGOING: [],
         EventStatus.COMPLETED: [],
     }
+    # Each live status by the time of its next transition (SCHEDULED: the start less the
+    # lead; READY: the start; ONGOING: the end), so "nothing to do" is three index probes
+    # (`sched_event_status_start_idx`, `sched_event_ongoing_end_idx`), not a read of every
+    # event under way. The services move a status back themselves when an edit puts it
+    # behind (`event_update_times`), so only forward steps are left to find here.
+    due = (
+        Q(status=EventStatus.SCHEDULED, start_date_time__lte=now + ready_lead())
+        | Q(status=EventStatus.READY, start_date_time__lte=now)
+        | Q(status=EventStatus.ONGOING, end_date_time__lte=now)
+    )
+    # The idle tick's case, checked without a transaction and its round trips.
+    if not MaintenanceEvent.objects.filter(due).exists():
+        return moved
     with transaction.atomic():
         rows = (
-            MaintenanceEvent.objects.filter(
-                status__in=(EventStatus.SCHEDULED, EventStatus.READY, EventStatus.ONGOING),
-                start_date_time__lte=now + ready_lead(),
-            )
+            MaintenanceEvent.objects.filter(due)
             .select_for_update(skip_locked=True)
             .with_live_status(now)
             .exclude(live_status=F("status"))

@@ -1,9 +1,10 @@
 """Celery tasks of the v4 side: thin wrappers that run a service and own the retries.
 
-Both periodic jobs are safe to run twice at once (two beats, or `run_scheduler_tick` beside
+The periodic jobs are safe to run twice at once (two beats, or `run_scheduler_tick` beside
 beat): events are unique per (maintenance, occurrence) and statuses move by compare-and-set.
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from celery import current_app
@@ -28,6 +29,11 @@ def extend_event_horizon_inline(now: datetime) -> JobResult:
     inline=extend_event_horizon_inline,
 )
 def extend_event_horizon(now: datetime) -> JobResult:
+    """Create the missing events of every active window up to the horizon (see below)."""
+    return _extend_event_horizon(now)
+
+
+def _extend_event_horizon(now: datetime) -> JobResult:
     """Create the missing events of every active window up to the horizon.
 
     When more windows need events than SCHEDULER_HORIZON_BATCH, the pass is cut into id
@@ -49,6 +55,32 @@ def extend_event_horizon(now: datetime) -> JobResult:
                 (now.isoformat(), first_id, last_id), expires=expires, producer=producer
             )
     return JobResult(f"{len(ranges)} id ranges dispatched", {"dispatched": len(ranges)})
+
+
+def _sweep(now: datetime, extend: Callable[[datetime], JobResult]) -> JobResult:
+    rechecked = services.events_horizon_recheck(now=now)
+    result = extend(now)
+    summary = f"{rechecked} windows rechecked, {result.summary}"
+    return JobResult(summary, {"rechecked": rechecked, **result.counts})
+
+
+def sweep_event_horizon_inline(now: datetime) -> JobResult:
+    """`sweep_event_horizon` without a broker, in this process (manual tick)."""
+    return _sweep(now, extend_event_horizon_inline)
+
+
+# It runs its own horizon pass, so in a manual tick its place is anywhere before the statuses.
+@periodic_job(
+    every=lambda: settings.SCHEDULER_HORIZON_SWEEP_SECONDS,
+    tick_order=15,
+    inline=sweep_event_horizon_inline,
+)
+def sweep_event_horizon(now: datetime) -> JobResult:
+    """Bring back events removed behind the services' back: mark every active window without
+    an upcoming event "not known", then run a horizon pass (shared out to the workers like
+    the 10-minute one). The anti-join this needs probes the event index once per window,
+    which is why it runs here, hourly, and not in every horizon pass."""
+    return _sweep(now, _extend_event_horizon)
 
 
 # Its writes are the horizon job's: recorded as system:extend-event-horizon.

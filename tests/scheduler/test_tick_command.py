@@ -46,6 +46,7 @@ def due_work(api_client, clock):
 def test_it_runs_every_job_once_and_prints_what_it_did(due_work, capsys):
     assert tick(capsys) == [
         "extend_event_horizon: 0 events created",  # the API generated them already
+        "sweep_event_horizon: 0 windows rechecked, 0 events created",
         "advance_event_statuses: READY 0, ONGOING 1, COMPLETED 0",
         "execute_due_plans: 2 tasks created",
         "send_reminders: 0 reminders",
@@ -66,6 +67,7 @@ def test_it_runs_every_job_once_and_prints_what_it_did(due_work, capsys):
         ("send_due_reports", 1, True),
         ("send_reminders", 1, True),
         ("send_task_reminders", 1, True),
+        ("sweep_event_horizon", 1, True),
     ]
 
 
@@ -74,6 +76,7 @@ def test_it_does_nothing_twice(due_work, capsys):
     tick(capsys)
     assert tick(capsys) == [
         "extend_event_horizon: 0 events created",
+        "sweep_event_horizon: 0 windows rechecked, 0 events created",
         "advance_event_statuses: READY 0, ONGOING 0, COMPLETED 0",
         "execute_due_plans: 0 tasks created",
         "send_reminders: 0 reminders",
@@ -91,9 +94,11 @@ def test_it_runs_the_other_jobs_and_fails_when_one_job_fails(monkeypatch, capsys
         raise RuntimeError("rule engine down")
 
     monkeypatch.setattr(scheduling_services, "events_extend_horizon", broken)
-    with pytest.raises(CommandError, match="1 job"):
+    # Both horizon jobs (the 10-minute pass and the hourly sweep's) expand rules.
+    with pytest.raises(CommandError, match="2 job"):
         call_command("run_scheduler_tick")
     output = capsys.readouterr()
     assert "extend_event_horizon: failed: RuntimeError: rule engine down" in output.err
+    assert "sweep_event_horizon: failed: RuntimeError: rule engine down" in output.err
     assert "execute_due_plans: 0 tasks created" in output.out
     assert SchedulerJob.objects.get(name="extend_event_horizon").last_ok is False

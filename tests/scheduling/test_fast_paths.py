@@ -9,14 +9,20 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.jobs import periodic_jobs
 from core.models import AuditRecord
-from scheduling import selectors
+from scheduling import selectors, services
 from scheduling.api.serializers import MaintenanceEventRowSerializer, event_rows
 from scheduling.models import Maintenance, MaintenanceEvent
 from scheduling.services import NO_MORE_OCCURRENCES, events_extend_horizon
 from tests.scheduling.conftest import NOW, create, ts
 
 pytestmark = pytest.mark.usefixtures("db", "frozen")
+
+
+def job(name: str):
+    (found,) = [job for job in periodic_jobs() if job.name == name]
+    return found
 
 
 def test_list_rows_are_what_the_row_serializer_renders(api_client, monitors):
@@ -83,16 +89,46 @@ def test_the_horizon_job_only_looks_at_windows_the_horizon_reached(api_client, s
 def test_a_window_whose_events_were_removed_behind_the_services_back_is_generated_again(
     api_client,
 ):
+    from scheduling import tasks
+
     maintenance = create(api_client, rrule="FREQ=DAILY")
     MaintenanceEvent.objects.all().delete()
 
-    assert events_extend_horizon(now=NOW) == 90
+    # The 10-minute pass reads only how far the window's events go, and trusts it.
+    assert events_extend_horizon(now=NOW) == 0
+    # The hourly sweep finds the window without an upcoming event and brings them back.
+    result = job("sweep_event_horizon").inline(NOW)
+    assert result.counts == {"rechecked": 1, "created": 90}
     assert MaintenanceEvent.objects.filter(maintenance_id=maintenance["id"]).count() == 90
+    assert tasks.sweep_event_horizon.name == "scheduling.tasks.sweep_event_horizon"
+
+
+def test_the_sweep_restores_a_removed_event_and_leaves_complete_windows_alone(api_client):
+    kept = create(api_client, title="Kept", rrule="FREQ=DAILY")
+    emptied = create(api_client, title="Emptied", rrule="FREQ=WEEKLY")
+    events = MaintenanceEvent.objects.filter(maintenance_id=emptied["id"])
+    (removed,) = events.values_list("occurrence", flat=True)[:1]
+    events.delete()
+    horizon = timedelta(days=90)
+
+    assert not selectors.windows_due(now=NOW, horizon=horizon).exists()
+    assert list(selectors.windows_without_upcoming_event(now=NOW).values_list("pk", flat=True)) == [
+        emptied["id"]
+    ]
+    assert services.events_horizon_recheck(now=NOW) == 1
+    assert list(selectors.windows_due(now=NOW, horizon=horizon).values_list("pk", flat=True)) == [
+        emptied["id"]
+    ]
+    assert events_extend_horizon(now=NOW) == 13
+    assert removed in set(events.values_list("occurrence", flat=True))
+    assert MaintenanceEvent.objects.filter(maintenance_id=kept["id"]).count() == 90
+    assert services.events_horizon_recheck(now=NOW) == 0
 
 
 def test_workers_share_a_pass_by_id_ranges(api_client):
     ids = [create(api_client, title=f"m{n}", rrule="FREQ=DAILY")["id"] for n in range(5)]
     MaintenanceEvent.objects.all().delete()
+    assert services.events_horizon_recheck(now=NOW) == 5  # what the hourly sweep does first
 
     ranges = selectors.windows_due_id_ranges(now=NOW, horizon=timedelta(days=90), size=2)
     assert ranges == [(ids[0], ids[1]), (ids[2], ids[3]), (ids[4], ids[4])]
@@ -112,10 +148,12 @@ def test_a_big_horizon_pass_is_shared_out_to_the_workers_in_id_ranges(
     MaintenanceEvent.objects.all().delete()
     settings.SCHEDULER_HORIZON_BATCH = 2
 
-    # Eager: the three range tasks run inline, as three workers would.
-    assert tasks.extend_event_horizon() == {"dispatched": 3}
+    # Eager: the three range tasks run inline, as three workers would. The sweep's pass is
+    # shared out like the 10-minute one.
+    assert tasks.sweep_event_horizon() == {"rechecked": 5, "dispatched": 3}
     assert MaintenanceEvent.objects.count() == 5 * 90
     assert tasks.extend_event_horizon() == {"created": 0}
+    assert tasks.sweep_event_horizon() == {"rechecked": 0, "created": 0}
 
 
 def test_a_capped_window_is_due_again_when_its_first_event_ends(api_client):
@@ -129,3 +167,17 @@ def test_a_capped_window_is_due_again_when_its_first_event_ends(api_client):
     assert selectors.windows_due(now=first_end, horizon=horizon).exists()
     assert events_extend_horizon(now=first_end) == 1
     assert events.count() == 1001
+
+
+def test_a_stored_rule_that_no_longer_parses_is_logged_and_skipped(api_client, caplog):
+    broken = create(api_client, title="Broken", rrule="FREQ=DAILY")
+    fine = create(api_client, title="Fine", rrule="FREQ=DAILY")
+    MaintenanceEvent.objects.all().delete()
+    # As if the engine stopped accepting what it once stored (the rule is not checked again
+    # on every pass: `stored_recurrence` parses it).
+    Maintenance.objects.filter(pk=broken["id"]).update(rrule="FREQ=FORTNIGHTLY")
+    Maintenance.objects.update(events_complete_until=None)
+
+    assert events_extend_horizon(now=NOW) == 90
+    assert MaintenanceEvent.objects.filter(maintenance_id=fine["id"]).count() == 90
+    assert f"Maintenance {broken['id']} has a rule that does not build" in caplog.text

@@ -92,6 +92,46 @@ def test_it_finds_the_rfc_example_in_windows_far_from_the_start(record):
         assert recurrence.next_after(after) == window[1]
 
 
+# The horizon pass takes both from one walk (`occurrences_and_next`); it must answer exactly
+# what the two calls answer, across zone transitions, COUNT, UNTIL and the limit.
+_ONE_WALK_RULES = [
+    ("FREQ=DAILY", "UTC"),
+    ("FREQ=DAILY;BYHOUR=2,3;BYMINUTE=30", "Europe/Berlin"),
+    ("FREQ=HOURLY;INTERVAL=5", "America/New_York"),
+    ("FREQ=MINUTELY;INTERVAL=15", "Australia/Lord_Howe"),
+    ("FREQ=WEEKLY;BYDAY=MO,FR;COUNT=20", "Asia/Kolkata"),
+    ("FREQ=MONTHLY;BYDAY=-1SU;BYHOUR=1", "Europe/London"),
+    ("FREQ=YEARLY", "UTC"),
+    ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", "Pacific/Chatham"),
+    ("FREQ=DAILY;UNTIL=20261101T060000Z", "America/New_York"),
+    ("FREQ=HOURLY;INTERVAL=7;COUNT=300", "Etc/GMT-14"),
+    ("FREQ=MONTHLY;BYMONTHDAY=31", "UTC"),
+]
+
+
+@pytest.mark.parametrize(("rule", "zone"), _ONE_WALK_RULES)
+def test_one_walk_gives_what_occurrences_between_and_next_after_give(rule, zone):
+    recurrence = build_recurrence(rule, start=utc(2026, 1, 1, 0, 30), timezone=zone)
+    windows = [
+        (utc(2025, 6, 1), utc(2026, 1, 2)),
+        (utc(2026, 3, 27, 13), utc(2026, 3, 29, 1, 30, 0)),  # Europe's spring gap
+        (utc(2026, 10, 24), utc(2026, 11, 1, 6, 30)),  # the autumn overlaps
+        (utc(2026, 2, 1, 0, 0, 0), utc(2026, 5, 2, 0, 0, 1)),
+        (utc(2027, 1, 1), utc(2029, 3, 1)),
+        (utc(2040, 1, 1), utc(2040, 1, 1, 0, 0, 1)),
+    ]
+    for after, before in windows:
+        for limit in (0, 1, 7, MAX_OCCURRENCES):
+            starts = recurrence.occurrences_between(after, before, limit=limit)
+            following = recurrence.next_after(before - timedelta(microseconds=1))
+            expected = (starts, following if len(starts) < limit else None)
+            assert recurrence.occurrences_and_next(after, before, limit=limit) == expected
+    assert recurrence.occurrences_and_next(utc(2026, 5, 1), utc(2026, 4, 1)) == (
+        [],
+        recurrence.next_after(utc(2026, 4, 1) - timedelta(microseconds=1)),
+    )
+
+
 # --- time zones and DST ------------------------------------------------------------------------
 
 
