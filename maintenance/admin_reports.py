@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_lazy
 
 from core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, run_each
 from maintenance import reports
@@ -29,16 +30,20 @@ class ReportScheduleForm(forms.ModelForm):
         initial=list(reports.DEFAULT_FORMATS),
     )
     channel_ids = forms.MultipleChoiceField(
-        label="Channels",
+        label=gettext_lazy("Channels"),
         choices=_channel_choices,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Email gets the files attached; a webhook the figures and download links.",
+        help_text=gettext_lazy(
+            "Email gets the files attached; a webhook the figures and download links."
+        ),
     )
 
     class Meta:
         model = ReportSchedule
         fields = ("name", "frequency", "timezone", "metrics", "formats", "channel_ids", "enabled")
-        help_texts = {"timezone": "An IANA timezone: periods run from its local midnights."}
+        help_texts = {
+            "timezone": gettext_lazy("An IANA timezone: periods run from its local midnights.")
+        }
 
 
 @admin.register(ReportSchedule)
@@ -81,19 +86,23 @@ class ReportScheduleAdmin(ServiceModelAdmin):
     def delete_through_service(self, request, obj) -> None:
         reports.report_schedule_delete(schedule_id=obj.pk)
 
-    @admin.action(description="Send the last period's report now", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Send the last period's report now"), permissions=["change"]
+    )
     def send_now(self, request, queryset):
         actor = f"user:{request.user.pk}"
         run_each(
             self,
             request,
             queryset,
-            "Sent",
+            gettext("Sent"),
             lambda schedule: reports.report_schedule_send_now(
                 schedule_id=schedule.pk, by=actor, now=timezone.now()
             ),
         )
-        self.message_user(request, "The deliveries go out from the workers.", messages.INFO)
+        self.message_user(
+            request, gettext("The deliveries go out from the workers."), messages.INFO
+        )
 
 
 @admin.register(Report)
@@ -118,7 +127,7 @@ class ReportAdmin(ReadOnlyModelAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="files")
+    @admin.display(description=gettext_lazy("files"))
     def downloads(self, report: Report) -> str:
         files = report.files.defer("content").order_by("id")
         return format_html_join(
