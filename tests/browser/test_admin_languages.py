@@ -66,6 +66,9 @@ def test_a_spanish_browser_gets_the_admin_in_spanish(spanish_page, planner, scre
     assert page.locator("#open-my-tasks").inner_text() == "Mis tareas"
     assert page.get_by_text("Cumplimiento del mantenimiento preventivo por mes").is_visible()
     assert "tareas vencidas" in page.locator("#figure-overdue").inner_text()
+    # The app list: app and model names (Django makes the plural up; core/i18n.py).
+    assert page.get_by_role("link", name="Mantenimiento preventivo").count() >= 1
+    assert page.get_by_role("link", name="Planes", exact=True).count() >= 1
     if page.width_name == "phone":
         assert not scrolls_sideways(page)
     screenshot(page, f"dashboard-{page.width_name}")
@@ -78,6 +81,10 @@ def test_a_spanish_browser_gets_the_admin_in_spanish(spanish_page, planner, scre
     assert page.get_by_role("heading", name="Plantilla de tarea").is_visible()
     assert page.get_by_role("heading", name="Disparador por calendario").is_visible()
     assert page.get_by_role("heading", name="Trabajo reciente").is_visible()
+    assert page.locator("label[for=id_name]").inner_text() == "Nombre:"
+    assert page.locator("label[for=id_task_title]").inner_text() == "Título de la tarea:"
+    assert page.locator("#id_priority option:checked").inner_text() == "Media"
+    assert page.locator("#id_unit option:checked").inner_text() == "Semana"
     assert page.locator(".ops-cl-add").inner_text() == "Añadir elemento"
     assert page.locator(".ops-cl-row .ops-cl-kind option").first.inner_text() == "Verificación"
     assert page.locator(".ops-cl-row .ops-cl-up").get_attribute("title") == "Subir"
