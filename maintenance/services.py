@@ -23,7 +23,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, ProtectedError
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from core import audit
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
@@ -1355,7 +1355,7 @@ def _complete(
     delay_reason: str | None = "",
     delay_note: str | None = "",
 ) -> None:
-    _ensure_open(task, "completed")
+    _ensure_open(task, pgettext("a task cannot be …", "completed"))
     completed_at = completed_at or now
     delay_reason, delay_note = delay_reason or "", delay_note or ""
     if completed_at > now + CLOCK_SKEW:
@@ -1383,7 +1383,7 @@ def _complete(
 
 
 def _cancel(task: Task, plan: Plan | None, *, notes, now) -> None:
-    _ensure_open(task, "cancelled")
+    _ensure_open(task, pgettext("a task cannot be …", "cancelled"))
     task.status = Task.Status.CANCELLED
     task.cancelled_at = now
     workorders.task_stopped(task, now=now)
