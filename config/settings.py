@@ -104,6 +104,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions (it reads the admin's language choice), before CommonMiddleware (which
+    # may redirect): picks the language from the choice cookie or Accept-Language, else English.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -176,6 +179,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The admin and v1's messages in these languages; a client gets Spanish only by asking for it
+# (Accept-Language, or the admin's language choice). Catalogues: locale/, see "Languages".
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # Instants are stored and served in UTC; objects carry their own IANA zone for recurrence.
 TIME_ZONE = "UTC"
 USE_I18N = True

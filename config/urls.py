@@ -20,6 +20,8 @@ def _docs_page(view_class):
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # set_language: the admin header's language choice posts here (README "Languages").
+    path("i18n/", include("django.conf.urls.i18n")),
     path("metrics", metrics_view, name="metrics"),
     # Staff pages of our own, before the admin's catch-all URLs.
     path("admin/schedule/", include(admin_schedule.urls())),

@@ -26,7 +26,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.text import capfirst
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
@@ -139,7 +139,14 @@ def run_each(modeladmin, request, objects: Iterable, verb: str, call: Callable) 
         else:
             done += 1
     if done:
-        modeladmin.message_user(request, f"{verb} {done} of {len(objects)}.", messages.SUCCESS)
+        modeladmin.message_user(
+            request,
+            (
+                gettext("%(verb)s %(done)s of %(count)s.")
+                % {"verb": verb, "done": done, "count": len(objects)}
+            ),
+            messages.SUCCESS,
+        )
     return done
 
 
@@ -287,7 +294,7 @@ class ServiceModelAdmin(admin.ModelAdmin):
                 self.log_deletions(request, queryset.model._default_manager.filter(pk=obj.pk))
                 self.delete_through_service(request, obj)
 
-        run_each(self, request, queryset, "Deleted", delete)
+        run_each(self, request, queryset, gettext("Deleted"), delete)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -313,7 +320,7 @@ class ServiceModelAdmin(admin.ModelAdmin):
         page = Paginator(audit.records_for(obj), HISTORY_PAGE_SIZE).get_page(request.GET.get("p"))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Change history: {obj}",
+            "title": (gettext("Change history: %(obj)s") % {"obj": obj}),
             "subtitle": None,
             "module_name": str(capfirst(opts.verbose_name_plural)),
             "object": obj,
@@ -473,8 +480,13 @@ class ApiKeyAdmin(ServiceModelAdmin, APIKeyModelAdmin):
         api_key, raw_key = services.api_key_create(spec=self._spec(form))
         self.message_user(
             request,
-            f"The API key for {api_key.name} is: {raw_key}. Please store it somewhere safe: "
-            "you will not be able to see it again.",
+            (
+                gettext(
+                    "The API key for %(name)s is: %(raw_key)s. Please store it somewhere "
+                    "safe: you will not be able to see it again."
+                )
+                % {"name": api_key.name, "raw_key": raw_key}
+            ),
             messages.WARNING,
         )
         return api_key
@@ -523,7 +535,7 @@ class AuditRecordAdmin(ReadOnlyModelAdmin):
     )
     fields = readonly_fields
 
-    @admin.display(description="changed fields")
+    @admin.display(description=gettext_lazy("changed fields"))
     def changed_fields(self, record: AuditRecord) -> str:
         return ", ".join(sorted(record.changes or {}))
 

@@ -1,11 +1,20 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class CoreConfig(AppConfig):
     """The kernel every app shares: errors, ids, API plumbing, periodic jobs, API keys."""
 
     name = "core"
-    verbose_name = "API access and scheduler"
+    verbose_name = gettext_lazy("API access and scheduler")
+
+    def __init__(self, app_name, app_module):
+        super().__init__(app_name, app_module)
+        # Before any app's models load (Django creates every app config first): our models'
+        # made-up names become translatable as each class is made (core/i18n.py).
+        from core import i18n
+
+        i18n.connect()
 
     def ready(self) -> None:
         from django.utils.module_loading import autodiscover_modules
@@ -19,6 +28,13 @@ class CoreConfig(AppConfig):
         autodiscover_modules("tasks")
         # Each app's gauges for /metrics and its prunable records, declared beside its models.
         autodiscover_modules("metrics", "retention")
+
+        # The admin (first in INSTALLED_APPS) has loaded every admin module by now.
+        from django.contrib import admin
+
+        from core import i18n
+
+        i18n.translate_admin_form_labels(admin.site)
 
         from core.context import install_celery_hooks
 

@@ -3,6 +3,7 @@ from datetime import timedelta
 from auditlog.models import AbstractLogEntry
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from rest_framework_api_key.models import AbstractAPIKey
 
 
@@ -10,12 +11,12 @@ class ApiKey(AbstractAPIKey):
     """A key for the REST API. Only a SHA-512 hash is stored; the key is shown once, at creation."""
 
     read_only = models.BooleanField(
-        default=False, help_text="A read-only key may only GET; writes get 403."
+        default=False, help_text=gettext_lazy("A read-only key may only GET; writes get 403.")
     )
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = "API key"
-        verbose_name_plural = "API keys"
+        verbose_name = gettext_lazy("API key")
+        verbose_name_plural = gettext_lazy("API keys")
 
 
 def _update_creating(manager: models.Manager, name: str, values: dict) -> None:
@@ -73,7 +74,7 @@ class SchedulerJob(models.Model):
     last_started_at = models.DateTimeField(null=True, blank=True)
     last_finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    last_ok = models.BooleanField(null=True, blank=True, verbose_name="last run ok")
+    last_ok = models.BooleanField(null=True, blank=True, verbose_name=gettext_lazy("last run ok"))
     last_summary = models.CharField(max_length=500, blank=True)
     last_error = models.TextField(blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
@@ -84,7 +85,7 @@ class SchedulerJob(models.Model):
 
     class Meta:
         ordering = ("name",)
-        verbose_name = "scheduler job"
+        verbose_name = gettext_lazy("scheduler job")
 
     def __str__(self) -> str:
         return self.name
@@ -113,8 +114,8 @@ class AuditRecord(AbstractLogEntry):
     timestamp = models.DateTimeField(default=timezone.now)
 
     class Meta(AbstractLogEntry.Meta):
-        verbose_name = "audit record"
-        verbose_name_plural = "audit records"
+        verbose_name = gettext_lazy("audit record")
+        verbose_name_plural = gettext_lazy("audit records")
         ordering = ("-timestamp", "-id")
         indexes = [
             models.Index(

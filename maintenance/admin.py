@@ -30,8 +30,8 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from core.admin import (
     ObjectAction,
@@ -223,7 +223,7 @@ def _in_form_terms(error: DomainError) -> DomainError:
     return renamed
 
 
-REQUIRED = "This field is required."
+REQUIRED = gettext_lazy("This field is required.")
 
 
 class PlanForm(ZonedTimesMixin, RuleBuilderFields, PlanWorkFields, forms.ModelForm):
@@ -249,7 +249,7 @@ class PlanForm(ZonedTimesMixin, RuleBuilderFields, PlanWorkFields, forms.ModelFo
         widget=AutocompleteSelect(Plan._meta.get_field("assignee"), admin.site),
     )
     task_title = forms.CharField(
-        required=False, max_length=255, help_text="Defaults to the plan's name."
+        required=False, max_length=255, help_text=gettext_lazy("Defaults to the plan's name.")
     )
     task_description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     task_checklist = ChecklistField(
@@ -260,7 +260,7 @@ class PlanForm(ZonedTimesMixin, RuleBuilderFields, PlanWorkFields, forms.ModelFo
         ),
     )
     task_estimated_duration_minutes = forms.IntegerField(
-        required=False, min_value=1, max_value=100_000, label="Estimated minutes"
+        required=False, min_value=1, max_value=100_000, label=gettext_lazy("Estimated minutes")
     )
     task_code_prefix = forms.CharField(initial="MAN", required=False)
     trigger = forms.ChoiceField(
@@ -272,18 +272,18 @@ class PlanForm(ZonedTimesMixin, RuleBuilderFields, PlanWorkFields, forms.ModelFo
     end_at = ZonedDateTimeField(required=False, label=gettext_lazy("End at (local time)"))
     zoned_fields = ("start_at", "end_at")
     timezone = forms.CharField(
-        initial="UTC", max_length=64, help_text="IANA zone the rule is expanded in."
+        initial="UTC", max_length=64, help_text=gettext_lazy("IANA zone the rule is expanded in.")
     )
     anchor = forms.ChoiceField(choices=Plan.Anchor.choices, initial=Plan.Anchor.FIXED)
     # Up to 366 days either way, as in the API.
     lead_time_hours = forms.FloatField(initial=0, required=False, min_value=0, max_value=8784)
     tolerance_hours = forms.FloatField(initial=24, required=False, min_value=0, max_value=8784)
-    counter_unit = forms.CharField(required=False, max_length=32, label="Unit")
+    counter_unit = forms.CharField(required=False, max_length=32, label=gettext_lazy("Unit"))
     counter_interval = forms.DecimalField(
-        required=False, max_digits=20, decimal_places=4, label="Interval"
+        required=False, max_digits=20, decimal_places=4, label=gettext_lazy("Interval")
     )
     counter_anchor = forms.ChoiceField(
-        choices=Plan.Anchor.choices, initial=Plan.Anchor.FIXED, label="Anchor"
+        choices=Plan.Anchor.choices, initial=Plan.Anchor.FIXED, label=gettext_lazy("Anchor")
     )
     counter_start_value = forms.DecimalField(
         required=False,
@@ -291,23 +291,27 @@ class PlanForm(ZonedTimesMixin, RuleBuilderFields, PlanWorkFields, forms.ModelFo
         min_value=0,
         max_digits=20,
         decimal_places=4,
-        label="Start value",
+        label=gettext_lazy("Start value"),
     )
     counter_tolerance_units = forms.DecimalField(
-        required=False, min_value=0, max_digits=20, decimal_places=4, label="Tolerance units"
+        required=False,
+        min_value=0,
+        max_digits=20,
+        decimal_places=4,
+        label=gettext_lazy("Tolerance units"),
     )
     min_interval_every = forms.IntegerField(
-        required=False, min_value=1, max_value=1000, label="Never sooner than every"
+        required=False, min_value=1, max_value=1000, label=gettext_lazy("Never sooner than every")
     )
     min_interval_unit = forms.ChoiceField(choices=Plan.Unit.choices, required=False, label="")
     max_interval_every = forms.IntegerField(
-        required=False, min_value=1, max_value=1000, label="At least every"
+        required=False, min_value=1, max_value=1000, label=gettext_lazy("At least every")
     )
     max_interval_unit = forms.ChoiceField(choices=Plan.Unit.choices, required=False, label="")
     holiday_calendar = forms.ModelChoiceField(
         queryset=HolidayCalendar.objects.all(),
         required=False,
-        help_text="Scheduled tasks due on its dates are due on the next working day.",
+        help_text=gettext_lazy("Scheduled tasks due on its dates are due on the next working day."),
     )
     notification_channel_ids = ChannelsField(
         label=gettext_lazy("Notification channels"),
@@ -587,7 +591,7 @@ class PlanAdmin(ServiceModelAdmin):
             {"fields": ("name", "description", "priority", "department", "assets", "assignee")},
         ),
         (
-            "Task template",
+            gettext_lazy("Task template"),
             {
                 "fields": (
                     "task_title",
@@ -598,9 +602,9 @@ class PlanAdmin(ServiceModelAdmin):
                 )
             },
         ),
-        ("Trigger", {"fields": ("trigger",)}),
+        (gettext_lazy("Trigger"), {"fields": ("trigger",)}),
         (
-            "Calendar trigger",
+            gettext_lazy("Calendar trigger"),
             {
                 "fields": (
                     "timezone",
@@ -618,7 +622,7 @@ class PlanAdmin(ServiceModelAdmin):
             },
         ),
         (
-            "Counter trigger",
+            gettext_lazy("Counter trigger"),
             {
                 "fields": (
                     "counter_unit",
@@ -630,11 +634,11 @@ class PlanAdmin(ServiceModelAdmin):
                     ("max_interval_every", "max_interval_unit"),
                 ),
                 "classes": ("ops-trigger", "ops-counter"),
-                "description": "For trigger = counter.",
+                "description": gettext_lazy("For trigger = counter."),
             },
         ),
         (
-            "Notifications and costs",
+            gettext_lazy("Notifications and costs"),
             {
                 "fields": (
                     "notification_channel_ids",
@@ -643,8 +647,11 @@ class PlanAdmin(ServiceModelAdmin):
                 )
             },
         ),
-        ("Compliance", {"fields": (("grace_hours", "grace_fraction"),)}),
-        ("Reminders, escalation and work-order windows", {"fields": PlanWorkFields.WORK_FIELDS}),
+        (gettext_lazy("Compliance"), {"fields": (("grace_hours", "grace_fraction"),)}),
+        (
+            gettext_lazy("Reminders, escalation and work-order windows"),
+            {"fields": PlanWorkFields.WORK_FIELDS},
+        ),
     )
     preview_fields = {
         **RULE_PREVIEW_FIELDS,
@@ -661,9 +668,9 @@ class PlanAdmin(ServiceModelAdmin):
         if obj is None:
             return self.main_fieldsets
         return (
-            ("State (read-only)", {"fields": self.state_fields}),
+            (gettext("State (read-only)"), {"fields": self.state_fields}),
             *self.main_fieldsets,
-            ("Recent work", {"fields": ("recent_tasks", "recent_executions")}),
+            (gettext("Recent work"), {"fields": ("recent_tasks", "recent_executions")}),
         )
 
     def get_queryset(self, request):
@@ -792,32 +799,44 @@ class PlanAdmin(ServiceModelAdmin):
             )
         return message
 
-    @admin.display(description="Next due")
+    @admin.display(description=gettext_lazy("Next due"))
     def next_due_utc(self, plan: Plan) -> str:
         if not plan.is_calendar:
-            return "— (counter plan)"
+            return gettext("— (counter plan)")
         if plan.next_due_at is None:
-            return "— (a floating plan waits for its open task, or the plan has ended)"
+            return gettext("— (a floating plan waits for its open task, or the plan has ended)")
         # In the plan's zone (the one its rule runs in), UTC beside.
         due, run = (zoned_and_utc(at, plan.timezone) for at in (plan.next_due_at, plan.next_run_at))
-        return f"{due}; task generated at {run}"
+        return gettext("%(next_due_at)s; task generated at %(next_run_at)s") % {
+            "next_due_at": due,
+            "next_run_at": run,
+        }
 
-    @admin.display(description="Counter")
+    @admin.display(description=gettext_lazy("Counter"))
     def counter_state(self, plan: Plan) -> str:
         if plan.is_calendar:
-            return "— (calendar plan)"
-        last = "no reading yet"
+            return gettext("— (calendar plan)")
+        last = gettext("no reading yet")
         if plan.counter_value is not None:
-            last = f"last reading {_number(plan.counter_value)} {plan.counter_unit}"
-            last += f" at {_when(plan.counter_recorded_at)}"
+            last = gettext("last reading %(counter_value)s %(counter_unit)s") % {
+                "counter_value": _number(plan.counter_value),
+                "counter_unit": plan.counter_unit,
+            }
+            last += gettext(" at %(counter_recorded_at)s") % {
+                "counter_recorded_at": _when(plan.counter_recorded_at)
+            }
         threshold = _number(plan.next_counter_threshold)
-        return f"{last}; next task at {threshold} {plan.counter_unit}"
+        return gettext("%(last)s; next task at %(threshold)s %(counter_unit)s") % {
+            "last": last,
+            "threshold": threshold,
+            "counter_unit": plan.counter_unit,
+        }
 
-    @admin.display(description="Last executed")
+    @admin.display(description=gettext_lazy("Last executed"))
     def last_executed_utc(self, plan: Plan) -> str:
         return zoned_and_utc(plan.last_executed_at, plan.timezone)
 
-    @admin.display(description="Recent tasks")
+    @admin.display(description=gettext_lazy("Recent tasks"))
     def recent_tasks(self, plan: Plan) -> str:
         tasks = (
             Task.objects.filter(plan_id=plan.pk)
@@ -840,19 +859,24 @@ class PlanAdmin(ServiceModelAdmin):
             ),
         )
         if not rows:
-            return "No tasks yet."
+            return gettext("No tasks yet.")
         # The labour of all the plan's tasks (not only the recent ones), one aggregate.
         spent = Task.objects.filter(plan_id=plan.pk).aggregate(total=Sum("time_spent_minutes"))
         return format_html(
-            '<table class="ops-recent" id="recent-tasks"><tr><th>Code</th><th>Status</th>'
-            "<th>Due</th><th>Deadline</th><th>Assignee</th></tr>{}</table>"
+            '<table class="ops-recent" id="recent-tasks"><tr><th>{}</th><th>{}</th>'
+            "<th>{}</th><th>{}</th><th>{}</th></tr>{}</table>"
             '<p id="plan-time-spent">{}</p>',
+            gettext("Code"),
+            gettext("Status"),
+            gettext("Due"),
+            gettext("Deadline"),
+            gettext("Assignee"),
             rows,
             _("Time spent on this plan's tasks: %(minutes)d min")
             % {"minutes": spent["total"] or 0},
         )
 
-    @admin.display(description="Recent executions")
+    @admin.display(description=gettext_lazy("Recent executions"))
     def recent_executions(self, plan: Plan) -> str:
         executions = (
             Execution.objects.filter(plan_id=plan.pk)
@@ -874,59 +898,73 @@ class PlanAdmin(ServiceModelAdmin):
             ),
         )
         if not rows:
-            return "No executions yet."
+            return gettext("No executions yet.")
         return format_html(
-            '<table class="ops-recent" id="recent-executions"><tr><th>Trigger</th><th>Due</th>'
-            "<th>Executed</th><th>By</th><th>Task</th></tr>{}</table>",
+            '<table class="ops-recent" id="recent-executions"><tr><th>{}</th><th>{}</th>'
+            "<th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            gettext("Trigger"),
+            gettext("Due"),
+            gettext("Executed"),
+            gettext("By"),
+            gettext("Task"),
             rows,
         )
 
-    @admin.display(description="Trigger")
+    @admin.display(description=gettext_lazy("Trigger"))
     def trigger_summary(self, plan: Plan) -> str:
         if plan.is_calendar:
-            return f"calendar ({plan.anchor}): {plan.rrule} in {plan.timezone}"
-        return (
-            f"counter ({plan.anchor}): every {_number(plan.counter_interval)} {plan.counter_unit}"
-        )
+            return gettext("calendar (%(anchor)s): %(rrule)s in %(timezone)s") % {
+                "anchor": plan.anchor,
+                "rrule": plan.rrule,
+                "timezone": plan.timezone,
+            }
+        return gettext("counter (%(anchor)s): every %(counter_interval)s %(counter_unit)s") % {
+            "anchor": plan.anchor,
+            "counter_interval": _number(plan.counter_interval),
+            "counter_unit": plan.counter_unit,
+        }
 
-    @admin.display(description="Next due", ordering="next_due_at")
+    @admin.display(description=gettext_lazy("Next due"), ordering="next_due_at")
     def next_due(self, plan: Plan) -> str:
         if plan.is_calendar:
             return plan.next_due_at.strftime("%Y-%m-%d %H:%M UTC") if plan.next_due_at else "—"
-        return f"at {_number(plan.next_counter_threshold)} {plan.counter_unit}"
+        return gettext("at %(next_counter_threshold)s %(counter_unit)s") % {
+            "next_counter_threshold": _number(plan.next_counter_threshold),
+            "counter_unit": plan.counter_unit,
+        }
 
-    @admin.display(description="Assets")
+    @admin.display(description=gettext_lazy("Assets"))
     def asset_list(self, plan: Plan) -> str:
         return ", ".join(link.asset.code for link in plan.plan_assets.all()) or "—"
 
-    @admin.action(description="Execute now (generate a task)")
+    @admin.action(description=gettext_lazy("Execute now (generate a task)"))
     def execute_now(self, request, queryset):
         by = actor_name(request)
         run_each(
             self,
             request,
             list(queryset),
-            "Executed",
+            gettext("Executed"),
             lambda plan: services.plan_execute(plan_id=plan.pk, by=by, now=timezone.now()),
         )
 
-    @admin.action(description="Pause")
+    @admin.action(description=gettext_lazy("Pause"))
     def pause(self, request, queryset):
         run_each(
             self,
             request,
             list(queryset),
-            "Paused",
+            gettext("Paused"),
             lambda plan: services.plan_pause(plan_id=plan.pk, now=timezone.now()),
         )
 
-    @admin.action(description="Resume")
+    @admin.action(description=gettext_lazy("Resume"))
     def resume(self, request, queryset):
         run_each(
             self,
             request,
             list(queryset),
-            "Resumed",
+            gettext("Resumed"),
             lambda plan: services.plan_resume(plan_id=plan.pk, now=timezone.now()),
         )
 
@@ -1116,31 +1154,35 @@ class TaskAdmin(TaskExport, _SearchByPlanId, ServiceModelAdmin):
         # The work queue lives in its own module (maintenance/admin_queue.py).
         return [*admin_queue.urls(self), *super().get_urls()]
 
-    @admin.display(description="Plan", ordering="plan__name")
+    @admin.display(description=gettext_lazy("Plan"), ordering="plan__name")
     def plan_name(self, task: Task) -> str:
         # The plan may have been deleted: its id stays on the task.
-        return task.plan.name if task.plan else f"{task.plan_id} (deleted)"
+        return (
+            task.plan.name
+            if task.plan
+            else (gettext("%(plan_id)s (deleted)") % {"plan_id": task.plan_id})
+        )
 
-    @admin.action(description="Complete")
+    @admin.action(description=gettext_lazy("Complete"))
     def complete(self, request, queryset):
         by = actor_name(request)
         run_each(
             self,
             request,
             list(queryset),
-            "Completed",
+            gettext("Completed"),
             lambda task: services.task_complete(
                 task_id=task.pk, completed_at=None, notes=None, by=by, now=timezone.now()
             ),
         )
 
-    @admin.action(description="Cancel")
+    @admin.action(description=gettext_lazy("Cancel"))
     def cancel(self, request, queryset):
         run_each(
             self,
             request,
             list(queryset),
-            "Cancelled",
+            gettext("Cancelled"),
             lambda task: services.task_cancel(task_id=task.pk, notes=None, now=timezone.now()),
         )
 
@@ -1162,11 +1204,15 @@ class ExecutionAdmin(ExecutionExport, _SearchByPlanId, ReadOnlyModelAdmin):
     search_fields = ("id", "task__code")
     date_hierarchy = "due_at"
 
-    @admin.display(description="Plan", ordering="plan__name")
+    @admin.display(description=gettext_lazy("Plan"), ordering="plan__name")
     def plan_name(self, execution: Execution) -> str:
-        return execution.plan.name if execution.plan else f"{execution.plan_id} (deleted)"
+        return (
+            execution.plan.name
+            if execution.plan
+            else (gettext("%(plan_id)s (deleted)") % {"plan_id": execution.plan_id})
+        )
 
-    @admin.display(description="Task")
+    @admin.display(description=gettext_lazy("Task"))
     def task_code(self, execution: Execution) -> str:
         # A missed occurrence has no task (the reverse accessor then raises AttributeError).
         task = getattr(execution, "task", None)
@@ -1181,9 +1227,13 @@ class CounterReadingAdmin(_SearchByPlanId, ReadOnlyModelAdmin):
     search_fields = ("id", "source")
     date_hierarchy = "recorded_at"
 
-    @admin.display(description="Plan", ordering="plan__name")
+    @admin.display(description=gettext_lazy("Plan"), ordering="plan__name")
     def plan_name(self, reading: CounterReading) -> str:
-        return reading.plan.name if reading.plan else f"{reading.plan_id} (deleted)"
+        return (
+            reading.plan.name
+            if reading.plan
+            else (gettext("%(plan_id)s (deleted)") % {"plan_id": reading.plan_id})
+        )
 
 
 # Scheduled reports have their own admin module (registered on import).

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from core.admin import ServiceModelAdmin
 from maintenance import calendars
@@ -18,15 +19,15 @@ class HolidayCalendarForm(forms.ModelForm):
     file whose all-day events are added when the calendar is saved."""
 
     dates_text = forms.CharField(
-        label="Dates",
+        label=gettext_lazy("Dates"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 10}),
-        help_text="One per line: YYYY-MM-DD, then an optional name.",
+        help_text=gettext_lazy("One per line: YYYY-MM-DD, then an optional name."),
     )
     ics_file = forms.FileField(
-        label="Import .ics",
+        label=gettext_lazy("Import .ics"),
         required=False,
-        help_text="All-day events are added; yearly ones over the horizon below.",
+        help_text=gettext_lazy("All-day events are added; yearly ones over the horizon below."),
     )
     horizon_years = forms.IntegerField(
         initial=calendars.IMPORT_HORIZON_YEARS,
@@ -58,7 +59,8 @@ class HolidayCalendarForm(forms.ModelForm):
                 parsed = date.fromisoformat(day)
             except ValueError:
                 raise forms.ValidationError(
-                    f"Line {number + 1}: '{day[:20]}' is not a date (YYYY-MM-DD)."
+                    gettext("Line %(value)s: '%(value2)s' is not a date (YYYY-MM-DD).")
+                    % {"value": number + 1, "value2": day[:20]}
                 ) from None
             holidays.append(calendars.HolidaySpec(day=parsed, name=name.strip()[:255]))
         return tuple(holidays)
@@ -94,7 +96,7 @@ class HolidayCalendarAdmin(ServiceModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(date_total=Count("dates"))
 
-    @admin.display(description="Dates", ordering="date_total")
+    @admin.display(description=gettext_lazy("Dates"), ordering="date_total")
     def date_count(self, calendar: HolidayCalendar) -> int:
         return calendar.date_total
 

@@ -19,6 +19,7 @@ from django.contrib.admin.utils import quote
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from maintenance import selectors as maintenance_selectors
@@ -82,7 +83,7 @@ def _compliance(now: datetime) -> dict:
         )
         rate = report["compliance_rate"]
         bar = MonthBar(
-            label=first.strftime("%b %Y"),
+            label=date_format(first, "M Y"),  # month names in the reader's language
             rate=rate,
             url=_changelist("maintenance_task", due_at__gte=since, due_at__lt=until),
             x=index * (BAR_WIDTH + BAR_GAP),

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, run_each
 from maintenance import reports
@@ -36,7 +36,9 @@ class ReportScheduleForm(forms.ModelForm):
     class Meta:
         model = ReportSchedule
         fields = ("name", "frequency", "timezone", "metrics", "formats", "channel_ids", "enabled")
-        help_texts = {"timezone": "An IANA timezone: periods run from its local midnights."}
+        help_texts = {
+            "timezone": gettext_lazy("An IANA timezone: periods run from its local midnights.")
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -88,19 +90,23 @@ class ReportScheduleAdmin(ServiceModelAdmin):
     def delete_through_service(self, request, obj) -> None:
         reports.report_schedule_delete(schedule_id=obj.pk)
 
-    @admin.action(description="Send the last period's report now", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Send the last period's report now"), permissions=["change"]
+    )
     def send_now(self, request, queryset):
         actor = f"user:{request.user.pk}"
         run_each(
             self,
             request,
             queryset,
-            "Sent",
+            gettext("Sent"),
             lambda schedule: reports.report_schedule_send_now(
                 schedule_id=schedule.pk, by=actor, now=timezone.now()
             ),
         )
-        self.message_user(request, "The deliveries go out from the workers.", messages.INFO)
+        self.message_user(
+            request, gettext("The deliveries go out from the workers."), messages.INFO
+        )
 
 
 @admin.register(Report)
@@ -125,7 +131,7 @@ class ReportAdmin(ReadOnlyModelAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="files")
+    @admin.display(description=gettext_lazy("files"))
     def downloads(self, report: Report) -> str:
         files = report.files.defer("content").order_by("id")
         return format_html_join(

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
@@ -26,6 +27,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 
@@ -60,8 +62,14 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _parse_start(raw: str) -> datetime | None:
-    """A start from the form: `YYYY-MM-DDTHH:MM[:SS]`, read as UTC (the admin's zone)."""
+    """A start from the form: `YYYY-MM-DDTHH:MM[:SS]`, read as UTC (the admin's zone), or the
+    date as the form's widget shows it in the page's language (`02/12/2026` in Spanish)."""
     parsed = parse_datetime(raw.strip().replace(" ", "T")) if raw else None
+    if parsed is None and raw:
+        try:
+            parsed = forms.DateTimeField().to_python(raw.strip().replace("T", " "))
+        except forms.ValidationError:
+            return None
     if parsed is None:
         return None
     if timezone.is_naive(parsed):
@@ -90,7 +98,10 @@ def preview(request):
     tz = params.get("timezone") or "UTC"
     start = _parse_start(params.get("start", ""))
     if start is None:
-        return _error("start: Enter a valid date and time.", {"start": ["Enter a valid date."]})
+        return _error(
+            gettext("start: Enter a valid date and time."),
+            {"start": [gettext("Enter a valid date.")]},
+        )
     if params.get("local"):
         # The admin's forms type the start as wall time in the object's zone (core.admin_zoned).
         try:
@@ -115,7 +126,9 @@ def preview(request):
             message = getattr(exc, "message", "every must be a whole number")
             return _error(message, {getattr(exc, "field", "every"): [message]})
     if not rrule:
-        return _error("rrule: Give rrule, or every + unit.", {"rrule": ["Give a rule."]})
+        return _error(
+            gettext("rrule: Give rrule, or every + unit."), {"rrule": [gettext("Give a rule.")]}
+        )
     try:
         duration = int(params.get("duration_seconds") or 0)
         if params.get("duration"):
@@ -371,7 +384,7 @@ def schedule(request):
     if view == "week":
         title = gettext("Schedule: week of %(day)s") % {"day": first.isoformat()}
     else:
-        title = gettext("Schedule: %(month)s") % {"month": first.strftime("%B %Y")}
+        title = gettext("Schedule: %(month)s") % {"month": date_format(first, "F Y")}
     context = {
         **admin.site.each_context(request),
         "title": title,

@@ -3,7 +3,7 @@
 `PlanSpec`, which check them with the API's rules and words."""
 
 from django import forms
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from maintenance.specs import PlanSpec
 from notifications.admin_fields import ChannelsField
@@ -17,14 +17,18 @@ def _items(raw: str) -> list[str]:
 class PlanWorkFields(forms.Form):
     due_soon_lead_times = forms.CharField(
         required=False,
-        help_text='When to announce task.due_soon before a task is due, e.g. "72h, 24h" '
-        "(m, h, d). Empty: each channel's own reminders, if it subscribes to task.due_soon.",
+        help_text=gettext_lazy(
+            'When to announce task.due_soon before a task is due, e.g. "72h, 24h" '
+            "(m, h, d). Empty: each channel's own reminders, if it subscribes to task.due_soon."
+        ),
     )
     escalation_fractions = forms.CharField(
         required=False,
         initial="0.75, 0.9",
-        help_text="When to announce task.escalated, as fractions of the time from due to "
-        'deadline, e.g. "0.75, 0.9". Empty: never.',
+        help_text=gettext_lazy(
+            "When to announce task.escalated, as fractions of the time from due to "
+            'deadline, e.g. "0.75, 0.9". Empty: never.'
+        ),
     )
     escalation_channel_ids = ChannelsField(
         label=gettext_lazy("Escalation channels"),
@@ -34,16 +38,20 @@ class PlanWorkFields(forms.Form):
     )
     open_window = forms.BooleanField(
         required=False,
-        help_text="Starting a task opens an ongoing maintenance window on its assets' monitors "
-        "until the task is completed or cancelled.",
+        help_text=gettext_lazy(
+            "Starting a task opens an ongoing maintenance window on its assets' monitors "
+            "until the task is completed or cancelled."
+        ),
     )
     window_impact = forms.ChoiceField(
         choices=Impact.choices, initial=Impact.MAINTENANCE, required=False
     )
     plan_window = forms.BooleanField(
         required=False,
-        help_text="Each generated task also plans a scheduled window at its due time, for its "
-        "estimated duration.",
+        help_text=gettext_lazy(
+            "Each generated task also plans a scheduled window at its due time, for its "
+            "estimated duration."
+        ),
     )
 
     WORK_FIELDS = (
@@ -87,7 +95,9 @@ class PlanWorkFields(forms.Form):
             try:
                 fractions.append(float(text))
             except ValueError:
-                raise forms.ValidationError(f"{text!r} is not a number like 0.75") from None
+                raise forms.ValidationError(
+                    gettext("%(text)r is not a number like 0.75") % {"text": text}
+                ) from None
         return fractions
 
     def work_spec_fields(self) -> dict:

@@ -1,11 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class MaintenanceConfig(AppConfig):
     """API v1: preventive-maintenance plans on assets, the tasks they generate, and compliance."""
 
     name = "maintenance"
-    verbose_name = "Preventive maintenance"
+    verbose_name = gettext_lazy("Preventive maintenance")
 
     def ready(self):
         from maintenance.events import EVENT_TYPES

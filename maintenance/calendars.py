@@ -18,6 +18,7 @@ import icalendar
 from dateutil import rrule as du
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.utils.translation import gettext
 
 from core import audit
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
@@ -111,12 +112,19 @@ def _check(spec: HolidayCalendarSpec, *, calendar_id: str | None) -> None:
     if calendar_id is not None:
         others = others.exclude(pk=calendar_id)
     if others.exists():
-        errors["name"] = [f"A holiday calendar named '{spec.name}' already exists."]
+        errors["name"] = [
+            (gettext("A holiday calendar named '%(name)s' already exists.") % {"name": spec.name})
+        ]
     days = [holiday.day for holiday in spec.dates]
     if len(set(days)) != len(days):
-        errors["dates"] = ["Each date may appear once."]
+        errors["dates"] = [gettext("Each date may appear once.")]
     if len(days) > MAX_DATES:
-        errors["dates"] = [f"Ensure this field has no more than {MAX_DATES} elements."]
+        errors["dates"] = [
+            (
+                gettext("Ensure this field has no more than %(MAX_DATES)s elements.")
+                % {"MAX_DATES": MAX_DATES}
+            )
+        ]
     if errors:
         raise InvalidInput(summary_message(errors), details=errors)
 
@@ -146,7 +154,14 @@ def _write(calendar: HolidayCalendar, spec: HolidayCalendarSpec) -> HolidayCalen
             else:
                 audit.record_updated(calendar, before=before, dates=_dates_of(calendar))
     except IntegrityError:  # a concurrent write took the name after the check
-        details = {"name": [f"A holiday calendar named '{spec.name}' already exists."]}
+        details = {
+            "name": [
+                (
+                    gettext("A holiday calendar named '%(name)s' already exists.")
+                    % {"name": spec.name}
+                )
+            ]
+        }
         raise InvalidInput(summary_message(details), details=details) from None
     return calendar
 
@@ -160,7 +175,10 @@ def holiday_calendar_create(*, spec: HolidayCalendarSpec) -> HolidayCalendar:
 def _lock(calendar_id: str) -> HolidayCalendar:
     calendar = HolidayCalendar.objects.select_for_update().filter(pk=calendar_id).first()
     if calendar is None:
-        raise NotFound(f"Holiday calendar with id '{calendar_id}' not found")
+        raise NotFound(
+            gettext("Holiday calendar with id '%(calendar_id)s' not found")
+            % {"calendar_id": calendar_id}
+        )
     return calendar
 
 
@@ -183,7 +201,10 @@ def holiday_calendar_delete(*, calendar_id: str) -> None:
                 calendar.delete()
         except ProtectedError:
             raise Conflict(
-                f"Holiday calendar '{calendar_id}' is used by plans; remove it from them first"
+                gettext(
+                    "Holiday calendar '%(calendar_id)s' is used by plans; remove it from them first"
+                )
+                % {"calendar_id": calendar_id}
             ) from None
         audit.record_deleted(calendar, before=before)
 
@@ -259,15 +280,27 @@ def holiday_calendar_import(
     range, or more than MAX_DATES dates in all."""
     if not 1 <= horizon_years <= IMPORT_MAX_HORIZON_YEARS:
         raise InvalidInput(
-            f"Must be between 1 and {IMPORT_MAX_HORIZON_YEARS}.", field="horizon_years"
+            (
+                gettext("Must be between 1 and %(IMPORT_MAX_HORIZON_YEARS)s.")
+                % {"IMPORT_MAX_HORIZON_YEARS": IMPORT_MAX_HORIZON_YEARS}
+            ),
+            field="horizon_years",
         )
     if len(content) > IMPORT_MAX_BYTES:
-        raise InvalidInput(f"The file is larger than {IMPORT_MAX_BYTES} bytes.", field="file")
+        raise InvalidInput(
+            (
+                gettext("The file is larger than %(IMPORT_MAX_BYTES)s bytes.")
+                % {"IMPORT_MAX_BYTES": IMPORT_MAX_BYTES}
+            ),
+            field="file",
+        )
     try:
         parsed = icalendar.Calendar.from_ical(content)
         events = list(parsed.walk("VEVENT"))
     except (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError):
-        raise InvalidInput("The file is not a valid iCalendar (.ics) file.", field="file") from None
+        raise InvalidInput(
+            gettext("The file is not a valid iCalendar (.ics) file."), field="file"
+        ) from None
     first = date(now.year, 1, 1)
     last = date(now.year + horizon_years - 1, 12, 31)
     found: dict[date, str] = {}
@@ -283,7 +316,12 @@ def holiday_calendar_import(
             found.setdefault(day, name)
             if len(found) > MAX_DATES:
                 raise InvalidInput(
-                    f"The file gives more than {MAX_DATES} dates; shorten horizon_years.",
+                    (
+                        gettext(
+                            "The file gives more than %(MAX_DATES)s dates; shorten horizon_years."
+                        )
+                        % {"MAX_DATES": MAX_DATES}
+                    ),
                     field="file",
                 )
     with transaction.atomic():
@@ -297,7 +335,11 @@ def holiday_calendar_import(
         )
         if len(known) + len(added) > MAX_DATES:
             raise InvalidInput(
-                f"The calendar would hold more than {MAX_DATES} dates.", field="file"
+                (
+                    gettext("The calendar would hold more than %(MAX_DATES)s dates.")
+                    % {"MAX_DATES": MAX_DATES}
+                ),
+                field="file",
             )
         if added:
             _write(calendar, HolidayCalendarSpec(**{**spec.__dict__, "dates": spec.dates + added}))

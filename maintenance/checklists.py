@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.utils.translation import gettext
+
 CHECK = "check"
 PASS_FAIL = "pass_fail"
 NUMBER = "number"
@@ -118,26 +120,41 @@ def item_problems(spec: ChecklistItemSpec) -> dict[str, list[str]]:
     """What is wrong with one template item, keyed by its field names (`kind`, `min`, ...)."""
     problems: dict[str, list[str]] = {}
     if not spec.item.strip():
-        problems["item"] = ["Must not be blank."]
+        problems["item"] = [gettext("Must not be blank.")]
     elif len(spec.item) > ITEM_MAX_LENGTH:
-        problems["item"] = [f"Must be at most {ITEM_MAX_LENGTH} characters."]
+        problems["item"] = [
+            (
+                gettext("Must be at most %(ITEM_MAX_LENGTH)s characters.")
+                % {"ITEM_MAX_LENGTH": ITEM_MAX_LENGTH}
+            )
+        ]
     if spec.kind not in KINDS:
-        problems["kind"] = [f"Must be one of: {', '.join(KINDS)}."]
+        problems["kind"] = [(gettext("Must be one of: %(KINDS)s.") % {"KINDS": ", ".join(KINDS)})]
         return problems
     if spec.kind != NUMBER:
         for name in ("unit", "min", "max"):
             if getattr(spec, name) not in (None, ""):
-                problems[name] = [f"Only a number item takes {name}."]
+                problems[name] = [(gettext("Only a number item takes %(name)s.") % {"name": name})]
         return problems
     if len(spec.unit) > UNIT_MAX_LENGTH:
-        problems["unit"] = [f"Must be at most {UNIT_MAX_LENGTH} characters."]
+        problems["unit"] = [
+            (
+                gettext("Must be at most %(UNIT_MAX_LENGTH)s characters.")
+                % {"UNIT_MAX_LENGTH": UNIT_MAX_LENGTH}
+            )
+        ]
     for name in ("min", "max"):
         value = getattr(spec, name)
         if value is not None and not _is_number(value):
-            problems[name] = [f"Must be a number between -{NUMBER_BOUND:g} and {NUMBER_BOUND:g}."]
+            problems[name] = [
+                (
+                    gettext("Must be a number between -%(NUMBER_BOUND)g and %(NUMBER_BOUND)g.")
+                    % {"NUMBER_BOUND": NUMBER_BOUND}
+                )
+            ]
     limits_given = "min" not in problems and "max" not in problems
     if limits_given and spec.min is not None and spec.max is not None and spec.min > spec.max:
-        problems["max"] = ["Must not be less than min."]
+        problems["max"] = [gettext("Must not be less than min.")]
     return problems
 
 
@@ -145,7 +162,12 @@ def checklist_problems(specs: Sequence[ChecklistItemSpec], *, prefix: str) -> di
     """Every item's problems, named `{prefix}[i].field` (e.g. `task.checklist[2].max`)."""
     problems: dict[str, list] = {}
     if len(specs) > MAX_ITEMS:
-        problems[prefix] = [f"Ensure this field has no more than {MAX_ITEMS} elements."]
+        problems[prefix] = [
+            (
+                gettext("Ensure this field has no more than %(MAX_ITEMS)s elements.")
+                % {"MAX_ITEMS": MAX_ITEMS}
+            )
+        ]
     for index, spec in enumerate(specs):
         for name, messages in item_problems(spec).items():
             problems[f"{prefix}[{index}].{name}"] = messages
@@ -182,17 +204,23 @@ def task_items_from_template(raw_template: Iterable) -> list[dict[str, Any]]:
 def _answer_problem(spec: ChecklistItemSpec, value: object) -> str | None:
     """Why `value` (not None) cannot answer an item of this kind, or None."""
     if spec.kind == CHECK:
-        return None if isinstance(value, bool) else "A check item is answered true or false."
+        return (
+            None if isinstance(value, bool) else gettext("A check item is answered true or false.")
+        )
     if spec.kind == PASS_FAIL:
-        return None if value in (PASS, FAIL) else 'Must be "pass" or "fail".'
+        return None if value in (PASS, FAIL) else gettext('Must be "pass" or "fail".')
     if spec.kind == NUMBER:
         if _is_number(value):
             return None
-        return f"Must be a number between -{NUMBER_BOUND:g} and {NUMBER_BOUND:g}."
+        return gettext("Must be a number between -%(NUMBER_BOUND)g and %(NUMBER_BOUND)g.") % {
+            "NUMBER_BOUND": NUMBER_BOUND
+        }
     if not isinstance(value, str):
-        return "Must be a string."
+        return gettext("Must be a string.")
     if len(value) > TEXT_ANSWER_MAX_LENGTH:
-        return f"Must be at most {TEXT_ANSWER_MAX_LENGTH} characters."
+        return gettext("Must be at most %(TEXT_ANSWER_MAX_LENGTH)s characters.") % {
+            "TEXT_ANSWER_MAX_LENGTH": TEXT_ANSWER_MAX_LENGTH
+        }
     return None
 
 
@@ -218,7 +246,9 @@ def apply_answers(
     """
     current = [task_item_of(item) for item in items]
     if len(answers) != len(current):
-        problem = f"Send one entry per checklist item, in order: this task has {len(current)}."
+        problem = gettext(
+            "Send one entry per checklist item, in order: this task has %(count)s."
+        ) % {"count": len(current)}
         return current, {"checklist": [problem]}
     problems: dict[str, list[str]] = {}
     result = []
@@ -227,7 +257,12 @@ def apply_answers(
         name = f"checklist[{index}]"
         if answer.get("item", item["item"]) != item["item"]:
             problems[f"{name}.item"] = [
-                f"Must be {item['item']!r}: the task's item {index} (items cannot be renamed)."
+                (
+                    gettext(
+                        "Must be %(item)r: the task's item %(index)s (items cannot be renamed)."
+                    )
+                    % {"item": item["item"], "index": index}
+                )
             ]
             continue
         value = item["value"]
@@ -245,12 +280,15 @@ def apply_answers(
         if "done" in answer:
             if spec.kind == CHECK:
                 if "value" in answer and bool(answer["done"]) != (value is not None):
-                    problems[f"{name}.done"] = ["Must agree with value."]
+                    problems[f"{name}.done"] = [gettext("Must agree with value.")]
                     continue
                 value = True if answer["done"] else None
             elif bool(answer["done"]) != (value is not None):
                 problems[f"{name}.done"] = [
-                    f"Follows from value for a {spec.kind} item: send value."
+                    (
+                        gettext("Follows from value for a %(kind)s item: send value.")
+                        % {"kind": spec.kind}
+                    )
                 ]
                 continue
         changed = value != item["value"]
@@ -279,7 +317,10 @@ def unanswered_required(items: Iterable[Mapping[str, Any]]) -> dict[str, list[st
         if item["required"] and item["value"] is None:
             field = "done" if item["kind"] == CHECK else "value"
             problems[f"checklist[{index}].{field}"] = [
-                f"{item['item']!r} is required: answer it before completing the task."
+                (
+                    gettext("%(item)r is required: answer it before completing the task.")
+                    % {"item": item["item"]}
+                )
             ]
     return problems
 

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext
 
 from maintenance.models import (
     Asset,
@@ -114,7 +115,9 @@ def _months(start_date: date, end_date: date) -> list[str]:
 
 def series_problem(start_date: date, end_date: date) -> str | None:
     if len(_months(start_date, end_date)) > SERIES_MAX_MONTHS:
-        return f"A monthly series covers at most {SERIES_MAX_MONTHS} months."
+        return gettext("A monthly series covers at most %(SERIES_MAX_MONTHS)s months.") % {
+            "SERIES_MAX_MONTHS": SERIES_MAX_MONTHS
+        }
     return None
 
 

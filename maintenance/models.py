@@ -12,7 +12,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy
 
 from core.ids import new_id
 from core.limits import LONG_TEXT_MAX_LENGTH
@@ -93,7 +93,9 @@ class Asset(models.Model):
     monitor_tags = models.JSONField(
         default=list,
         blank=True,
-        help_text="Tags of the monitors a work order on this asset puts under maintenance.",
+        help_text=gettext_lazy(
+            "Tags of the monitors a work order on this asset puts under maintenance."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -228,37 +230,47 @@ class Plan(models.Model):
     due_soon_lead_times = models.JSONField(
         default=list,
         blank=True,
-        help_text='When to announce task.due_soon before a task is due, e.g. ["72h", "24h"] '
-        "(m, h, d). Empty: the lead times of each channel that subscribes to task.due_soon.",
+        help_text=gettext_lazy(
+            'When to announce task.due_soon before a task is due, e.g. ["72h", "24h"] '
+            "(m, h, d). Empty: the lead times of each channel that subscribes to task.due_soon."
+        ),
     )
     escalation_fractions = models.JSONField(
         default=default_escalation_fractions,
         blank=True,
-        help_text="When to announce task.escalated, as fractions of the time between a task's "
-        "due time and its deadline (0.75 = three quarters of the way). Empty: never.",
+        help_text=gettext_lazy(
+            "When to announce task.escalated, as fractions of the time between a task's "
+            "due time and its deadline (0.75 = three quarters of the way). Empty: never."
+        ),
     )
     escalation_channel_ids = models.JSONField(
         default=list,
         blank=True,
-        help_text="Channels that hear escalations. Empty: the plan's notification channels.",
+        help_text=gettext_lazy(
+            "Channels that hear escalations. Empty: the plan's notification channels."
+        ),
     )
 
     # Work orders that open maintenance windows (`maintenance.workorders`).
     open_window = models.BooleanField(
         default=False,
-        help_text="Starting a task opens an ongoing maintenance window on its assets' "
-        "monitors; completing or cancelling it ends the window.",
+        help_text=gettext_lazy(
+            "Starting a task opens an ongoing maintenance window on its assets' "
+            "monitors; completing or cancelling it ends the window."
+        ),
     )
     window_impact = models.CharField(
         max_length=11,
         choices=Impact.choices,
         default=Impact.MAINTENANCE,
-        help_text="How the work order's windows show on the monitors.",
+        help_text=gettext_lazy("How the work order's windows show on the monitors."),
     )
     plan_window = models.BooleanField(
         default=False,
-        help_text="Each generated task also plans a scheduled window at its due time, for its "
-        "estimated duration.",
+        help_text=gettext_lazy(
+            "Each generated task also plans a scheduled window at its due time, for its "
+            "estimated duration."
+        ),
     )
     preventive_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     failure_cost = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -466,10 +478,12 @@ class Execution(models.Model):
     executed_at = models.DateTimeField()
     executed_by = models.CharField(max_length=200)
     missed = models.BooleanField(
-        default=False, help_text="An occurrence the scheduler missed: recorded, no task."
+        default=False,
+        help_text=gettext_lazy("An occurrence the scheduler missed: recorded, no task."),
     )
     skipped = models.BooleanField(
-        default=False, help_text="An occurrence skipped on purpose (`skip_reason`): no task."
+        default=False,
+        help_text=gettext_lazy("An occurrence skipped on purpose (`skip_reason`): no task."),
     )
     skip_reason = models.CharField(max_length=500, blank=True)
 
@@ -508,12 +522,12 @@ class Task(models.Model):
         CANCELLED = "cancelled"
 
     class DelayReason(models.TextChoices):
-        PARTS = "parts", "Waiting for parts"
-        ACCESS = "access", "No access to the asset"
-        STAFF = "staff", "No technician available"
-        PRODUCTION = "production", "Asset could not be stopped"
-        WEATHER = "weather", "Weather"
-        OTHER = "other", "Other (see the note)"
+        PARTS = "parts", gettext_lazy("Waiting for parts")
+        ACCESS = "access", gettext_lazy("No access to the asset")
+        STAFF = "staff", gettext_lazy("No technician available")
+        PRODUCTION = "production", gettext_lazy("Asset could not be stopped")
+        WEATHER = "weather", gettext_lazy("Weather")
+        OTHER = "other", gettext_lazy("Other (see the note)")
 
     OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
     CLOSED_STATUSES = (Status.DONE, Status.CANCELLED)
@@ -557,8 +571,8 @@ class Task(models.Model):
         null=True,
         blank=True,
         validators=[MaxValueValidator(TIME_SPENT_MAX_MINUTES)],
-        verbose_name=_("time spent (minutes)"),
-        help_text=_("Whole minutes spent on the task, all technicians together."),
+        verbose_name=gettext_lazy("time spent (minutes)"),
+        help_text=gettext_lazy("Whole minutes spent on the task, all technicians together."),
     )
     # When `task.overdue` was announced (set once, by `tasks_notify_overdue`).
     overdue_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -695,9 +709,13 @@ class ReportSchedule(models.Model):
     name = models.CharField(max_length=255)
     frequency = models.CharField(max_length=10, choices=Frequency.choices)
     timezone = models.CharField(max_length=64, default="UTC")
-    metrics = models.JSONField(default=list, help_text="What the report holds (see reports).")
-    formats = models.JSONField(default=list, help_text="Files made: csv, xlsx, pdf.")
-    channel_ids = models.JSONField(default=list, help_text="Notification channels it goes to.")
+    metrics = models.JSONField(
+        default=list, help_text=gettext_lazy("What the report holds (see reports).")
+    )
+    formats = models.JSONField(default=list, help_text=gettext_lazy("Files made: csv, xlsx, pdf."))
+    channel_ids = models.JSONField(
+        default=list, help_text=gettext_lazy("Notification channels it goes to.")
+    )
     enabled = models.BooleanField(default=True)
     next_period_start = models.DateTimeField(editable=False)
     next_period_end = models.DateTimeField(editable=False)
@@ -792,7 +810,7 @@ class HolidayCalendar(models.Model):
     name = models.CharField(max_length=255, unique=True)
     timezone = models.CharField(max_length=64, blank=True)
     weekends = models.BooleanField(
-        default=False, help_text="Saturdays and Sundays are not working days either."
+        default=False, help_text=gettext_lazy("Saturdays and Sundays are not working days either.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -35,6 +35,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from maintenance.events import TASK_DUE_SOON, TASK_ESCALATED, task_payload
 from maintenance.models import Plan, Task, TaskAsset
@@ -67,15 +68,24 @@ def escalation_fractions_problem(value: Iterable[float]) -> str | None:
     naming the item; None if it is."""
     fractions = list(value)
     if len(fractions) > MAX_ESCALATION_FRACTIONS:
-        return f"At most {MAX_ESCALATION_FRACTIONS} escalation fractions."
+        return gettext("At most %(MAX_ESCALATION_FRACTIONS)s escalation fractions.") % {
+            "MAX_ESCALATION_FRACTIONS": MAX_ESCALATION_FRACTIONS
+        }
     for index, fraction in enumerate(fractions):
         name = f"escalation_fractions[{index}]"
         if isinstance(fraction, bool) or not isinstance(fraction, int | float):
-            return f"{name}: must be a number between 0 and 1, like 0.75"
+            return gettext("%(name)s: must be a number between 0 and 1, like 0.75") % {"name": name}
         if not 0 < fraction < 1:
-            return f"{name}: {fraction} must be greater than 0 and less than 1"
+            return gettext("%(name)s: %(fraction)s must be greater than 0 and less than 1") % {
+                "name": name,
+                "fraction": fraction,
+            }
         if fraction in fractions[:index]:
-            return f"{name}: {fraction} repeats escalation_fractions[{fractions.index(fraction)}]"
+            return gettext("%(name)s: %(fraction)s repeats escalation_fractions[%(fraction2)s]") % {
+                "name": name,
+                "fraction": fraction,
+                "fraction2": fractions.index(fraction),
+            }
     return None
 
 

@@ -48,6 +48,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F
 from django.urls import reverse
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from core import audit
 from core.errors import InvalidInput, NotFound, summary_message
@@ -126,18 +127,24 @@ def timezone_problem(name: str) -> str | None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        return f"Unknown timezone '{name}'; use an IANA name like Europe/Madrid."
+        return gettext("Unknown timezone '%(name)s'; use an IANA name like Europe/Madrid.") % {
+            "name": name
+        }
     return None
 
 
 def _choice_problem(values: tuple[str, ...], known, what: str) -> str | None:
     if not values:
-        return f"Choose at least one {what}."
+        return gettext("Choose at least one %(what)s.") % {"what": what}
     unknown = [value for value in values if value not in known]
     if unknown:
-        return f"Unknown {what} '{unknown[0]}'. Must be one of: {', '.join(known)}."
+        return gettext("Unknown %(what)s '%(value)s'. Must be one of: %(known)s.") % {
+            "what": what,
+            "value": unknown[0],
+            "known": ", ".join(known),
+        }
     if len(set(values)) != len(values):
-        return "Must not contain duplicates."
+        return gettext("Must not contain duplicates.")
     return None
 
 
@@ -151,22 +158,27 @@ def pdf_available() -> bool:
 
 def _channel_problems(channel_ids: tuple[str, ...]) -> list[str]:
     if not channel_ids:
-        return ["Choose at least one channel."]
+        return [gettext("Choose at least one channel.")]
     if len(channel_ids) > MAX_CHANNELS:
-        return [f"At most {MAX_CHANNELS} channels."]
+        return [(gettext("At most %(MAX_CHANNELS)s channels.") % {"MAX_CHANNELS": MAX_CHANNELS})]
     if len(set(channel_ids)) != len(channel_ids):
-        return ["Must not contain duplicates."]
+        return [gettext("Must not contain duplicates.")]
     channels = Channel.objects.in_bulk(list(channel_ids))
     problems = []
     for channel_id in channel_ids:
         channel = channels.get(channel_id)
         if channel is None:
-            problems.append(f"Channel '{channel_id}' not found")
+            problems.append(
+                gettext("Channel '%(channel_id)s' not found") % {"channel_id": channel_id}
+            )
         elif not channel.wants(REPORT_READY):
             # notify would skip it silently: its subscriptions leave reports out.
             problems.append(
-                f"Channel '{channel_id}' does not hear {REPORT_READY} (its events list "
-                f"others); add {REPORT_READY} to its events"
+                gettext(
+                    "Channel '%(channel_id)s' does not hear %(REPORT_READY)s (its events "
+                    "list others); add %(REPORT_READY)s to its events"
+                )
+                % {"channel_id": channel_id, "REPORT_READY": REPORT_READY}
             )
     return problems
 
@@ -175,9 +187,11 @@ def schedule_problems(spec: ReportScheduleSpec) -> dict[str, list[str]]:
     """Every rule a schedule breaks, keyed by the API body's field names."""
     errors: dict[str, list[str]] = {}
     if not spec.name.strip():
-        errors["name"] = ["This field may not be blank."]
+        errors["name"] = [gettext("This field may not be blank.")]
     if spec.frequency not in Frequency.values:
-        errors["frequency"] = [f"Must be one of: {', '.join(Frequency.values)}."]
+        errors["frequency"] = [
+            (gettext("Must be one of: %(values)s.") % {"values": ", ".join(Frequency.values)})
+        ]
     problem = timezone_problem(spec.timezone)
     if problem:
         errors["timezone"] = [problem]
@@ -186,7 +200,7 @@ def schedule_problems(spec: ReportScheduleSpec) -> dict[str, list[str]]:
         errors["metrics"] = [problem]
     problem = _choice_problem(spec.formats, FORMATS, "format")
     if problem is None and PDF in spec.formats and not pdf_available():
-        problem = "PDF reports need the fpdf2 package, which is not installed."
+        problem = gettext("PDF reports need the fpdf2 package, which is not installed.")
     if problem:
         errors["formats"] = [problem]
     problems = _channel_problems(spec.channel_ids)
@@ -825,7 +839,10 @@ def report_schedule_send_now(
 def _lock(schedule_id: str) -> ReportSchedule:
     schedule = ReportSchedule.objects.select_for_update().filter(pk=schedule_id).first()
     if schedule is None:
-        raise NotFound(f"Report schedule with id '{schedule_id}' not found")
+        raise NotFound(
+            gettext("Report schedule with id '%(schedule_id)s' not found")
+            % {"schedule_id": schedule_id}
+        )
     return schedule
 
 

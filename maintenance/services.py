@@ -23,6 +23,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, ProtectedError
+from django.utils.translation import gettext, pgettext
 
 from core import audit
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
@@ -105,7 +106,7 @@ def _check_values(spec: PlanSpec, errors: dict[str, list[str]]) -> None:
     errors.update(checklists.checklist_problems(specs, prefix="task.checklist"))
     for name in ("grace_hours", "grace_fraction"):
         if (getattr(spec, name) or 0) < 0:
-            errors[name] = ["Must not be negative."]
+            errors[name] = [gettext("Must not be negative.")]
     errors.update(
         grace_problems(spec.grace_hours, spec.grace_fraction, trigger_kind=spec.trigger_kind)
     )
@@ -123,10 +124,14 @@ def _check_reminders_and_windows(spec: PlanSpec, errors: dict[str, list[str]]) -
     if problem:
         errors["escalation_fractions"] = [problem]
     if spec.window_impact not in Impact.values:
-        errors["window_impact"] = [f"Must be one of: {', '.join(Impact.values)}"]
+        errors["window_impact"] = [
+            (gettext("Must be one of: %(values)s") % {"values": ", ".join(Impact.values)})
+        ]
     if spec.plan_window and not spec.task.estimated_duration_minutes:
         errors["task.estimated_duration_minutes"] = [
-            "A plan with plan_window needs the task's estimated duration (the window's length)."
+            gettext(
+                "A plan with plan_window needs the task's estimated duration (the window's length)."
+            )
         ]
 
 
@@ -136,32 +141,43 @@ def _check_references(spec: PlanSpec, errors: dict[str, list[str]]) -> None:
         known = set(Asset.objects.filter(pk__in=asset_ids).values_list("pk", flat=True))
         missing = [asset_id for asset_id in asset_ids if asset_id not in known]
         if missing:
-            errors["asset_ids"] = [f"Asset '{asset_id}' not found" for asset_id in missing]
+            errors["asset_ids"] = [
+                (gettext("Asset '%(asset_id)s' not found") % {"asset_id": asset_id})
+                for asset_id in missing
+            ]
     if spec.assignee_id is not None:
         message = _assignee_problem(spec.assignee_id)
         if message:
             errors["assignee_id"] = [message]
     calendar_id = spec.holiday_calendar_id
     if calendar_id is not None and not HolidayCalendar.objects.filter(pk=calendar_id).exists():
-        errors["holiday_calendar_id"] = [f"Holiday calendar '{calendar_id}' not found"]
+        errors["holiday_calendar_id"] = [
+            (gettext("Holiday calendar '%(calendar_id)s' not found") % {"calendar_id": calendar_id})
+        ]
     unknown_channels = unknown_channel_ids(list(spec.notification_channel_ids))
     if unknown_channels:
         errors["notification_channel_ids"] = [
-            f"Channel '{channel_id}' not found" for channel_id in unknown_channels
+            (gettext("Channel '%(channel_id)s' not found") % {"channel_id": channel_id})
+            for channel_id in unknown_channels
         ]
     unknown_channels = unknown_channel_ids(list(spec.escalation_channel_ids))
     if unknown_channels:
         errors["escalation_channel_ids"] = [
-            f"Channel '{channel_id}' not found" for channel_id in unknown_channels
+            (gettext("Channel '%(channel_id)s' not found") % {"channel_id": channel_id})
+            for channel_id in unknown_channels
         ]
 
 
 def _assignee_problem(technician_id: str) -> str | None:
     active = Technician.objects.filter(pk=technician_id).values_list("active", flat=True).first()
     if active is None:
-        return f"Technician '{technician_id}' not found"
+        return gettext("Technician '%(technician_id)s' not found") % {
+            "technician_id": technician_id
+        }
     if not active:
-        return f"Technician '{technician_id}' is inactive"
+        return gettext("Technician '%(technician_id)s' is inactive") % {
+            "technician_id": technician_id
+        }
     return None
 
 
@@ -179,7 +195,7 @@ def _calendar_rrule(calendar: CalendarTrigger, errors: dict[str, list[str]]) -> 
         errors.update(_recurrence_error_details(exc))
         return None
     if calendar.end_at is not None and calendar.end_at < calendar.start_at:
-        errors["calendar.end_at"] = ["end_at must not be before start_at"]
+        errors["calendar.end_at"] = [gettext("end_at must not be before start_at")]
     return recurrence.rule  # the engine's normalised form ("RRULE:" stripped, upper-cased)
 
 
@@ -370,7 +386,7 @@ def plan_delete(*, plan_id: str) -> None:
 def _lock_plan(plan_id: str) -> Plan:
     plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
     if plan is None:
-        raise NotFound(f"Plan with id '{plan_id}' not found")
+        raise NotFound(gettext("Plan with id '%(plan_id)s' not found") % {"plan_id": plan_id})
     return plan
 
 
@@ -379,7 +395,7 @@ def plan_pause(*, plan_id: str, now: datetime) -> Plan:
     with transaction.atomic():
         plan = _lock_plan(plan_id)
         if plan.status == Plan.Status.PAUSED:
-            raise Conflict(f"Plan '{plan_id}' is already paused")
+            raise Conflict(gettext("Plan '%(plan_id)s' is already paused") % {"plan_id": plan_id})
         before = audit.snapshot(plan)
         plan.status = Plan.Status.PAUSED
         plan.save(update_fields=["status", "updated_at"])
@@ -395,7 +411,7 @@ def plan_resume(*, plan_id: str, now: datetime) -> Plan:
     with transaction.atomic():
         plan = _lock_plan(plan_id)
         if plan.status == Plan.Status.ACTIVE:
-            raise Conflict(f"Plan '{plan_id}' is not paused")
+            raise Conflict(gettext("Plan '%(plan_id)s' is not paused") % {"plan_id": plan_id})
         before = audit.snapshot(plan)
         plan.status = Plan.Status.ACTIVE
         if plan.next_due_at is not None and plan.next_due_at <= now:
@@ -422,16 +438,19 @@ def plan_move_next_due(*, plan_id: str, due_at: datetime, now: datetime) -> Plan
         plan = _lock_plan(plan_id)
         if not plan.is_calendar:
             raise InvalidInput(
-                "A counter plan has no next due date; it falls due on its readings",
+                gettext("A counter plan has no next due date; it falls due on its readings"),
                 field="next_due_at",
             )
         if plan.status != Plan.Status.ACTIVE:
-            raise Conflict(f"Plan '{plan_id}' is paused; resume it to move its next due date")
+            raise Conflict(
+                gettext("Plan '%(plan_id)s' is paused; resume it to move its next due date")
+                % {"plan_id": plan_id}
+            )
         if due_at <= now:
-            raise InvalidInput("next_due_at must be in the future", field="next_due_at")
+            raise InvalidInput(gettext("next_due_at must be in the future"), field="next_due_at")
         if plan.end_at is not None and due_at > plan.end_at:
             raise InvalidInput(
-                "next_due_at must not be after the plan's end_at", field="next_due_at"
+                gettext("next_due_at must not be after the plan's end_at"), field="next_due_at"
             )
         before = audit.snapshot(plan)
         plan.next_due_at = due_at
@@ -860,7 +879,10 @@ def plan_execute(*, plan_id: str, by: str, now: datetime) -> Task:
     with transaction.atomic():
         plan = _lock_plan(plan_id)
         if plan.status == Plan.Status.PAUSED:
-            raise Conflict(f"Plan '{plan_id}' is paused; resume it to execute it")
+            raise Conflict(
+                gettext("Plan '%(plan_id)s' is paused; resume it to execute it")
+                % {"plan_id": plan_id}
+            )
         before = audit.snapshot(plan)
         order = _task_order(plan, trigger=Execution.Trigger.MANUAL, due_at=now)
         task = _create_tasks([order], now=now, by=by)[0]
@@ -900,22 +922,34 @@ def plan_skip(*, plan_id: str, reason: str, by: str, now: datetime) -> Execution
     """
     reason = reason.strip()
     if not reason:
-        raise InvalidInput("This field may not be blank.", field="reason")
+        raise InvalidInput(gettext("This field may not be blank."), field="reason")
     if len(reason) > SKIP_REASON_MAX_LENGTH:
         raise InvalidInput(
-            f"Ensure this field has no more than {SKIP_REASON_MAX_LENGTH} characters.",
+            (
+                gettext("Ensure this field has no more than %(SKIP_REASON_MAX_LENGTH)s characters.")
+                % {"SKIP_REASON_MAX_LENGTH": SKIP_REASON_MAX_LENGTH}
+            ),
             field="reason",
         )
     with transaction.atomic():
         plan = _lock_plan(plan_id)
         if plan.status == Plan.Status.PAUSED:
-            raise Conflict(f"Plan '{plan_id}' is paused; resume it to skip an occurrence")
+            raise Conflict(
+                gettext("Plan '%(plan_id)s' is paused; resume it to skip an occurrence")
+                % {"plan_id": plan_id}
+            )
         if not plan.has_calendar:
             raise Conflict(
-                f"Plan '{plan_id}' has a counter trigger; only a calendar occurrence can be skipped"
+                gettext(
+                    "Plan '%(plan_id)s' has a counter trigger; only a calendar occurrence "
+                    "can be skipped"
+                )
+                % {"plan_id": plan_id}
             )
         if plan.next_due_at is None:
-            raise Conflict(f"Plan '{plan_id}' has no next occurrence to skip")
+            raise Conflict(
+                gettext("Plan '%(plan_id)s' has no next occurrence to skip") % {"plan_id": plan_id}
+            )
         before = audit.snapshot(plan)
         occurrence = plan.next_due_at
         execution = Execution(
@@ -932,7 +966,8 @@ def plan_skip(*, plan_id: str, reason: str, by: str, now: datetime) -> Execution
                 execution.save()
         except IntegrityError:  # the occurrence already has an execution (never generated twice)
             raise Conflict(
-                f"Plan '{plan_id}' already has an execution at {occurrence.isoformat()}"
+                gettext("Plan '%(plan_id)s' already has an execution at %(isoformat)s")
+                % {"plan_id": plan_id, "isoformat": occurrence.isoformat()}
             ) from None
         if plan.is_calendar and not plan.is_floating:
             plan.next_due_at = plan.next_occurrence_after(occurrence)
@@ -988,12 +1023,14 @@ def _lock_meters(plan_ids: list[str], *, field_of: _FieldOf) -> dict[str, _Meter
         plan = plans.get(plan_id)
         field = field_of(index, "plan_id")
         if plan is None:
-            message = f"Plan with id '{plan_id}' not found"
+            message = gettext("Plan with id '%(plan_id)s' not found") % {"plan_id": plan_id}
             if field is None:
                 raise NotFound(message)
             unknown[field] = [message]
         elif plan.is_calendar:
-            message = f"Plan '{plan_id}' has a calendar trigger; it takes no counter readings"
+            message = gettext(
+                "Plan '%(plan_id)s' has a calendar trigger; it takes no counter readings"
+            ) % {"plan_id": plan_id}
             if field is None:
                 raise Conflict(message)
             calendar[field] = [message]
@@ -1028,18 +1065,18 @@ def _apply_reading(
         # stamped a moment later. Arrival order is the truth for untimed readings.
         recorded_at = max(now, last_at) if last_at else now
     if last_at is not None and recorded_at < last_at:
-        message = (
-            f"recorded_at {recorded_at.isoformat()} is before the last reading "
-            f"({last_at.isoformat()}); readings must arrive in order"
-        )
+        message = gettext(
+            "recorded_at %(isoformat)s is before the last reading (%(isoformat2)s); "
+            "readings must arrive in order"
+        ) % {"isoformat": recorded_at.isoformat(), "isoformat2": last_at.isoformat()}
         field = field_of("recorded_at")
         raise Conflict(message, details={field: [message]} if field else None)
     value = reading.value
     if last_value is not None and value < last_value and not reading.reset:
-        message = (
-            f"Reading {value} is lower than the last reading {last_value}; "
-            "send reset: true if the meter was replaced"
-        )
+        message = gettext(
+            "Reading %(value)s is lower than the last reading %(last_value)s; send "
+            "reset: true if the meter was replaced"
+        ) % {"value": value, "last_value": last_value}
         field = field_of("value")
         raise Conflict(message, details={field: [message]} if field else None)
     stored = CounterReading(
@@ -1104,7 +1141,7 @@ def _record_readings(
     for index, reading in enumerate(readings):
         if reading.recorded_at is not None and reading.recorded_at > now + CLOCK_SKEW:
             raise InvalidInput(
-                "recorded_at is in the future",
+                gettext("recorded_at is in the future"),
                 field=field_of(index, "recorded_at") or "recorded_at",
             )
     with transaction.atomic():
@@ -1199,7 +1236,13 @@ def counter_record_many(*, readings: list[ReadingSpec], now: datetime) -> list[C
     instead of deadlocking; readings, tasks and plan updates are written in bulk.
     """
     if not 1 <= len(readings) <= READINGS_BATCH_MAX:
-        raise InvalidInput(f"Send 1 to {READINGS_BATCH_MAX} readings", field="readings")
+        raise InvalidInput(
+            (
+                gettext("Send 1 to %(READINGS_BATCH_MAX)s readings")
+                % {"READINGS_BATCH_MAX": READINGS_BATCH_MAX}
+            ),
+            field="readings",
+        )
     return _record_readings(
         readings, now=now, field_of=lambda index, name: f"readings[{index}].{name}"
     )
@@ -1212,7 +1255,7 @@ def _lock_task_and_plan(task_id: str) -> tuple[Task, Plan | None]:
     # Plan first, then task: the order every other writer uses.
     row = Task.objects.filter(pk=task_id).values("plan_id").first()
     if row is None:
-        raise NotFound(f"Task with id '{task_id}' not found")
+        raise NotFound(gettext("Task with id '%(task_id)s' not found") % {"task_id": task_id})
     plan = Plan.objects.select_for_update().filter(pk=row["plan_id"]).first()
     task = Task.objects.select_for_update().get(pk=task_id)
     return task, plan
@@ -1226,9 +1269,15 @@ def _last_completion(plan: Plan) -> datetime | None:
 
 def _ensure_open(task: Task, action: str) -> None:
     if task.status == Task.Status.DONE:
-        raise Conflict(f"Task '{task.pk}' is already done; it cannot be {action}")
+        raise Conflict(
+            gettext("Task '%(pk)s' is already done; it cannot be %(action)s")
+            % {"pk": task.pk, "action": action}
+        )
     if task.status == Task.Status.CANCELLED:
-        raise Conflict(f"Task '{task.pk}' is cancelled; it cannot be {action}")
+        raise Conflict(
+            gettext("Task '%(pk)s' is cancelled; it cannot be %(action)s")
+            % {"pk": task.pk, "action": action}
+        )
 
 
 def _delay_problems(
@@ -1241,13 +1290,29 @@ def _delay_problems(
     grace = plan.grace() if plan is not None else timedelta(0)
     if task.deadline_at is None or completed_at <= task.deadline_at + grace:
         field = "delay_reason" if delay_reason else "delay_note"
-        return {field: ["Only a late completion takes a delay reason: this one is on time."]}
+        return {
+            field: [gettext("Only a late completion takes a delay reason: this one is on time.")]
+        }
     if delay_reason not in Task.DelayReason.values:
-        return {"delay_reason": [f"Must be one of: {', '.join(Task.DelayReason.values)}."]}
+        return {
+            "delay_reason": [
+                (
+                    gettext("Must be one of: %(values)s.")
+                    % {"values": ", ".join(Task.DelayReason.values)}
+                )
+            ]
+        }
     if delay_reason == Task.DelayReason.OTHER and not delay_note.strip():
-        return {"delay_note": ['Say what delayed the task when the reason is "other".']}
+        return {"delay_note": [gettext('Say what delayed the task when the reason is "other".')]}
     if len(delay_note) > Task.DELAY_NOTE_MAX_LENGTH:
-        return {"delay_note": [f"Must be at most {Task.DELAY_NOTE_MAX_LENGTH} characters."]}
+        return {
+            "delay_note": [
+                (
+                    gettext("Must be at most %(DELAY_NOTE_MAX_LENGTH)s characters.")
+                    % {"DELAY_NOTE_MAX_LENGTH": Task.DELAY_NOTE_MAX_LENGTH}
+                )
+            ]
+        }
     return {}
 
 
@@ -1280,11 +1345,11 @@ def _complete(
     delay_reason: str | None = "",
     delay_note: str | None = "",
 ) -> None:
-    _ensure_open(task, "completed")
+    _ensure_open(task, pgettext("a task cannot be …", "completed"))
     completed_at = completed_at or now
     delay_reason, delay_note = delay_reason or "", delay_note or ""
     if completed_at > now + CLOCK_SKEW:
-        raise InvalidInput("completed_at is in the future", field="completed_at")
+        raise InvalidInput(gettext("completed_at is in the future"), field="completed_at")
     problems = checklists.unanswered_required(task.checklist) | _delay_problems(
         task, plan, completed_at=completed_at, delay_reason=delay_reason, delay_note=delay_note
     )
@@ -1308,7 +1373,7 @@ def _complete(
 
 
 def _cancel(task: Task, plan: Plan | None, *, notes, now) -> None:
-    _ensure_open(task, "cancelled")
+    _ensure_open(task, pgettext("a task cannot be …", "cancelled"))
     task.status = Task.Status.CANCELLED
     task.cancelled_at = now
     workorders.task_stopped(task, now=now)
@@ -1388,14 +1453,15 @@ def task_update(*, task_id: str, changes: dict[str, Any], by: str, now: datetime
         delay = {key: changes.pop(key) for key in ("delay_reason", "delay_note") if key in changes}
         if delay and status != Task.Status.DONE:
             raise InvalidInput(
-                "A delay reason is given when completing a task (status: done).",
+                gettext("A delay reason is given when completing a task (status: done)."),
                 field=next(iter(delay)),
             )
         changeable = task.changeable_fields()
         moves = status not in (None, task.status)
         if changes.keys() - changeable or (moves and "status" not in changeable):
             raise Conflict(
-                f"Task '{task.pk}' is {task.status}; only its notes and time spent can change"
+                gettext("Task '%(pk)s' is %(status)s; only its notes and time spent can change")
+                % {"pk": task.pk, "status": task.status}
             )
         if "assignee_id" in changes and changes["assignee_id"] is not None:
             problem = _assignee_problem(changes["assignee_id"])
@@ -1585,9 +1651,11 @@ def plan_test_notification(*, plan_id: str, now: datetime) -> list[notifications
     """Send a `test` through the plan's channels now; 409 when it names none."""
     plan = Plan.objects.filter(pk=plan_id).first()
     if plan is None:
-        raise NotFound(f"Plan with id '{plan_id}' not found")
+        raise NotFound(gettext("Plan with id '%(plan_id)s' not found") % {"plan_id": plan_id})
     if not plan.notification_channel_ids:
-        raise Conflict(f"Plan '{plan_id}' has no notification channels")
+        raise Conflict(
+            gettext("Plan '%(plan_id)s' has no notification channels") % {"plan_id": plan_id}
+        )
     return notifications.send_test(channel_ids=plan.notification_channel_ids, now=now)
 
 
@@ -1595,7 +1663,7 @@ def plan_test_notification(*, plan_id: str, now: datetime) -> list[notifications
 
 
 def _duplicate_code(code: str) -> str:
-    return f"An asset with code '{code}' already exists."
+    return gettext("An asset with code '%(code)s' already exists.") % {"code": code}
 
 
 def asset_code_problem(code: str, *, asset_id: str | None = None) -> str | None:
@@ -1646,7 +1714,9 @@ def asset_update(*, asset_id: str, spec: AssetSpec) -> Asset:
     with transaction.atomic():
         asset = Asset.objects.select_for_update().filter(pk=asset_id).first()
         if asset is None:
-            raise NotFound(f"Asset with id '{asset_id}' not found")
+            raise NotFound(
+                gettext("Asset with id '%(asset_id)s' not found") % {"asset_id": asset_id}
+            )
         _check_asset(spec, asset_id=asset_id)
         return _save_asset(asset, spec)
 
@@ -1667,7 +1737,10 @@ def technician_update(*, technician_id: str, spec: TechnicianSpec) -> Technician
     with transaction.atomic():
         technician = Technician.objects.select_for_update().filter(pk=technician_id).first()
         if technician is None:
-            raise NotFound(f"Technician with id '{technician_id}' not found")
+            raise NotFound(
+                gettext("Technician with id '%(technician_id)s' not found")
+                % {"technician_id": technician_id}
+            )
         before = audit.snapshot(technician)
         _apply_technician_spec(technician, spec)
         technician.save()
@@ -1689,7 +1762,8 @@ def asset_delete(*, asset_id: str) -> None:
         audit.delete(Asset.objects.filter(pk=asset_id))
     except ProtectedError:
         raise Conflict(
-            f"Asset '{asset_id}' is used by plans or tasks; remove it from them first"
+            gettext("Asset '%(asset_id)s' is used by plans or tasks; remove it from them first")
+            % {"asset_id": asset_id}
         ) from None
 
 
@@ -1699,6 +1773,9 @@ def technician_delete(*, technician_id: str) -> None:
         audit.delete(Technician.objects.filter(pk=technician_id))
     except ProtectedError:
         raise Conflict(
-            f"Technician '{technician_id}' is assigned to plans or tasks; "
-            "set active to false instead"
+            gettext(
+                "Technician '%(technician_id)s' is assigned to plans or tasks; set "
+                "active to false instead"
+            )
+            % {"technician_id": technician_id}
         ) from None

@@ -20,6 +20,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext, gettext_lazy
+
 from maintenance.checklists import ChecklistItemSpec, template_specs
 from scheduling.recurrence import RecurrenceError, every_to_rrule
 
@@ -38,11 +40,11 @@ DEFAULT_WINDOW_IMPACT = "MAINTENANCE"
 # --- the rules on a spec's own values (shared by the API serializers and the services) --------
 
 TASK_CODE_PREFIX_PATTERN = r"^[A-Z][A-Z0-9]{0,9}\Z"
-TASK_CODE_PREFIX_MESSAGE = (
+TASK_CODE_PREFIX_MESSAGE = gettext_lazy(
     "Must be 1 to 10 uppercase letters or digits, starting with a letter (e.g. MAN)."
 )
-POSITIVE_MESSAGE = "Must be greater than 0."
-COORDINATES_MESSAGE = "latitude and longitude must be given together."
+POSITIVE_MESSAGE = gettext_lazy("Must be greater than 0.")
+COORDINATES_MESSAGE = gettext_lazy("latitude and longitude must be given together.")
 
 
 def task_code_prefix_problem(prefix: str) -> str | None:
@@ -69,17 +71,19 @@ def calendar_rule_problems(
     """
     if rrule is not None and (every is not None or unit is not None):
         if not same_rule(rrule, every, unit):
-            return {"rrule": ["Give either rrule or every + unit, not both."]}
+            return {"rrule": [gettext("Give either rrule or every + unit, not both.")]}
         rrule = None
     if rrule is None and every is None:
-        return {"rrule": ["Give rrule, or every + unit."]}
+        return {"rrule": [gettext("Give rrule, or every + unit.")]}
     if every is not None and unit is None:
-        return {"unit": ["unit is required with every."]}
+        return {"unit": [gettext("unit is required with every.")]}
     return {}
 
 
-GRACE_BOTH_MESSAGE = "Give grace_hours or grace_fraction, not both."
-GRACE_FRACTION_MESSAGE = "A fraction of the interval needs a calendar schedule: use grace_hours."
+GRACE_BOTH_MESSAGE = gettext_lazy("Give grace_hours or grace_fraction, not both.")
+GRACE_FRACTION_MESSAGE = gettext_lazy(
+    "A fraction of the interval needs a calendar schedule: use grace_hours."
+)
 
 
 def grace_problems(
@@ -183,14 +187,14 @@ def counter_of(trigger: Trigger) -> CounterTrigger | None:
     return trigger if isinstance(trigger, CounterTrigger) else None
 
 
-WHICHEVER_FIRST_ANCHOR_MESSAGE = (
+WHICHEVER_FIRST_ANCHOR_MESSAGE = gettext_lazy(
     "A whichever_first plan restarts both clocks at each execution; leave anchor fixed."
 )
-BOUNDS_ON_COUNTER_ONLY_MESSAGE = (
+BOUNDS_ON_COUNTER_ONLY_MESSAGE = gettext_lazy(
     "Only a counter plan takes time bounds; a whichever_first plan's calendar block is its "
     "time bound."
 )
-MIN_NOT_BELOW_MAX_MESSAGE = "min_interval must be shorter than max_interval."
+MIN_NOT_BELOW_MAX_MESSAGE = gettext_lazy("min_interval must be shorter than max_interval.")
 
 
 def trigger_problems(trigger: Trigger) -> dict[str, list[str]]:

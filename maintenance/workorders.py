@@ -20,6 +20,7 @@ These functions run inside the caller's transaction, with the task (and its plan
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from maintenance.models import Asset, Plan, Task
 from scheduling import services as scheduling
@@ -31,13 +32,16 @@ def monitor_tags_problem(tags) -> str | None:
     unknown one; None when they all are."""
     tags = list(tags)
     if len(tags) > 100:
-        return "At most 100 monitor tags."
+        return gettext("At most 100 monitor tags.")
     if len(set(tags)) != len(tags):
-        return "Must not contain duplicates."
+        return gettext("Must not contain duplicates.")
     known = set(Monitor.objects.filter(tag__in=tags).values_list("tag", flat=True))
     for index, tag in enumerate(tags):
         if tag not in known:
-            return f"monitor_tags[{index}]: no monitor with tag '{tag}'"
+            return gettext("monitor_tags[%(index)s]: no monitor with tag '%(tag)s'") % {
+                "index": index,
+                "tag": tag,
+            }
     return None
 
 

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from core.admin import ObjectAction, ReadOnlyModelAdmin, ServiceModelAdmin
 from core.admin_fields import TagListField
@@ -149,7 +149,7 @@ class ChannelAdmin(ServiceModelAdmin):
             ),
         )
 
-    @admin.display(description="target", ordering="target")
+    @admin.display(description=gettext_lazy("target"), ordering="target")
     def masked_target(self, channel: Channel) -> str:
         return mask_target(channel.kind, channel.target)
 
@@ -219,7 +219,9 @@ class ChannelAdmin(ServiceModelAdmin):
         # add, never through `messages` (a cookie, signed but readable) and never cached.
         if mask_target(obj.kind, obj.target) == obj.target and not obj.secret:
             return super().response_add(request, obj, post_url_continue)
-        messages.success(request, f"The channel “{obj.name}” was added.")
+        messages.success(
+            request, (gettext("The channel “%(name)s” was added.") % {"name": obj.name})
+        )
         response = TemplateResponse(
             request,
             "notifications/admin/channel_created.html",
@@ -262,13 +264,22 @@ class DeliveryAdmin(ReadOnlyModelAdmin):
     actions = ("send_again",)
     readonly_fields = [field.name for field in Delivery._meta.fields]
 
-    @admin.action(description="Send again (now, with a fresh set of attempts)")
+    @admin.action(description=gettext_lazy("Send again (now, with a fresh set of attempts)"))
     def send_again(self, request, queryset):
         resent = 0
         with transaction.atomic():
             for delivery in queryset:
                 resent += services.delivery_resend(delivery=delivery)
         skipped = queryset.count() - resent
-        messages.success(request, f"{resent} deliveries queued to be sent again.")
+        messages.success(
+            request,
+            (gettext("%(resent)s deliveries queued to be sent again.") % {"resent": resent}),
+        )
         if skipped:
-            messages.warning(request, f"{skipped} being sent right now were left alone.")
+            messages.warning(
+                request,
+                (
+                    gettext("%(skipped)s being sent right now were left alone.")
+                    % {"skipped": skipped}
+                ),
+            )

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class NotificationsConfig(AppConfig):
@@ -9,7 +10,7 @@ class NotificationsConfig(AppConfig):
     """
 
     name = "notifications"
-    verbose_name = "Notifications"
+    verbose_name = gettext_lazy("Notifications")
 
     def ready(self):
         from django.core import checks

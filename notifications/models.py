@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext, gettext_lazy
 
 from core.ids import new_id
 from notifications.events import NAME_MAX_LENGTH, event_choices, subscribable_events
@@ -37,42 +38,56 @@ class Channel(models.Model):
     """
 
     class Kind(models.TextChoices):
-        EMAIL = "email", "Email"
-        WEBHOOK = "webhook", "Webhook"
-        APPRISE = "apprise", "Apprise"
-        ALERTMANAGER = "alertmanager", "Alertmanager silences"
+        EMAIL = "email", gettext_lazy("Email")
+        WEBHOOK = "webhook", gettext_lazy("Webhook")
+        APPRISE = "apprise", gettext_lazy("Apprise")
+        ALERTMANAGER = "alertmanager", gettext_lazy("Alertmanager silences")
 
     id = models.CharField(primary_key=True, max_length=40, default=new_channel_id, editable=False)
     name = models.CharField(max_length=255)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     target = models.CharField(
         max_length=2048,
-        help_text="Email address, http(s) URL for a webhook, an Apprise URL "
-        "(slack://…, msteams://…, discord://…, tgram://…, ntfy://…), or the base URL of a "
-        "Prometheus Alertmanager (http://alertmanager:9093).",
+        help_text=gettext_lazy(
+            "Email address, http(s) URL for a webhook, an Apprise URL "
+            "(slack://…, msteams://…, discord://…, tgram://…, ntfy://…), or the base URL of a "
+            "Prometheus Alertmanager (http://alertmanager:9093)."
+        ),
     )
     secret = models.CharField(max_length=128, blank=True, editable=False)
     events = models.JSONField(
-        default=list, blank=True, help_text="Event names to send; empty means every event."
+        default=list,
+        blank=True,
+        help_text=gettext_lazy("Event names to send; empty means every event."),
     )
     monitor_tags = models.JSONField(
         default=list,
         blank=True,
-        help_text="Monitor tags whose maintenance windows to send; empty means every window.",
+        help_text=gettext_lazy(
+            "Monitor tags whose maintenance windows to send; empty means every window."
+        ),
     )
     reminders = models.JSONField(
         default=list,
         blank=True,
-        help_text='Lead times of maintenance reminders, e.g. ["72h", "24h", "1h"] (m, h, d).',
+        help_text=gettext_lazy(
+            'Lead times of maintenance reminders, e.g. ["72h", "24h", "1h"] (m, h, d).'
+        ),
     )
     options = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Settings of the channel's kind; alertmanager: "
-        '{"label": "monitor", "silence_at": "ONGOING" or "READY"}. Other kinds take none.',
+        help_text=gettext_lazy(
+            "Settings of the channel's kind; alertmanager: "
+            '{"label": "monitor", "silence_at": "ONGOING" or "READY"}. Other kinds take none.'
+        ),
     )
-    active = models.BooleanField(default=True, help_text="An inactive channel sends nothing.")
-    last_error = models.TextField(blank=True, help_text="The latest delivery's error, if any.")
+    active = models.BooleanField(
+        default=True, help_text=gettext_lazy("An inactive channel sends nothing.")
+    )
+    last_error = models.TextField(
+        blank=True, help_text=gettext_lazy("The latest delivery's error, if any.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -119,11 +134,14 @@ class Channel(models.Model):
 
 def validate_events(value) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValidationError("Must be a list of event names.")
+        raise ValidationError(gettext("Must be a list of event names."))
     known = subscribable_events()  # whatever the apps registered
     unknown = [v for v in value if v not in known]
     if unknown:
-        raise ValidationError(f"Unknown event '{unknown[0]}'. Must be one of: {', '.join(known)}")
+        raise ValidationError(
+            gettext("Unknown event '%(value)s'. Must be one of: %(known)s")
+            % {"value": unknown[0], "known": ", ".join(known)}
+        )
     return list(dict.fromkeys(value))
 
 
@@ -146,9 +164,11 @@ def validate_reminders(value, *, field_name: str = "reminders") -> list[str]:
     ``<field_name>[i]``): each a whole number of minutes, hours or days ("30m", "24h", "7d"), at
     most 30 days, none repeated (also as another unit), at most 10."""
     if not isinstance(value, list):
-        raise ValidationError('Must be a list of lead times like "24h", "30m" or "7d".')
+        raise ValidationError(gettext('Must be a list of lead times like "24h", "30m" or "7d".'))
     if len(value) > MAX_REMINDERS:
-        raise ValidationError(f"At most {MAX_REMINDERS} reminders.")
+        raise ValidationError(
+            gettext("At most %(MAX_REMINDERS)s reminders.") % {"MAX_REMINDERS": MAX_REMINDERS}
+        )
     seen: dict[timedelta, int] = {}
     for index, text in enumerate(value):
         field = f"{field_name}[{index}]"
@@ -156,22 +176,31 @@ def validate_reminders(value, *, field_name: str = "reminders") -> list[str]:
             lead = reminder_lead(text)
         except ValueError:
             raise ValidationError(
-                f"{field}: {text!r} is not a lead time; use minutes, hours or days like "
-                '"30m", "24h" or "7d"'
+                gettext(
+                    "%(field)s: %(text)r is not a lead time; use minutes, hours or days like "
+                    '"30m", "24h" or "7d"'
+                )
+                % {"field": field, "text": text}
             ) from None
         if lead > MAX_REMINDER_LEAD:
-            raise ValidationError(f"{field}: {text} is longer than 30 days")
+            raise ValidationError(
+                gettext("%(field)s: %(text)s is longer than 30 days")
+                % {"field": field, "text": text}
+            )
         if lead in seen:
-            raise ValidationError(f"{field}: {text} repeats {field_name}[{seen[lead]}]")
+            raise ValidationError(
+                gettext("%(field)s: %(text)s repeats %(field_name)s[%(value)s]")
+                % {"field": field, "text": text, "field_name": field_name, "value": seen[lead]}
+            )
         seen[lead] = index
     return list(value)
 
 
 def validate_monitor_tags(value) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ValidationError("Must be a list of monitor tags.")
+        raise ValidationError(gettext("Must be a list of monitor tags."))
     if any(len(v) > 100 for v in value):
-        raise ValidationError("A monitor tag is at most 100 characters.")
+        raise ValidationError(gettext("A monitor tag is at most 100 characters."))
     return list(dict.fromkeys(v.strip() for v in value))
 
 
@@ -185,12 +214,18 @@ class Delivery(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"  # recorded but never sent: stale when it was due
-        CANCELLED = "cancelled", "Cancelled"  # the channel was disabled before it was sent
+        PENDING = "pending", gettext_lazy("Pending")
+        SENDING = "sending", gettext_lazy("Sending")
+        SENT = "sent", gettext_lazy("Sent")
+        FAILED = "failed", gettext_lazy("Failed")
+        SKIPPED = (
+            "skipped",
+            gettext_lazy("Skipped"),
+        )  # recorded but never sent: stale when it was due
+        CANCELLED = (
+            "cancelled",
+            gettext_lazy("Cancelled"),
+        )  # the channel was disabled before it was sent
 
     id = models.CharField(primary_key=True, max_length=40, default=new_delivery_id, editable=False)
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
@@ -203,7 +238,9 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     relevant_until = models.DateTimeField(
-        null=True, blank=True, help_text="Not sent after this instant (recorded as skipped)."
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Not sent after this instant (recorded as skipped)."),
     )
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -212,7 +249,7 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ("-created_at", "id")
-        verbose_name_plural = "deliveries"
+        verbose_name_plural = gettext_lazy("deliveries")
         constraints = [
             models.UniqueConstraint(
                 fields=("event", "object_key", "channel"), name="notifications_delivery_once"
@@ -247,15 +284,19 @@ class Silence(models.Model):
     """
 
     class State(models.TextChoices):
-        WAITING = "waiting", "Waiting"  # heard of, not silenced yet
-        ACTIVE = "active", "Silenced"  # posted (in force, or pending until its start)
-        EXPIRED = "expired", "Expired"  # the occurrence ended or was cancelled: final
+        WAITING = "waiting", gettext_lazy("Waiting")  # heard of, not silenced yet
+        ACTIVE = "active", gettext_lazy("Silenced")  # posted (in force, or pending until its start)
+        EXPIRED = "expired", gettext_lazy("Expired")  # the occurrence ended or was cancelled: final
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="silences")
-    window_key = models.CharField(max_length=200, help_text='The occurrence ("occurrence:42").')
+    window_key = models.CharField(
+        max_length=200, help_text=gettext_lazy('The occurrence ("occurrence:42").')
+    )
     silence_id = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=8, choices=State.choices, default=State.WAITING)
-    status = models.CharField(max_length=16, blank=True, help_text="Per the newest notice.")
+    status = models.CharField(
+        max_length=16, blank=True, help_text=gettext_lazy("Per the newest notice.")
+    )
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     matchers = models.JSONField(default=list, blank=True)

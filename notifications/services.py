@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core import audit
 from core.errors import Conflict, InvalidInput
@@ -87,7 +88,9 @@ def channel_update(*, channel: Channel, data: dict) -> Channel:
     stored target and its credentials; one that holds ``****`` otherwise is refused.
     """
     if "kind" in data and data["kind"] != channel.kind:
-        raise InvalidInput("kind cannot be changed; create a new channel instead", field="kind")
+        raise InvalidInput(
+            gettext("kind cannot be changed; create a new channel instead"), field="kind"
+        )
     before = audit.snapshot(channel)
     if "target" in data:
         try:
@@ -447,7 +450,7 @@ def send_test(*, channel_ids: list[str], now: datetime) -> list[DeliveryResult]:
     list is a Conflict (409): there is nothing to test.
     """
     if not channel_ids:
-        raise Conflict("There are no notification channels to test")
+        raise Conflict(gettext("There are no notification channels to test"))
     channel_ids = list(dict.fromkeys(channel_ids))
     channels = Channel.objects.in_bulk(channel_ids)
     token = new_delivery_id().removeprefix("dlv_")

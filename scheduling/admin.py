@@ -20,8 +20,9 @@ from django.contrib import admin, messages
 from django.db.models import Prefetch
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from core.admin import ServiceModelAdmin, ServiceRefused, run_each, zoned_and_utc
 from core.admin_rules import (
@@ -176,8 +177,8 @@ class UpcomingEventForm(ZonedTimesMixin, forms.ModelForm):
     operation = forms.ChoiceField(
         choices=[
             ("", "—"),
-            ("cancel", "Cancel it"),
-            ("end_now", "End it now (ongoing only)"),
+            ("cancel", gettext_lazy("Cancel it")),
+            ("end_now", gettext_lazy("End it now (ongoing only)")),
         ],
         required=False,
     )
@@ -211,9 +212,10 @@ class UpcomingEventInline(admin.TabularInline):
     template = "admin/scheduling/maintenance/upcoming_events.html"
     extra = 0
     can_delete = True
-    verbose_name = "upcoming event"
-    verbose_name_plural = (
-        f"Upcoming events (the next {UPCOMING_EVENTS}; times in the window's timezone)"
+    verbose_name = gettext_lazy("upcoming event")
+    verbose_name_plural = format_lazy(
+        gettext_lazy("Upcoming events (the next {count}; times in the window's timezone)"),
+        count=UPCOMING_EVENTS,
     )
     fields = [
         "start_date_time",
@@ -229,7 +231,7 @@ class UpcomingEventInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="status now")
+    @admin.display(description=gettext_lazy("status now"))
     def status_now(self, event: MaintenanceEvent) -> str:
         return event.status_at(timezone.now()) if event.pk else "—"
 
@@ -305,7 +307,7 @@ class MaintenanceAdmin(ServiceModelAdmin):
             )
         )
 
-    @admin.display(description="monitors")
+    @admin.display(description=gettext_lazy("monitors"))
     def monitor_list(self, maintenance: Maintenance) -> str:
         return (
             ", ".join(
@@ -389,8 +391,10 @@ class MaintenanceAdmin(ServiceModelAdmin):
             if any(f.has_changed() for f in formset.forms):
                 self.message_user(
                     request,
-                    "The schedule changed, so the event edits in the same save were not "
-                    "applied; edit the new events now.",
+                    gettext(
+                        "The schedule changed, so the event edits in the same save were not "
+                        "applied; edit the new events now."
+                    ),
                     messages.WARNING,
                 )
             return
@@ -481,25 +485,26 @@ class MaintenanceEventAdmin(ServiceModelAdmin):
         actions.pop("delete_selected", None)  # delete_events says what a delete means here
         return actions
 
-    @admin.display(description="status now")
+    @admin.display(description=gettext_lazy("status now"))
     def live_status(self, event: MaintenanceEvent) -> str:
         return event.status_at(timezone.now())
 
     def delete_through_service(self, request, obj) -> None:
         services.event_delete(event=obj)
 
-    @admin.action(description="Cancel selected events", permissions=["delete"])
+    @admin.action(description=gettext_lazy("Cancel selected events"), permissions=["delete"])
     def cancel_events(self, request, queryset):
         run_each(
             self,
             request,
             queryset,
-            "Cancelled",
+            gettext("Cancelled"),
             lambda event: services.event_transition(event=event, status=EventStatus.CANCELLED),
         )
 
     @admin.action(
-        description="Delete selected events (not generated again)", permissions=["delete"]
+        description=gettext_lazy("Delete selected events (not generated again)"),
+        permissions=["delete"],
     )
     def delete_events(self, request, queryset):
         self.delete_queryset(request, queryset)

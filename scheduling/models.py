@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
+from django.utils.translation import gettext_lazy
 
 from core.limits import LONG_TEXT_MAX_LENGTH
 
@@ -67,19 +68,25 @@ class Maintenance(models.Model):
 
     title = models.CharField(max_length=255)
     description = models.TextField(max_length=LONG_TEXT_MAX_LENGTH, null=True, blank=True)
-    start_date_time = models.DateTimeField(help_text="First occurrence (DTSTART), UTC.")
-    rrule = models.TextField(help_text="Normalized RFC 5545 RRULE value, without 'RRULE:'.")
+    start_date_time = models.DateTimeField(
+        help_text=gettext_lazy("First occurrence (DTSTART), UTC.")
+    )
+    rrule = models.TextField(
+        help_text=gettext_lazy("Normalized RFC 5545 RRULE value, without 'RRULE:'.")
+    )
     duration_seconds = models.PositiveIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(MAX_DURATION_SECONDS)]
     )
     timezone = models.CharField(
-        max_length=64, default="UTC", help_text="IANA zone the rule is expanded in."
+        max_length=64, default="UTC", help_text=gettext_lazy("IANA zone the rule is expanded in.")
     )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
     exdates = models.JSONField(
         default=list,
         blank=True,
-        help_text="Occurrence starts (UTC Unix seconds, ascending) the rule skips, like EXDATE.",
+        help_text=gettext_lazy(
+            "Occurrence starts (UTC Unix seconds, ascending) the rule skips, like EXDATE."
+        ),
     )
     monitors = models.ManyToManyField(
         Monitor, through="MaintenanceMonitor", related_name="maintenances", blank=True
@@ -88,11 +95,13 @@ class Maintenance(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text="The first occurrence that has no event yet because it lies past the horizon "
-        "(far in the future when the rule has no more): until the horizon reaches it, the "
-        "scheduler has nothing to generate for this window (unless it has no upcoming event "
-        "at all; for a window capped at 1000 events: the end of its first event plus the "
-        "horizon). Empty: not known, check it.",
+        help_text=gettext_lazy(
+            "The first occurrence that has no event yet because it lies past the horizon "
+            "(far in the future when the rule has no more): until the horizon reaches it, the "
+            "scheduler has nothing to generate for this window (unless it has no upcoming event "
+            "at all; for a window capped at 1000 events: the end of its first event plus the "
+            "horizon). Empty: not known, check it."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -206,7 +215,9 @@ class MaintenanceEvent(models.Model):
 
     maintenance = models.ForeignKey(Maintenance, on_delete=models.CASCADE, related_name="events")
     occurrence = models.DateTimeField(
-        help_text="The original start this event came from (RECURRENCE-ID); never changes."
+        help_text=gettext_lazy(
+            "The original start this event came from (RECURRENCE-ID); never changes."
+        )
     )
     start_date_time = models.DateTimeField()
     end_date_time = models.DateTimeField()
@@ -214,28 +225,37 @@ class MaintenanceEvent(models.Model):
         max_length=9, choices=EventStatus.choices, default=EventStatus.SCHEDULED
     )
     is_modified = models.BooleanField(
-        default=False, help_text="Its times were edited by hand; it no longer follows the rule."
+        default=False,
+        help_text=gettext_lazy("Its times were edited by hand; it no longer follows the rule."),
     )
     is_extra = models.BooleanField(
         default=False,
-        help_text="Added by hand beside the rule (like RDATE); a schedule change keeps it.",
+        help_text=gettext_lazy(
+            "Added by hand beside the rule (like RDATE); a schedule change keeps it."
+        ),
     )
     rearmed_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When its times last moved by hand; reminders whose time was already past "
-        "then are not sent (null: since it was created).",
+        help_text=gettext_lazy(
+            "When its times last moved by hand; reminders whose time was already past "
+            "then are not sent (null: since it was created)."
+        ),
     )
     status_changed_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the stored status last changed; later than the transition's own time "
-        "when the scheduler was behind (a late announcement).",
+        help_text=gettext_lazy(
+            "When the stored status last changed; later than the transition's own time "
+            "when the scheduler was behind (a late announcement)."
+        ),
     )
     sequence = models.PositiveIntegerField(
         default=0,
-        help_text="Revision of its window for calendar feeds (iCalendar SEQUENCE): grows each "
-        "time the event is moved, ended early or cancelled, so subscribers update it in place.",
+        help_text=gettext_lazy(
+            "Revision of its window for calendar feeds (iCalendar SEQUENCE): grows each "
+            "time the event is moved, ended early or cancelled, so subscribers update it in place."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What `make test` needs beyond Python: the machine's PostgreSQL and Redis running, Debian's
-# chromium for the browser tests and Debian's prometheus for the metrics tests and prometheus-alertmanager for the silence tests (started by the
+# chromium for the browser tests, GNU gettext for the catalogue test, and Debian's prometheus for the metrics tests and prometheus-alertmanager for the silence tests (started by the
 # tests themselves on loopback; its packaged service is never used). Starts or installs what is missing (as root);
 # otherwise says what to run. Playwright never downloads a browser here.
 set -uo pipefail
@@ -19,6 +19,15 @@ if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
   else
     echo "The browser tests need Debian's chromium: sudo apt-get install chromium" >&2
+    exit 1
+  fi
+fi
+if ! command -v xgettext >/dev/null || ! command -v msgfmt >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    # GNU gettext: `make messages` and the catalogue test (tests/core/test_languages.py).
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext
+  else
+    echo "The translation tests need Debian's gettext: sudo apt-get install gettext" >&2
     exit 1
   fi
 fi

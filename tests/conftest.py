@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
@@ -73,3 +74,11 @@ def eager_celery():
     celery_app.conf.task_eager_propagates = True
     yield celery_app
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request asking for Spanish leaves Spanish active in the thread (the next request's
+    LocaleMiddleware sets its own); a later test calling a service directly expects English."""
+    yield
+    translation.deactivate()

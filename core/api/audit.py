@@ -6,6 +6,7 @@ dashboards and feed URLs), and a staff session needs the "view audit record" per
 (superusers have it).
 """
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, permissions, serializers
 
@@ -22,15 +23,17 @@ class CanReadAudit(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         if user is None or not getattr(user, "is_authenticated", False):
-            raise exceptions.NotAuthenticated("Missing or invalid authorization header")
+            raise exceptions.NotAuthenticated(gettext("Missing or invalid authorization header"))
         if getattr(user, "key_id", None) is not None:
             if user.read_only:
-                raise exceptions.PermissionDenied("A read-only API key cannot read the audit trail")
+                raise exceptions.PermissionDenied(
+                    gettext("A read-only API key cannot read the audit trail")
+                )
             return True
         if user.has_perm("core.view_auditrecord"):
             return True
         raise exceptions.PermissionDenied(
-            "Reading the audit trail needs the 'view audit record' permission"
+            gettext("Reading the audit trail needs the 'view audit record' permission")
         )
 
 
@@ -63,7 +66,7 @@ class AuditQuery(serializers.Serializer):
 
     def validate(self, attrs):
         if "since" in attrs and "until" in attrs and attrs["until"] <= attrs["since"]:
-            raise serializers.ValidationError({"until": ["until must be after since."]})
+            raise serializers.ValidationError({"until": [gettext("until must be after since.")]})
         return attrs
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from rest_framework import authentication, exceptions
 
 from core.api.throttling import count_failed_authentication
@@ -104,7 +105,7 @@ class BearerApiKeyAuthentication(authentication.BaseAuthentication):
         ):
             # Counted per address; past AUTH_FAILURE_RATE this raises 429 instead.
             count_failed_authentication(request)
-            raise exceptions.AuthenticationFailed("Invalid API key")
+            raise exceptions.AuthenticationFailed(gettext("Invalid API key"))
         principal = ApiKeyPrincipal(
             key_id=api_key.pk, name=api_key.name, read_only=api_key.read_only
         )

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -81,9 +82,9 @@ def envelope_exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, NestedTooDeep):
         return Response(error_body("BAD_REQUEST", str(exc.detail)), status=400)
     if isinstance(exc, exceptions.ParseError):
-        return Response(error_body("BAD_REQUEST", "Invalid JSON body"), status=400)
+        return Response(error_body("BAD_REQUEST", gettext("Invalid JSON body")), status=400)
     if isinstance(exc, (Http404, ObjectDoesNotExist)):
-        message = str(exc) or "Not found"
+        message = str(exc) or gettext("Not found")
         return Response(error_body("NOT_FOUND", message), status=404)
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -99,7 +100,7 @@ def envelope_exception_handler(exc: Exception, context: dict) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return Response(error_body(code, str(message)), status=exc.status_code, headers=headers)
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
-    return Response(error_body("INTERNAL_ERROR", "Internal server error"), status=500)
+    return Response(error_body("INTERNAL_ERROR", gettext("Internal server error")), status=500)
 
 
 def _is_api_path(request) -> bool:
@@ -109,7 +110,10 @@ def _is_api_path(request) -> bool:
 def json_not_found(request, exception=None):
     """Django's 404 for URLs that match no route; JSON under /api/, the HTML page elsewhere."""
     if _is_api_path(request):
-        return JsonResponse(error_body("NOT_FOUND", f"No route for {request.path}"), status=404)
+        return JsonResponse(
+            error_body("NOT_FOUND", (gettext("No route for %(path)s") % {"path": request.path})),
+            status=404,
+        )
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
@@ -117,7 +121,9 @@ def json_not_found(request, exception=None):
 
 def json_server_error(request):
     if _is_api_path(request):
-        return JsonResponse(error_body("INTERNAL_ERROR", "Internal server error"), status=500)
+        return JsonResponse(
+            error_body("INTERNAL_ERROR", gettext("Internal server error")), status=500
+        )
     from django.views.defaults import server_error
 
     return server_error(request)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from django.utils.translation import gettext
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
@@ -36,8 +37,10 @@ class QueryTokenAuthentication(BearerApiKeyAuthentication):
         principal, api_key = self.authenticate_key(request, raw_key)
         if not principal.read_only:
             raise exceptions.PermissionDenied(
-                "A read-write API key may not be sent in a URL: use a read-only key in ?token=, "
-                "or send the key in the Authorization header"
+                gettext(
+                    "A read-write API key may not be sent in a URL: use a read-only key in "
+                    "?token=, or send the key in the Authorization header"
+                )
             )
         return principal, api_key
 

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP
 
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
@@ -39,7 +40,10 @@ class Wording:
 
 
 V1_WORDING = Wording(
-    names_fields=False, unknown_field="Unknown field.", sort_unknown=False, not_an_object=None
+    names_fields=False,
+    unknown_field=gettext_lazy("Unknown field."),
+    sort_unknown=False,
+    not_an_object=None,
 )
 V4_WORDING = Wording(
     names_fields=True,
@@ -227,7 +231,7 @@ class StrictDateTimeField(StrictField, serializers.DateTimeField):
         if not 1970 <= parsed.year < 2200:
             if self.names_fields():
                 raise ValidationError(f"{self.field_name} must be between 1970 and 2200")
-            raise ValidationError("Must be between 1970 and 2200.")
+            raise ValidationError(gettext("Must be between 1970 and 2200."))
         return parsed
 
 

@@ -1,5 +1,6 @@
 """Strict paging for both API versions: bad values are a 400 naming the parameter, never clamped."""
 
+from django.utils.translation import gettext
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -15,10 +16,35 @@ def read_int_param(request, name: str, *, default: int, minimum: int, maximum: i
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationError({name: [f"{name} must be an integer, got '{raw}'"]}) from None
+        raise ValidationError(
+            {
+                name: [
+                    (
+                        gettext("%(name)s must be an integer, got '%(raw)s'")
+                        % {"name": name, "raw": raw}
+                    )
+                ]
+            }
+        ) from None
     if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise ValidationError({name: [f"{name} must be {bound}, got {value}"]})
+        bound = (
+            (
+                gettext("between %(minimum)s and %(maximum)s")
+                % {"minimum": minimum, "maximum": maximum}
+            )
+            if maximum is not None
+            else f">= {minimum}"
+        )
+        raise ValidationError(
+            {
+                name: [
+                    (
+                        gettext("%(name)s must be %(bound)s, got %(value)s")
+                        % {"name": name, "bound": bound, "value": value}
+                    )
+                ]
+            }
+        )
     return value
 
 
@@ -53,7 +79,16 @@ class PageLimitPagination(_CountedPagination):
         )
         # A page far past the end is an empty page, not an error; but keep the offset sane.
         if self.page > 10_000_000:
-            raise ValidationError({"page": [f"page must be at most 10000000, got {self.page}"]})
+            raise ValidationError(
+                {
+                    "page": [
+                        (
+                            gettext("page must be at most 10000000, got %(page)s")
+                            % {"page": self.page}
+                        )
+                    ]
+                }
+            )
         return self._paginate(queryset, (self.page - 1) * self.limit, self.limit)
 
     def get_paginated_response(self, data):

@@ -7,6 +7,8 @@ Unicode: nothing can store it or even print the message that echoes it). Each is
 names the field, before any serializer sees the value.
 """
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
@@ -16,7 +18,10 @@ MAX_JSON_DEPTH = 64
 class NestedTooDeep(ParseError):
     """A body nested past `MAX_JSON_DEPTH`; its message is shown (other parse errors are not)."""
 
-    default_detail = f"Request body is nested too deeply (at most {MAX_JSON_DEPTH} levels)"
+    default_detail = format_lazy(
+        gettext_lazy("Request body is nested too deeply (at most {levels} levels)"),
+        levels=MAX_JSON_DEPTH,
+    )
 
 
 def printable(text: str) -> str:
@@ -27,11 +32,11 @@ def printable(text: str) -> str:
 def string_problem(text: str) -> str | None:
     """What is wrong with a JSON string as text we store, or None."""
     if "\x00" in text:
-        return "must not contain NUL characters"
+        return gettext("must not contain NUL characters")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return "must be valid Unicode text (it contains a lone surrogate)"
+        return gettext("must be valid Unicode text (it contains a lone surrogate)")
     return None
 
 
@@ -47,7 +52,16 @@ def check_json_value(data) -> None:
                 name = f"{path}.{printable(key)}" if path else printable(key)
                 problem = string_problem(key)
                 if problem:
-                    raise ValidationError({name: [f"{name}: the key {problem}"]})
+                    raise ValidationError(
+                        {
+                            name: [
+                                (
+                                    gettext("%(name)s: the key %(problem)s")
+                                    % {"name": name, "problem": problem}
+                                )
+                            ]
+                        }
+                    )
                 stack.append((item, name, depth + 1))
         elif isinstance(value, list):
             for index, item in enumerate(value):

@@ -12,6 +12,7 @@
 
 from collections.abc import Collection
 
+from django.utils.translation import gettext
 from rest_framework import exceptions, permissions
 
 from core.api.authentication import ApiKeyPrincipal
@@ -73,10 +74,10 @@ class ApiKeyOrStaff(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         if user is None or not getattr(user, "is_authenticated", False):
-            raise exceptions.NotAuthenticated("Missing or invalid authorization header")
+            raise exceptions.NotAuthenticated(gettext("Missing or invalid authorization header"))
         if isinstance(user, ApiKeyPrincipal):
             if user.read_only and request.method not in safe_methods_of(view):
-                raise exceptions.PermissionDenied("This API key is read-only")
+                raise exceptions.PermissionDenied(gettext("This API key is read-only"))
             return True
         if user.is_superuser:
             return True
@@ -84,9 +85,9 @@ class ApiKeyOrStaff(permissions.BasePermission):
         if permission is None or not user.has_perm(permission):
             # The codename is what an operator grants in the admin, so the message names it.
             raise exceptions.PermissionDenied(
-                f"You need the permission {permission}"
+                (gettext("You need the permission %(permission)s") % {"permission": permission})
                 if permission
-                else "Only a superuser may call this route"
+                else gettext("Only a superuser may call this route")
             )
         return True
 

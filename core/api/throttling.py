@@ -15,6 +15,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext
 from rest_framework import exceptions, throttling
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -55,7 +56,7 @@ def count_failed_authentication(request) -> None:
     limit, period = rate
     count, wait = _count_in_window(f"authfail:{client_address(request)}", period)
     if count > limit:
-        raise exceptions.Throttled(wait=wait, detail="Too many failed authentications.")
+        raise exceptions.Throttled(wait=wait, detail=gettext("Too many failed authentications."))
 
 
 class ApiKeyRateThrottle(throttling.BaseThrottle):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import generics, viewsets
 from rest_framework.renderers import JSONRenderer
 
@@ -37,7 +38,7 @@ class ApiView:
     # schema documents the conflict for them.
     conflict_actions: Collection[str] = ()
     # "Channel" → "Channel with id 'x' not found".
-    object_label = "Object"
+    object_label = gettext_lazy("Object")
 
     def get_exception_handler(self):
         return envelope_exception_handler
@@ -53,7 +54,10 @@ class ApiView:
         pk = self.kwargs["pk"]
         obj = self.get_queryset().filter(pk=pk).first()
         if obj is None:
-            raise NotFound(f"{self.object_label} with id '{pk}' not found")
+            raise NotFound(
+                gettext("%(object_label)s with id '%(pk)s' not found")
+                % {"object_label": self.object_label, "pk": pk}
+            )
         return obj
 
     def page_of(self, queryset, serializer_class):

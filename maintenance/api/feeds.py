@@ -15,6 +15,7 @@ from datetime import UTC, date, timedelta
 import django_filters
 from django.db.models import Count, Max, QuerySet
 from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from icalendar import Event
 
@@ -149,7 +150,13 @@ class TaskFeedView(FeedViewMixin, ServiceAPIView):
         if assignee_id:
             technician = Technician.objects.filter(pk=assignee_id).first()
             if technician is None:
-                raise InvalidInput(f"Technician '{assignee_id}' not found", field="assignee")
+                raise InvalidInput(
+                    (
+                        gettext("Technician '%(assignee_id)s' not found")
+                        % {"assignee_id": assignee_id}
+                    ),
+                    field="assignee",
+                )
             name = f"Maintenance tasks: {technician.name}"
         tasks = self.filter_queryset(self.get_queryset())
         etag = task_feed_etag(tasks)

@@ -5,6 +5,7 @@ from datetime import UTC
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.utils.translation import gettext
 from django_filters.fields import IsoDateTimeField
 
 from maintenance.models import Plan, Task
@@ -52,7 +53,7 @@ class _BoundedIsoDateTimeField(IsoDateTimeField):
             return None
         parsed = parsed.astimezone(UTC)
         if not 1970 <= parsed.year < 2200:
-            raise forms.ValidationError("must be between 1970 and 2200")
+            raise forms.ValidationError(gettext("must be between 1970 and 2200"))
         return parsed
 
 

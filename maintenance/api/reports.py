@@ -6,6 +6,7 @@ from dataclasses import replace
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -186,7 +187,7 @@ class ReportScheduleViewSet(ServiceViewSet):
     permission_model = ReportSchedule
     pagination_class = SkipLimitPagination
     serializer_class = ReportScheduleSerializer
-    object_label = "Report schedule"
+    object_label = gettext_lazy("Report schedule")
 
     def get_queryset(self):
         return ReportSchedule.objects.order_by("name", "id")
@@ -268,7 +269,7 @@ class ReportViewSet(ServiceViewSet):
     permission_model = Report
     pagination_class = SkipLimitPagination
     serializer_class = ReportSerializer
-    object_label = "Report"
+    object_label = gettext_lazy("Report")
 
     def get_queryset(self):
         queryset = report_queryset().order_by("-period_start", "-created_at", "id")
@@ -297,8 +298,10 @@ class ReportLinkAuthentication(BearerApiKeyAuthentication):
         kwargs = request.parser_context["kwargs"]
         if not reports.token_opens(token, report_id=kwargs["pk"], name=kwargs["name"]):
             raise exceptions.AuthenticationFailed(
-                "This download link is invalid or has expired: ask for the report again "
-                "(POST …/report-schedules/{id}/send) or use an API key"
+                gettext(
+                    "This download link is invalid or has expired: ask for the report again "
+                    "(POST …/report-schedules/{id}/send) or use an API key"
+                )
             )
         return ApiKeyPrincipal(key_id="", name="report-link", read_only=True), None
 
@@ -347,7 +350,9 @@ class ReportFileView(ServiceAPIView):
     def get(self, request, pk: str, name: str):
         file = ReportFile.objects.filter(report_id=pk, name=name).first()
         if file is None:
-            raise NotFound(f"Report '{pk}' has no file '{name}'")
+            raise NotFound(
+                gettext("Report '%(pk)s' has no file '%(name)s'") % {"pk": pk, "name": name}
+            )
         response = HttpResponse(bytes(file.content), content_type=file.content_type)
         response["Content-Disposition"] = f'attachment; filename="{file.name}"'
         response["Cache-Control"] = "private, no-store"

@@ -10,6 +10,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from django.core.validators import RegexValidator
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -67,7 +68,7 @@ def _positive(value: Decimal) -> None:
 
 def _unique_items(value: list) -> None:
     if len(set(value)) != len(value):
-        raise serializers.ValidationError("Must not contain duplicates.")
+        raise serializers.ValidationError(gettext("Must not contain duplicates."))
 
 
 # --- assets and technicians --------------------------------------------------------------------
@@ -234,7 +235,7 @@ class ChecklistTemplateItemField(serializers.Field):
             text = StrictCharField(max_length=checklists.ITEM_MAX_LENGTH)
             return checklists.ChecklistItemSpec(item=text.run_validation(data))
         if not isinstance(data, Mapping):
-            raise serializers.ValidationError("Must be a string or an object.")
+            raise serializers.ValidationError(gettext("Must be a string or an object."))
         item = ChecklistTemplateItem(data=data)
         if not item.is_valid():
             raise serializers.ValidationError(item.errors)
@@ -263,7 +264,9 @@ class AnswerValueField(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, list | dict):
-            raise serializers.ValidationError("Must be a boolean, a number, a string or null.")
+            raise serializers.ValidationError(
+                gettext("Must be a boolean, a number, a string or null.")
+            )
         return data
 
     def to_representation(self, value):
@@ -533,7 +536,9 @@ class PlanInput(StrictSerializer):
         trigger = attrs["trigger"]
         if trigger == Plan.Trigger.WHICHEVER_FIRST:
             missing = {
-                block: [f"A whichever_first plan needs a {block} block."]
+                block: [
+                    (gettext("A whichever_first plan needs a %(block)s block.") % {"block": block})
+                ]
                 for block in ("calendar", "counter")
                 if attrs.get(block) is None
             }
@@ -543,10 +548,19 @@ class PlanInput(StrictSerializer):
         other = "counter" if trigger == Plan.Trigger.CALENDAR else "calendar"
         if attrs.get(trigger) is None:
             raise serializers.ValidationError(
-                {trigger: [f"A {trigger} plan needs a {trigger} block."]}
+                {
+                    trigger: [
+                        (
+                            gettext("A %(trigger)s plan needs a %(trigger)s block.")
+                            % {"trigger": trigger}
+                        )
+                    ]
+                }
             )
         if attrs.get(other) is not None:
-            raise serializers.ValidationError({other: [f"Must be null for a {trigger} plan."]})
+            raise serializers.ValidationError(
+                {other: [(gettext("Must be null for a %(trigger)s plan.") % {"trigger": trigger})]}
+            )
         problems = grace_problems(
             attrs.get("grace_hours"), attrs.get("grace_fraction"), trigger_kind=trigger
         )
@@ -1015,7 +1029,7 @@ class ComplianceQuery(serializers.Serializer):
     def validate(self, attrs):
         if attrs["end_date"] < attrs["start_date"]:
             raise serializers.ValidationError(
-                {"end_date": ["end_date must not be before start_date."]}
+                {"end_date": [gettext("end_date must not be before start_date.")]}
             )
         if attrs.get("series"):
             problem = compliance.series_problem(attrs["start_date"], attrs["end_date"])

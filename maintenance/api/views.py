@@ -4,6 +4,7 @@ from dataclasses import asdict
 
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
@@ -85,7 +86,7 @@ class AssetViewSet(_CrudViewSet):
 
     queryset = Asset.objects.order_by("code")
     serializer_class = s.AssetSerializer
-    object_label = "Asset"
+    object_label = gettext_lazy("Asset")
 
     def create_object(self, spec):
         return services.asset_create(spec=spec)
@@ -105,7 +106,7 @@ class TechnicianViewSet(_CrudViewSet):
 
     queryset = Technician.objects.order_by("name", "id")
     serializer_class = s.TechnicianSerializer
-    object_label = "Technician"
+    object_label = gettext_lazy("Technician")
 
     def create_object(self, spec):
         return services.technician_create(spec=spec)
@@ -135,7 +136,7 @@ class PlanViewSet(_V1ViewSet):
 
     serializer_class = s.PlanSerializer
     filterset_class = PlanFilter
-    object_label = "Plan"
+    object_label = gettext_lazy("Plan")
 
     def get_queryset(self):
         return selectors.plan_queryset().order_by("-created_at", "id")
@@ -252,7 +253,7 @@ class PlanViewSet(_V1ViewSet):
     def _history_of(self, pk: str, queryset):
         # A deleted plan's history stays readable under its id.
         if not Plan.objects.filter(pk=pk).exists() and not queryset.exists():
-            raise NotFound(f"Plan with id '{pk}' not found")
+            raise NotFound(gettext("Plan with id '%(pk)s' not found") % {"pk": pk})
         return queryset
 
     @extend_schema(
@@ -297,7 +298,7 @@ class TaskViewSet(_V1ViewSet):
 
     serializer_class = s.TaskSerializer
     filterset_class = TaskFilter
-    object_label = "Task"
+    object_label = gettext_lazy("Task")
 
     def get_queryset(self):
         return selectors.task_queryset().order_by("due_at", "code")
@@ -416,7 +417,7 @@ class HolidayCalendarViewSet(_V1ViewSet):
 
     permission_model = HolidayCalendar
     serializer_class = s.HolidayCalendarSerializer
-    object_label = "Holiday calendar"
+    object_label = gettext_lazy("Holiday calendar")
 
     def get_queryset(self):
         return HolidayCalendar.objects.prefetch_related(

@@ -12,6 +12,7 @@ import json
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy
 
 from core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, run_each
 from core.api.permissions import actor_of
@@ -84,15 +85,19 @@ class SuggestionSetAdmin(ReadOnlyModelAdmin):
     def lookup_allowed(self, lookup, value, request=None):
         return lookup == "plan_id" or super().lookup_allowed(lookup, value, request)
 
-    @admin.display(description="Plan", ordering="plan__name")
+    @admin.display(description=gettext_lazy("Plan"), ordering="plan__name")
     def plan_name(self, suggestion: SuggestionSet) -> str:
-        return suggestion.plan.name if suggestion.plan else f"{suggestion.plan_id} (deleted)"
+        return (
+            suggestion.plan.name
+            if suggestion.plan
+            else (gettext("%(plan_id)s (deleted)") % {"plan_id": suggestion.plan_id})
+        )
 
-    @admin.display(description="Items")
+    @admin.display(description=gettext_lazy("Items"))
     def kinds(self, suggestion: SuggestionSet) -> str:
         return ", ".join(item["kind"] for item in suggestion.items) or "—"
 
-    @admin.display(description="Items")
+    @admin.display(description=gettext_lazy("Items"))
     def items_display(self, suggestion: SuggestionSet):
         rows = [
             format_html(
@@ -110,30 +115,30 @@ class SuggestionSetAdmin(ReadOnlyModelAdmin):
         ]
         return format_html("<ol start='0'>{}</ol>", format_html("".join(rows))) if rows else "—"
 
-    @admin.display(description="Why no item")
+    @admin.display(description=gettext_lazy("Why no item"))
     def reasons_display(self, suggestion: SuggestionSet) -> str:
         return "; ".join(f"{kind}: {why}" for kind, why in suggestion.reasons.items()) or "—"
 
-    @admin.action(description="Apply all items")
+    @admin.action(description=gettext_lazy("Apply all items"))
     def apply_all(self, request, queryset):
         by = actor_of(request)
         run_each(
             self,
             request,
             queryset,
-            "Applied",
+            gettext("Applied"),
             lambda s: services.suggestion_apply(
                 suggestion_id=s.pk, items=None, by=by, now=timezone.now()
             ),
         )
 
-    @admin.action(description="Reject")
+    @admin.action(description=gettext_lazy("Reject"))
     def reject(self, request, queryset):
         by = actor_of(request)
         run_each(
             self,
             request,
             queryset,
-            "Rejected",
+            gettext("Rejected"),
             lambda s: services.suggestion_reject(suggestion_id=s.pk, by=by, now=timezone.now()),
         )

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -124,7 +125,9 @@ class AssetFailuresView(_View):
 
     def _asset(self, asset_id: str) -> None:
         if not Asset.objects.filter(pk=asset_id).exists():
-            raise NotFound(f"Asset with id '{asset_id}' not found")
+            raise NotFound(
+                gettext("Asset with id '%(asset_id)s' not found") % {"asset_id": asset_id}
+            )
 
     @extend_schema(
         operation_id="v1_maintenance_assets_failures_list",
@@ -183,7 +186,7 @@ class PlanSuggestionsView(_View):
         suggestions = SuggestionSet.objects.filter(plan_id=plan_id).order_by("-created_at", "-id")
         # A deleted plan's suggestions stay readable under its id.
         if not Plan.objects.filter(pk=plan_id).exists() and not suggestions.exists():
-            raise NotFound(f"Plan with id '{plan_id}' not found")
+            raise NotFound(gettext("Plan with id '%(plan_id)s' not found") % {"plan_id": plan_id})
         return self._page(suggestions, SuggestionSetSerializer)
 
 
@@ -195,7 +198,10 @@ class SuggestionView(_View):
     def get(self, request, suggestion_id: str):
         suggestion = SuggestionSet.objects.filter(pk=suggestion_id).first()
         if suggestion is None:
-            raise NotFound(f"Suggestion with id '{suggestion_id}' not found")
+            raise NotFound(
+                gettext("Suggestion with id '%(suggestion_id)s' not found")
+                % {"suggestion_id": suggestion_id}
+            )
         return Response(SuggestionSetSerializer(suggestion).data)
 
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class OptimisationConfig(AppConfig):
@@ -7,4 +8,4 @@ class OptimisationConfig(AppConfig):
 
     name = "maintenance.optimisation"
     label = "optimisation"
-    verbose_name = "Maintenance optimisation"
+    verbose_name = gettext_lazy("Maintenance optimisation")

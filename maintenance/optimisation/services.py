@@ -42,6 +42,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext, gettext_lazy
 
 from core.errors import Conflict, InvalidInput, NotFound
 from maintenance import selectors, services
@@ -63,7 +64,9 @@ MAX_EVERY_DAYS = 3653  # the recurrence engine's largest daily step
 # A failure's bounds, the same for the API body and the admin form.
 MAX_FAILURE_DESCRIPTION = 10_000
 MAX_DOWNTIME_HOURS = 1_000_000
-_AT_LEAST_0 = "Ensure this value is greater than or equal to 0."  # DRF's words, as in the API
+_AT_LEAST_0 = gettext_lazy(
+    "Ensure this value is greater than or equal to 0."
+)  # DRF's words, as in the API
 
 
 # --- failures -------------------------------------------------------------------------------------
@@ -82,19 +85,27 @@ def failure_create(
     """Record a failure of an asset (404 for an unknown asset; not in the future; the bounds
     above)."""
     if not Asset.objects.filter(pk=asset_id).exists():
-        raise NotFound(f"Asset with id '{asset_id}' not found")
+        raise NotFound(gettext("Asset with id '%(asset_id)s' not found") % {"asset_id": asset_id})
     if occurred_at > now + CLOCK_SKEW:
-        raise InvalidInput("occurred_at is in the future", field="occurred_at")
+        raise InvalidInput(gettext("occurred_at is in the future"), field="occurred_at")
     if len(description) > MAX_FAILURE_DESCRIPTION:
         raise InvalidInput(
-            f"Ensure this field has no more than {MAX_FAILURE_DESCRIPTION} characters.",
+            (
+                gettext(
+                    "Ensure this field has no more than %(MAX_FAILURE_DESCRIPTION)s characters."
+                )
+                % {"MAX_FAILURE_DESCRIPTION": MAX_FAILURE_DESCRIPTION}
+            ),
             field="description",
         )
     if downtime_hours < 0:
         raise InvalidInput(_AT_LEAST_0, field="downtime_hours")
     if downtime_hours > MAX_DOWNTIME_HOURS:
         raise InvalidInput(
-            f"Ensure this value is less than or equal to {MAX_DOWNTIME_HOURS}.",
+            (
+                gettext("Ensure this value is less than or equal to %(MAX_DOWNTIME_HOURS)s.")
+                % {"MAX_DOWNTIME_HOURS": MAX_DOWNTIME_HOURS}
+            ),
             field="downtime_hours",
         )
     if cost is not None and cost < 0:
@@ -115,7 +126,9 @@ def failure_delete(*, failure_id: str) -> None:
     Drafts made from it keep their figures: a draft records its evidence as it was read."""
     deleted, _ = Failure.objects.filter(pk=failure_id).delete()
     if not deleted:
-        raise NotFound(f"Failure with id '{failure_id}' not found")
+        raise NotFound(
+            gettext("Failure with id '%(failure_id)s' not found") % {"failure_id": failure_id}
+        )
 
 
 # --- drafting -------------------------------------------------------------------------------------
@@ -621,7 +634,7 @@ def plan_optimize(*, plan_id: str, by: str, now: datetime) -> SuggestionSet:
     Each kind adds an item or, when its data is too thin, a reason under `reasons`."""
     plan = Plan.objects.filter(pk=plan_id).first()
     if plan is None:
-        raise NotFound(f"Plan with id '{plan_id}' not found")
+        raise NotFound(gettext("Plan with id '%(plan_id)s' not found") % {"plan_id": plan_id})
     draft = _Draft(plan)
     for builder in (_draft_frequency, _draft_workload, _draft_route, _draft_counter):
         builder(draft, now)
@@ -655,7 +668,8 @@ def _edit_trigger(kind: type, **changes: Any) -> PlanEdit:
         if not isinstance(spec.trigger, kind):
             # The plan changed trigger since the draft was made (its fingerprint would say so).
             raise Conflict(
-                f"Plan '{spec.name}' no longer has a {kind.__name__}; run optimize again"
+                gettext("Plan '%(name)s' no longer has a %(name2)s; run optimize again")
+                % {"name": spec.name, "name2": kind.__name__}
             )
         return replace(spec, trigger=replace(spec.trigger, **changes))
 
@@ -669,9 +683,15 @@ def _edit_plan(**changes: Any) -> PlanEdit:
 def _lock(suggestion_id: str) -> SuggestionSet:
     suggestion = SuggestionSet.objects.select_for_update().filter(pk=suggestion_id).first()
     if suggestion is None:
-        raise NotFound(f"Suggestion with id '{suggestion_id}' not found")
+        raise NotFound(
+            gettext("Suggestion with id '%(suggestion_id)s' not found")
+            % {"suggestion_id": suggestion_id}
+        )
     if suggestion.status != SuggestionSet.Status.DRAFT:
-        raise Conflict(f"Suggestion '{suggestion_id}' is {suggestion.status}, not a draft")
+        raise Conflict(
+            gettext("Suggestion '%(suggestion_id)s' is %(status)s, not a draft")
+            % {"suggestion_id": suggestion_id, "status": suggestion.status}
+        )
     return suggestion
 
 
@@ -680,13 +700,14 @@ def _chosen(suggestion: SuggestionSet, items: list[int] | None) -> list[int]:
         return list(range(len(suggestion.items)))
     problems = []
     if not items:
-        problems.append("Choose at least one item, or leave items out to apply them all.")
+        problems.append(gettext("Choose at least one item, or leave items out to apply them all."))
     if len(set(items)) != len(items):
-        problems.append("Must not contain duplicates.")
+        problems.append(gettext("Must not contain duplicates."))
     bad = [i for i in items if not 0 <= i < len(suggestion.items)]
     if bad:
         problems.append(
-            f"No item at index {', '.join(map(str, bad))}; the draft has {len(suggestion.items)}."
+            gettext("No item at index %(join)s; the draft has %(count)s.")
+            % {"join": ", ".join(map(str, bad)), "count": len(suggestion.items)}
         )
     if problems:
         raise InvalidInput(problems[0], details={"items": problems})
@@ -706,8 +727,13 @@ def _check_fresh(suggestion: SuggestionSet, chosen: list[int]) -> None:
     stale = sorted(k for k in keys if now_rows.get(k) != rows.get(k))
     if stale:
         raise Conflict(
-            f"The plan or work this draft changes was modified since it was made "
-            f"({', '.join(stale)}); run optimize again",
+            (
+                gettext(
+                    "The plan or work this draft changes was modified since it was made "
+                    "(%(stale)s); run optimize again"
+                )
+                % {"stale": ", ".join(stale)}
+            ),
             details={"stale": stale},
         )
 

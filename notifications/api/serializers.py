@@ -2,6 +2,7 @@
 business (`notifications.transports.validate_target`), called by the service."""
 
 from django.utils.functional import lazy
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from core.api.fields import StrictBooleanField, StrictCharField
@@ -18,7 +19,7 @@ class StringListField(serializers.ListField):
 
     def to_internal_value(self, data):
         if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
-            raise serializers.ValidationError("Must be a list of strings.")
+            raise serializers.ValidationError(gettext("Must be a list of strings."))
         return list(data)
 
 

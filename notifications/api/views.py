@@ -3,6 +3,7 @@
 from dataclasses import asdict
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -23,7 +24,7 @@ class ChannelViewSet(ServiceViewSet):
     serializer_class = s.ChannelOutput
     pagination_class = SkipLimitPagination
     filterset_class = ChannelFilter
-    object_label = "Channel"
+    object_label = gettext_lazy("Channel")
 
     def list(self, request):
         return self.page_of(self.filter_queryset(self.get_queryset()), s.ChannelOutput)

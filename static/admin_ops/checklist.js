@@ -4,7 +4,11 @@
 // style or script (the CSP forbids them): rows show and hide with the `hidden` attribute.
 (function () {
   "use strict";
-  var KINDS = [["check", "Check"], ["pass_fail", "Pass / fail"], ["number", "Number"], ["text", "Text"]];
+  // Django's JavaScript catalogue (the admin's jsi18n script, loaded before the form's media)
+  // translates; without it the English text stays.
+  var gettext = window.gettext || function (s) { return s; };
+  var KINDS = [["check", gettext("Check")], ["pass_fail", gettext("Pass / fail")], ["number", gettext("Number")],
+    ["text", gettext("Text")]];
   function ready(fn) {
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
   }
@@ -33,7 +37,7 @@
   function setup(box) {
     var input = document.getElementById(box.getAttribute("data-for"));
     var list = el("ol", { "class": "ops-cl-rows" });
-    var add = el("button", { type: "button", "class": "ops-cl-add", text: "Add item" });
+    var add = el("button", { type: "button", "class": "ops-cl-add", text: gettext("Add item") });
     box.appendChild(list);
     box.appendChild(add);
 
@@ -69,9 +73,9 @@
     function row(item) {
       if (typeof item === "string") item = { item: item };
       var li = el("li", { "class": "ops-cl-row" });
-      var text = el("input", { type: "text", "class": "ops-cl-item vTextField", maxlength: "500", "aria-label": "Item" });
+      var text = el("input", { type: "text", "class": "ops-cl-item vTextField", maxlength: "500", "aria-label": gettext("Item") });
       text.value = item.item || "";
-      var kind = el("select", { "class": "ops-cl-kind", "aria-label": "Kind" });
+      var kind = el("select", { "class": "ops-cl-kind", "aria-label": gettext("Kind") });
       KINDS.forEach(function (pair) {
         var option = el("option", { value: pair[0], text: pair[1] });
         if ((item.kind || "check") === pair[0]) option.selected = true;
@@ -86,23 +90,23 @@
       min.value = item.min === null || item.min === undefined ? "" : String(item.min);
       var max = el("input", { type: "text", inputmode: "decimal", "class": "ops-cl-max", size: "6" });
       max.value = item.max === null || item.max === undefined ? "" : String(item.max);
-      limits.appendChild(labelled("Unit", unit));
-      limits.appendChild(labelled("Min", min));
-      limits.appendChild(labelled("Max", max));
+      limits.appendChild(labelled(gettext("Unit"), unit));
+      limits.appendChild(labelled(gettext("Min"), min));
+      limits.appendChild(labelled(gettext("Max"), max));
       function showLimits() { limits.hidden = kind.value !== "number"; }
       kind.addEventListener("change", showLimits);
       showLimits();
       li.appendChild(text);
       li.appendChild(kind);
-      li.appendChild(labelled("Required", required));
+      li.appendChild(labelled(gettext("Required"), required));
       li.appendChild(limits);
-      li.appendChild(button("ops-cl-up", "↑", "Move up", function () {
+      li.appendChild(button("ops-cl-up", "↑", gettext("Move up"), function () {
         if (li.previousElementSibling) list.insertBefore(li, li.previousElementSibling);
       }));
-      li.appendChild(button("ops-cl-down", "↓", "Move down", function () {
+      li.appendChild(button("ops-cl-down", "↓", gettext("Move down"), function () {
         if (li.nextElementSibling) list.insertBefore(li.nextElementSibling, li);
       }));
-      li.appendChild(button("ops-cl-remove", "×", "Remove", function () { li.remove(); }));
+      li.appendChild(button("ops-cl-remove", "×", gettext("Remove"), function () { li.remove(); }));
       li.addEventListener("input", save);
       li.addEventListener("change", save);
       return li;

@@ -3,6 +3,12 @@
 // (same engine and messages as the API) after a short pause in typing, and shows the result.
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (the admin's jsi18n script, loaded before the form's media)
+  // translates; without it the English text stays.
+  var gettext = window.gettext || function (s) { return s; };
+  var interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\(\w+\)s/g, function (m) { return String(obj[m.slice(2, -2)]); });
+  };
   function ready(fn) {
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
   }
@@ -57,7 +63,7 @@
       var out = box.querySelector(".ops-result");
       out.innerHTML = "";
       if (!ok) {
-        out.appendChild(text("p", "ops-error", body.error ? body.error.message : "Preview unavailable"));
+        out.appendChild(text("p", "ops-error", body.error ? body.error.message : gettext("Preview unavailable")));
         box.dataset.state = "error";
         return;
       }
@@ -74,17 +80,18 @@
           o.start.replace("T", " ").replace("Z", " UTC") +
           (o.end ? " → " + o.end.replace("T", " ").replace("Z", " UTC") : "")));
       });
-      if (!body.occurrences.length) out.appendChild(text("p", "", "No occurrences."));
+      if (!body.occurrences.length) out.appendChild(text("p", "", gettext("No occurrences.")));
       out.appendChild(list);
       if (body.replaced && body.replaced.length) {
         var warn = document.createElement("div");
         warn.className = "ops-replaced";
-        warn.appendChild(text("strong", "", "Saving this schedule replaces " + body.replaced.length +
-          " event(s) that have not started:"));
+        warn.appendChild(text("strong", "", interpolate(
+          gettext("Saving this schedule replaces %(count)s event(s) that have not started:"),
+          { count: body.replaced.length }, true)));
         var ul = document.createElement("ul");
         body.replaced.forEach(function (e) {
           ul.appendChild(text("li", "", "#" + e.id + " " + e.start.replace("T", " ").replace("Z", " UTC") +
-            " (" + e.status + (e.is_modified ? ", edited by hand" : "") + ")"));
+            " (" + e.status + (e.is_modified ? gettext(", edited by hand") : "") + ")"));
         });
         warn.appendChild(ul);
         out.appendChild(warn);

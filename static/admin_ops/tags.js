@@ -2,6 +2,12 @@
 // stays the value sent; under it each tag is shown with a button to remove it.
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (the admin's jsi18n script, loaded before the form's media)
+  // translates; without it the English text stays.
+  var gettext = window.gettext || function (s) { return s; };
+  var interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\(\w+\)s/g, function (m) { return String(obj[m.slice(2, -2)]); });
+  };
   function ready(fn) {
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
   }
@@ -28,7 +34,7 @@
           var remove = document.createElement("button");
           remove.type = "button";
           remove.className = "ops-tag-remove";
-          remove.setAttribute("aria-label", "remove " + tag);
+          remove.setAttribute("aria-label", interpolate(gettext("remove %(tag)s"), { tag: tag }, true));
           remove.textContent = "×";
           remove.addEventListener("click", function () {
             input.value = split(input.value).filter(function (t) { return t !== tag; }).join(", ");

@@ -1,0 +1,88 @@
+"""API v1 messages in the caller's language: Spanish when asked (Accept-Language), English
+otherwise; field names, error codes and enum values stay as the client parses them."""
+
+import pytest
+
+from tests.maintenance.conftest import BASE, CALENDAR_PLAN, _merge
+
+
+def _bad_asset(api_client, **headers):
+    body = {"code": "PMP-01", "name": "Pump", "latitude": 48.1}  # no longitude
+    return api_client.post(f"{BASE}/assets", body, format="json", **headers)
+
+
+def test_a_bad_field_is_named_in_spanish_when_the_caller_asks_for_it(api_client):
+    response = _bad_asset(api_client, HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "BAD_REQUEST"  # codes and field names are not translated
+    assert error["details"] == {"latitude": ["latitude y longitude deben indicarse juntas."]}
+    assert error["message"] == "latitude y longitude deben indicarse juntas."
+    assert response["Content-Language"] == "es"
+
+
+def test_without_the_header_it_stays_english(api_client):
+    response = _bad_asset(api_client)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {
+        "latitude": ["latitude and longitude must be given together."]
+    }
+    assert response["Content-Language"] == "en"
+
+
+def test_a_language_it_does_not_speak_falls_back_to_english(api_client):
+    response = _bad_asset(api_client, HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+    assert response.json()["error"]["details"] == {
+        "latitude": ["latitude and longitude must be given together."]
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "spanish"),
+    [
+        (f"{BASE}/plans/plan_nothing", "Plan con id 'plan_nothing': no existe"),
+        (f"{BASE}/tasks/task_nothing", "Tarea con id 'task_nothing': no existe"),
+    ],
+)
+def test_a_missing_object_is_reported_in_spanish(api_client, path, spanish):
+    response = api_client.get(path, HTTP_ACCEPT_LANGUAGE="es-ES,es;q=0.9")
+    assert response.status_code == 404
+    assert response.json()["error"] == {"code": "NOT_FOUND", "message": spanish}
+
+
+def test_a_conflict_keeps_its_code_and_speaks_spanish(api_client, make_plan):
+    plan = make_plan()
+    assert api_client.post(f"{BASE}/plans/{plan['id']}/pause").status_code == 200
+    response = api_client.post(f"{BASE}/plans/{plan['id']}/pause", HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 409
+    assert response.json()["error"] == {
+        "code": "CONFLICT",
+        "message": f"El plan '{plan['id']}' ya está pausado",
+    }
+
+
+def test_a_plan_service_message_names_the_field_in_spanish(api_client):
+    body = _merge(CALENDAR_PLAN, {"calendar": {"every": 1, "unit": None, "rrule": None}})
+    response = api_client.post(f"{BASE}/plans", body, format="json", HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {
+        "calendar.unit": ["unit es obligatorio con every."]
+    }
+
+
+def test_drf_own_messages_come_from_its_spanish_catalogue(api_client):
+    body = _merge(CALENDAR_PLAN, {"grace_hours": -1})
+    response = api_client.post(f"{BASE}/plans", body, format="json", HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {
+        "grace_hours": ["Asegúrese de que este valor es mayor o igual a 0."]
+    }
+
+
+def test_a_missing_key_is_refused_in_spanish(anon_client):
+    response = anon_client.get(f"{BASE}/plans", HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "UNAUTHORIZED"
+    assert response.json()["error"]["message"] == (
+        "Falta la cabecera de autorización o no es válida"
+    )
