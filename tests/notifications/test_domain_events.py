@@ -505,10 +505,11 @@ def test_window_notifications_read_events_and_monitors_in_a_constant_number_of_q
 ):
     for minute in range(6):
         make_window(api_client, start=at("2026-03-02 07:03") + timedelta(minutes=minute))
-    # Claim, update, audit records, savepoint pair; "any active channel?", events +
+    # The idle probe ("anything to move?", one EXISTS so that an idle tick costs one query),
+    # claim, update, audit records, savepoint pair; "any active channel?", events +
     # maintenances, monitor links + monitors; then notify's own three (channels, insert, read
     # back) per event.
-    with django_assert_num_queries(8 + 3 * 3):
+    with django_assert_num_queries(1 + 8 + 3 * 3):
         moved = scheduling_services.events_advance_statuses(now=at("2026-03-02 07:00"))
     assert len(moved["READY"]) == 3
 
@@ -517,8 +518,8 @@ def test_window_transitions_without_any_active_channel_cost_one_query(
     api_client, clock, django_assert_num_queries
 ):
     make_window(api_client, start=at("2026-03-02 07:03"), monitors=())
-    # claim, update, audit records, savepoint pair, "any active channel?"
-    with django_assert_num_queries(6):
+    # the idle probe, claim, update, audit records, savepoint pair, "any active channel?"
+    with django_assert_num_queries(1 + 6):
         scheduling_services.events_advance_statuses(now=at("2026-03-02 07:00"))
     assert not Delivery.objects.exists()
 
