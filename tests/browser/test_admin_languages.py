@@ -84,7 +84,9 @@ def test_a_spanish_browser_gets_the_admin_in_spanish(spanish_page, planner, scre
     assert page.locator("label[for=id_name]").inner_text() == "Nombre:"
     assert page.locator("label[for=id_task_title]").inner_text() == "Título de la tarea:"
     assert page.locator("#id_priority option:checked").inner_text() == "Media"
-    assert page.locator("#id_unit option:checked").inner_text() == "Semana"
+    assert (
+        page.locator("#id_unit option:checked").inner_text() == "semanas"
+    )  # the rule builder's unit
     assert page.locator(".ops-cl-add").inner_text() == "Añadir elemento"
     assert page.locator(".ops-cl-row .ops-cl-kind option").first.inner_text() == "Verificación"
     assert page.locator(".ops-cl-row .ops-cl-up").get_attribute("title") == "Subir"
