@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext
 
 from core.errors import NotFound
 from scheduling.models import (
@@ -53,7 +54,7 @@ def maintenance_get(*, maintenance_id: str, with_monitors: bool = True) -> Maint
     queryset = maintenance_list() if with_monitors else Maintenance.objects.all()
     maintenance = queryset.filter(pk=pk).first() if pk is not None else None
     if maintenance is None:
-        raise NotFound(f"Maintenance with id '{maintenance_id}' not found")
+        raise NotFound(gettext("Maintenance with id '%(id)s' not found") % {"id": maintenance_id})
     return maintenance
 
 
@@ -232,12 +233,14 @@ def event_get(*, maintenance: Maintenance, event_id: str) -> MaintenanceEvent:
     pk = parse_id(event_id)
     event = maintenance.events.filter(pk=pk).first() if pk is not None else None
     if event is None:
-        raise NotFound(f"Event with id '{event_id}' not found for this maintenance")
+        raise NotFound(
+            gettext("Event with id '%(id)s' not found for this maintenance") % {"id": event_id}
+        )
     return event
 
 
 def monitor_get(*, tag: str) -> Monitor:
     monitor = Monitor.objects.filter(tag=tag).first()
     if monitor is None:
-        raise NotFound(f"Monitor with tag '{tag}' not found")
+        raise NotFound(gettext("Monitor with tag '%(tag)s' not found") % {"tag": tag})
     return monitor

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Prefetch, ProtectedError, Q
 from django.utils import timezone as django_timezone
+from django.utils.translation import gettext
 
 from core import audit, sql
 from core.errors import Conflict, InvalidInput
@@ -118,16 +119,27 @@ def checked_exdates(*, recurrence: Recurrence, exdates: Sequence[datetime]) -> l
     """The exdates as stored (UTC Unix seconds, ascending), or `InvalidInput` naming
     `exdates[i]`: each must be an occurrence of the rule, and listed once."""
     if len(exdates) > MAX_EXDATES:
-        raise InvalidInput(f"exdates must have at most {MAX_EXDATES} items", field="exdates")
+        raise InvalidInput(
+            gettext("exdates must have at most %(maximum)s items") % {"maximum": MAX_EXDATES},
+            field="exdates",
+        )
     seen: set[int] = set()
     for index, instant in enumerate(exdates):
         field, seconds = f"exdates[{index}]", _unix(instant)
         if seconds in seen:
-            raise InvalidInput(f"{field}: {seconds} is listed twice", field=field)
+            raise InvalidInput(
+                gettext("%(field)s: %(seconds)s is listed twice")
+                % {"field": field, "seconds": seconds},
+                field=field,
+            )
         if not is_occurrence(recurrence, instant):
             raise InvalidInput(
-                f"{field}: {seconds} ({instant:%Y-%m-%dT%H:%M:%SZ}) is not an occurrence "
-                "of the rule",
+                gettext("%(field)s: %(seconds)s (%(instant)s) is not an occurrence of the rule")
+                % {
+                    "field": field,
+                    "seconds": seconds,
+                    "instant": format(instant, "%Y-%m-%dT%H:%M:%SZ"),
+                },
                 field=field,
             )
         seen.add(seconds)
@@ -345,8 +357,11 @@ def _refuse_started_exdates(
             position = list(listed).index(event.occurrence) if listed is not UNSET else None
             field = f"exdates[{position}]" if position is not None else "exdates"
             raise InvalidInput(
-                f"{field}: the event of occurrence {_unix(event.occurrence)} is {status}; "
-                "complete or cancel it instead of skipping it",
+                gettext(
+                    "%(field)s: the event of occurrence %(occurrence)s is %(status)s; "
+                    "complete or cancel it instead of skipping it"
+                )
+                % {"field": field, "occurrence": _unix(event.occurrence), "status": status},
                 field=field,
             )
 
@@ -903,7 +918,7 @@ def event_update_times(
     now = _now(now)
     if end_date_time <= start_date_time:
         raise InvalidInput(
-            "end_date_time must be greater than start_date_time", field="end_date_time"
+            gettext("end_date_time must be greater than start_date_time"), field="end_date_time"
         )
     with transaction.atomic():
         current = _locked_event(event)
@@ -911,7 +926,8 @@ def event_update_times(
         status = current.status_at(now)
         if status in (EventStatus.COMPLETED, EventStatus.CANCELLED):
             raise InvalidInput(
-                f"Cannot change start_date_time and end_date_time of a {status} event",
+                gettext("Cannot change start_date_time and end_date_time of a %(status)s event")
+                % {"status": status},
                 field="status",
             )
         if start_date_time != current.start_date_time:
@@ -951,17 +967,20 @@ def event_update_end(
             # The message of a PATCH that lacks start_date_time, as before ONGOING events
             # could change their end alone.
             raise InvalidInput(
-                "start_date_time is required with end_date_time", field="start_date_time"
+                gettext("start_date_time is required with end_date_time"),
+                field="start_date_time",
             )
         if end_date_time <= now:
             raise InvalidInput(
-                "end_date_time must be in the future; to end the event now, "
-                'PATCH {"status": "COMPLETED"}',
+                gettext(
+                    "end_date_time must be in the future; to end the event now, "
+                    'PATCH {"status": "COMPLETED"}'
+                ),
                 field="end_date_time",
             )
         if (end_date_time - current.start_date_time).total_seconds() > MAX_DURATION_SECONDS:
             raise InvalidInput(
-                "end_date_time must be at most 366 days after start_date_time",
+                gettext("end_date_time must be at most 366 days after start_date_time"),
                 field="end_date_time",
             )
         changes = audit.track(current)
@@ -999,28 +1018,30 @@ def event_add(
     now = _now(now)
     if end_date_time <= start_date_time:
         raise InvalidInput(
-            "end_date_time must be greater than start_date_time", field="end_date_time"
+            gettext("end_date_time must be greater than start_date_time"), field="end_date_time"
         )
     if (end_date_time - start_date_time).total_seconds() > MAX_DURATION_SECONDS:
         raise InvalidInput(
-            "end_date_time must be at most 366 days after start_date_time", field="end_date_time"
+            gettext("end_date_time must be at most 366 days after start_date_time"),
+            field="end_date_time",
         )
     if start_date_time < now - EXTRA_EVENT_PAST_TOLERANCE:
         minutes = int(EXTRA_EVENT_PAST_TOLERANCE.total_seconds() // 60)
         raise InvalidInput(
-            f"start_date_time must not be more than {minutes} minutes in the past",
+            gettext("start_date_time must not be more than %(minutes)s minutes in the past")
+            % {"minutes": minutes},
             field="start_date_time",
         )
     taken = InvalidInput(
-        f"start_date_time: the maintenance already has an event starting at "
-        f"{_unix(start_date_time)}",
+        gettext("start_date_time: the maintenance already has an event starting at %(start)s")
+        % {"start": _unix(start_date_time)},
         field="start_date_time",
     )
     with transaction.atomic():
         current = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
         if current.status != Maintenance.Status.ACTIVE:
             raise InvalidInput(
-                "Cannot add an event to an INACTIVE maintenance; set its status to ACTIVE",
+                gettext("Cannot add an event to an INACTIVE maintenance; set its status to ACTIVE"),
                 field="status",
             )
         if current.events.filter(
@@ -1031,8 +1052,11 @@ def event_add(
             current.recurrence(), start_date_time
         ):
             raise InvalidInput(
-                f"start_date_time: {_unix(start_date_time)} is an occurrence of the rule, "
-                "which has (or will have) its own event",
+                gettext(
+                    "start_date_time: %(start)s is an occurrence of the rule, "
+                    "which has (or will have) its own event"
+                )
+                % {"start": _unix(start_date_time)},
                 field="start_date_time",
             )
         try:
@@ -1066,7 +1090,11 @@ def event_transition(
         changes = audit.track(current)
         before = current.status_at(now)
         if before not in MANUAL_TRANSITIONS.get(status, ()):
-            raise InvalidInput(f"Cannot transition event from {before} to {status}", field="status")
+            raise InvalidInput(
+                gettext("Cannot transition event from %(before)s to %(status)s")
+                % {"before": before, "status": status},
+                field="status",
+            )
         if before == EventStatus.ONGOING:
             current.end_date_time = _ended_now(current, now)
         current.status = status
@@ -1111,10 +1139,8 @@ def deleted_occurrence_forget(
 
 
 def _tag_taken(tag: str) -> Conflict:
-    return Conflict(
-        f"Monitor with tag '{tag}' already exists",
-        details={"tag": [f"Monitor with tag '{tag}' already exists"]},
-    )
+    message = gettext("Monitor with tag '%(tag)s' already exists") % {"tag": tag}
+    return Conflict(message, details={"tag": [message]})
 
 
 def monitor_create(*, tag: str, name: str | None = None, description: str = "") -> Monitor:
@@ -1158,8 +1184,11 @@ def monitor_delete(*, monitor: Monitor) -> None:
         ids = sorted({link.maintenance_id for link in exc.protected_objects})
         listed = ", ".join(str(pk) for pk in ids)
         raise Conflict(
-            f"Monitor with tag '{monitor.tag}' is used by maintenances {listed}; "
-            "remove it from them first",
+            gettext(
+                "Monitor with tag '%(tag)s' is used by maintenances %(maintenance_ids)s; "
+                "remove it from them first"
+            )
+            % {"tag": monitor.tag, "maintenance_ids": listed},
             details={"maintenance_ids": [str(pk) for pk in ids]},
         ) from None
 

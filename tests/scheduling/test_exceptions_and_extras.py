@@ -380,3 +380,31 @@ def test_an_event_that_is_not_ongoing_needs_both_times(api_client):
         "start_date_time": ["start_date_time is required with end_date_time"]
     }
     assert events_of(api_client, maintenance["id"])[0]["end_date_time"] == JAN_6 + 3600
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        # No header: Kener's clients get the English text, byte for byte as before.
+        (None, f"exdates[1]: {JAN_7 + 60} (2026-01-07T02:01:00Z) is not an occurrence of the rule"),
+        ("es", f"exdates[1]: {JAN_7 + 60} (2026-01-07T02:01:00Z) no es una ocurrencia de la regla"),
+    ],
+)
+def test_a_service_refusal_speaks_the_language_asked_for(api_client, language, message):
+    headers = {"HTTP_ACCEPT_LANGUAGE": language} if language else {}
+    response = api_client.post(
+        "/api/v4/maintenances",
+        {
+            "title": "t",
+            "start_date_time": JAN_6,
+            "rrule": "FREQ=DAILY;COUNT=3",
+            "duration_seconds": 3600,
+            "exdates": [JAN_6, JAN_7 + 60],
+        },
+        format="json",
+        **headers,
+    )
+
+    problem = error(response, 400)
+    assert problem["message"] == message
+    assert problem["details"] == {"exdates[1]": [message]}  # field names never change
