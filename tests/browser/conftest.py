@@ -106,6 +106,30 @@ def phone_page(browser, live_server, planner):
     context.close()
 
 
+def weekly_plan(*checklist: str):
+    """A weekly calendar plan starting tomorrow, made through the services (the page under
+    test is what the browser drives, not how the plan came to be)."""
+    from datetime import UTC, timedelta
+
+    from django.utils import timezone
+
+    from maintenance import services
+    from maintenance.specs import CalendarTrigger, PlanSpec, TaskTemplate
+
+    return services.plan_create(
+        spec=PlanSpec(
+            name="Inspect the compressor",
+            trigger=CalendarTrigger(
+                every=1,
+                unit="week",
+                start_at=(timezone.now() + timedelta(days=1)).astimezone(UTC),
+            ),
+            task=TaskTemplate(checklist=checklist),
+        ),
+        now=timezone.now(),
+    )
+
+
 def scrolls_sideways(page) -> bool:
     """Whether the page is wider than the screen (the user would scroll horizontally)."""
     return page.evaluate(

@@ -8,26 +8,10 @@ from django.contrib.admin.utils import quote
 from django.utils import timezone
 
 from maintenance import services
-from maintenance.models import Plan
 from maintenance.specs import CalendarTrigger, PlanSpec, TaskTemplate
-from tests.browser.conftest import scrolls_sideways
+from tests.browser.conftest import scrolls_sideways, weekly_plan
 
 pytestmark = pytest.mark.browser
-
-
-def _plan() -> Plan:
-    return services.plan_create(
-        spec=PlanSpec(
-            name="Inspect the compressor",
-            trigger=CalendarTrigger(
-                every=1,
-                unit="week",
-                start_at=(timezone.now() + timedelta(days=1)).astimezone(UTC),
-            ),
-            task=TaskTemplate(checklist=("Drain the tank", "Check the belt")),
-        ),
-        now=timezone.now(),
-    )
 
 
 def _rows(page) -> list[str]:
@@ -45,7 +29,7 @@ def _watch_console(page) -> list[str]:
 def test_a_planner_adds_types_reorders_and_saves_checklist_items(viewport, request, screenshot):
     page = request.getfixturevalue(viewport)
     problems = _watch_console(page)
-    plan = _plan()
+    plan = weekly_plan("Drain the tank", "Check the belt")
     url = f"/admin/maintenance/plan/{quote(plan.pk)}/change/"
     page.goto(url)
     assert _rows(page) == ["Drain the tank", "Check the belt"]
@@ -103,7 +87,7 @@ def test_a_planner_adds_types_reorders_and_saves_checklist_items(viewport, reque
 
 def test_bad_limits_are_refused_on_the_field_naming_the_item(page, screenshot):
     problems = _watch_console(page)
-    plan = _plan()
+    plan = weekly_plan("Drain the tank", "Check the belt")
     page.goto(f"/admin/maintenance/plan/{quote(plan.pk)}/change/")
     page.click(".ops-cl-add")
     row = page.locator(".ops-cl-row").nth(2)

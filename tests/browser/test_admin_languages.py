@@ -2,33 +2,14 @@
 gets the project's own pages in Spanish (dashboard, a plan's page with its checklist editor
 and live preview, the work queue); an English browser switches with the header's buttons."""
 
-from datetime import UTC, timedelta
-
 import pytest
 from django.contrib.admin.utils import quote
 from django.utils import timezone
 
 from maintenance import services
-from maintenance.models import Plan
-from maintenance.specs import CalendarTrigger, PlanSpec, TaskTemplate
-from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, scrolls_sideways
+from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, scrolls_sideways, weekly_plan
 
 pytestmark = pytest.mark.browser
-
-
-def _plan() -> Plan:
-    return services.plan_create(
-        spec=PlanSpec(
-            name="Inspect the compressor",
-            trigger=CalendarTrigger(
-                every=1,
-                unit="week",
-                start_at=(timezone.now() + timedelta(days=1)).astimezone(UTC),
-            ),
-            task=TaskTemplate(checklist=("Drain the tank",)),
-        ),
-        now=timezone.now(),
-    )
 
 
 def _login(page, user):
@@ -74,7 +55,7 @@ def test_a_spanish_browser_gets_the_admin_in_spanish(spanish_page, planner, scre
     screenshot(page, f"dashboard-{page.width_name}")
 
     # A plan's page: fieldsets, actions, the checklist editor and the preview (scripts).
-    plan = _plan()
+    plan = weekly_plan("Drain the tank")
     page.goto(f"/admin/maintenance/plan/{quote(plan.pk)}/change/")
     assert page.locator("#ops-action-execute").inner_text() == "Ejecutar ahora"
     assert page.locator("#ops-action-pause").inner_text() == "Pausar"

@@ -3,36 +3,18 @@
 technician records time spent and notes and completes the task (there was nowhere to put the
 labour), and a channel's delivery counts open the deliveries filtered by status."""
 
-from datetime import UTC, timedelta
-
 import pytest
 from django.contrib.admin.utils import quote
 from django.utils import timezone
 
 from maintenance import services
-from maintenance.models import Plan, Task
-from maintenance.specs import CalendarTrigger, PlanSpec, TaskTemplate
+from maintenance.models import Task
 from notifications import services as notification_services
-from tests.browser.conftest import scrolls_sideways
+from tests.browser.conftest import scrolls_sideways, weekly_plan
 
 pytestmark = pytest.mark.browser
 
 VIEWPORTS = ["page", "phone_page"]
-
-
-def _plan() -> Plan:
-    return services.plan_create(
-        spec=PlanSpec(
-            name="Inspect the compressor",
-            trigger=CalendarTrigger(
-                every=1,
-                unit="week",
-                start_at=(timezone.now() + timedelta(days=1)).astimezone(UTC),
-            ),
-            task=TaskTemplate(checklist=("Drain the tank",)),
-        ),
-        now=timezone.now(),
-    )
 
 
 def _watch_console(page) -> list[str]:
@@ -59,7 +41,7 @@ def test_a_planner_picks_two_channels_for_a_plan(viewport, request, screenshot, 
     notification_services.channel_create(
         name="Old pager", kind="email", target="p@x.org", active=False
     )
-    plan = _plan()
+    plan = weekly_plan("Drain the tank")
     page.goto(f"/admin/maintenance/plan/{quote(plan.pk)}/change/")
 
     available = page.locator("#id_notification_channel_ids_from")
@@ -96,7 +78,9 @@ def test_a_technician_records_time_spent_and_notes_and_completes(
 ):
     page = request.getfixturevalue(viewport)
     problems = _watch_console(page)
-    task = services.plan_execute(plan_id=_plan().pk, by="test", now=timezone.now())
+    task = services.plan_execute(
+        plan_id=weekly_plan("Drain the tank").pk, by="test", now=timezone.now()
+    )
     page.goto(f"/admin/maintenance/task/{quote(task.pk)}/change/")
 
     # A bad value is refused on the field, what was typed kept.
