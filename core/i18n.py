@@ -8,18 +8,39 @@ translations when its class is made (`class_prepared`, connected before any mode
 admin builds its forms' labels when it autodiscovers, before other apps are ready). `manage.py
 model_names` (part of `make messages`) writes them to core/model_names.py, where makemessages
 collects them with the rest. Migrations are unaffected: they record the names the code gives.
+
+`localized` is the one way the texts of our plain-Python modules (the recurrence engine's
+errors and rule descriptions, which cannot import Django) reach a user in their language.
 """
 
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 from django.conf import settings
 from django.db import models
 from django.forms.utils import pretty_name
 from django.utils import translation
 from django.utils.functional import Promise, lazy
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext
+
+
+class Renderable(Protocol):
+    """A text kept as templates marked for translation and their values, e.g.
+    `scheduling.recurrence.RecurrenceError` and `Message` (a rule's description)."""
+
+    def render(self, translate=None) -> str: ...
+
+
+def _translate(template: str, context: str | None) -> str:
+    return pgettext(context, template) if context else gettext(template)
+
+
+def localized(message: Renderable) -> str:
+    """`message` in the active language: each of its templates through the catalogue
+    (`gettext(template) % params`, pgettext where it has a context), values filled in."""
+    return message.render(_translate)
 
 
 def is_ours(model: type[models.Model]) -> bool:

@@ -35,6 +35,7 @@ from core.admin import zoned_and_utc
 from core.admin_rules import ADVANCED, BUILDER, DURATION_UNITS, compose, parts_from_query
 from core.admin_zoned import NonexistentTime, wall_to_utc
 from core.errors import DomainError, InvalidInput, NotFound
+from core.i18n import localized
 from maintenance import selectors as maintenance_selectors
 from maintenance import services as maintenance_services
 from maintenance.models import Asset, Technician
@@ -115,16 +116,21 @@ def preview(request):
         # The builder's fields, composed as the form composes them on save.
         parts = parts_from_query(params)
         if parts is None:
-            return _error("every: Complete the rule.", {"every": ["Complete the rule."]})
+            return _error(
+                gettext("every: Complete the rule."), {"every": [gettext("Complete the rule.")]}
+            )
         rrule = compose(parts)
     elif mode == ADVANCED:
         every = ""
     if every and not rrule:
         try:
             rrule = every_to_rrule(int(every), params.get("unit", ""))
-        except (ValueError, RecurrenceError) as exc:
-            message = getattr(exc, "message", "every must be a whole number")
-            return _error(message, {getattr(exc, "field", "every"): [message]})
+        except RecurrenceError as exc:  # a ValueError too: caught first
+            message = localized(exc)
+            return _error(message, {exc.field: [message]})
+        except ValueError:
+            message = gettext("every must be a whole number")
+            return _error(message, {"every": [message]})
     if not rrule:
         return _error(
             gettext("rrule: Give rrule, or every + unit."), {"rrule": [gettext("Give a rule.")]}
@@ -144,7 +150,7 @@ def preview(request):
     length = timedelta(seconds=max(duration, 0))
     body = {
         "rule": recurrence.rule,
-        "description": recurrence.describe(),
+        "description": localized(recurrence.description()),
         "start_shown": zoned_and_utc(start, tz),
         # Each occurrence in UTC, and as shown: the object's wall time with UTC beside.
         "occurrences": [

@@ -22,6 +22,7 @@ from django.utils.translation import gettext
 
 from core import audit
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
+from core.i18n import localized
 from maintenance.models import HolidayCalendar, HolidayDate
 from scheduling.recurrence import RecurrenceError, parse_timezone
 
@@ -107,7 +108,7 @@ def _check(spec: HolidayCalendarSpec, *, calendar_id: str | None) -> None:
         try:
             parse_timezone(spec.timezone)
         except RecurrenceError as exc:
-            errors["timezone"] = [exc.message]
+            errors["timezone"] = [localized(exc)]
     others = HolidayCalendar.objects.filter(name=spec.name)
     if calendar_id is not None:
         others = others.exclude(pk=calendar_id)

@@ -27,6 +27,7 @@ from django.utils.translation import gettext, pgettext
 
 from core import audit
 from core.errors import Conflict, InvalidInput, NotFound, summary_message
+from core.i18n import localized
 from maintenance import calendars, checklists, reminders, triggers, workorders
 from maintenance.events import TASK_CREATED, TASK_OVERDUE, task_payload
 from maintenance.models import (
@@ -85,7 +86,7 @@ def _invalid(details: dict[str, list[str]]) -> InvalidInput:
 
 def _recurrence_error_details(exc: RecurrenceError) -> dict[str, list[str]]:
     field = _RECURRENCE_FIELDS.get(exc.field, exc.field)
-    return {f"calendar.{field}": [exc.message]}
+    return {f"calendar.{field}": [localized(exc)]}
 
 
 def _check_values(spec: PlanSpec, errors: dict[str, list[str]]) -> None:

@@ -14,11 +14,12 @@ that needs more than passing a window to dateutil. Nothing here touches Django.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import itertools
 import math
 import re
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
@@ -31,8 +32,10 @@ __all__ = [
     "MAX_COUNT",
     "MAX_OCCURRENCES",
     "MIN_MINUTELY_INTERVAL",
+    "Message",
     "Recurrence",
     "RecurrenceError",
+    "Words",
     "build_recurrence",
     "every_to_rrule",
     "normalize_rrule",
@@ -41,17 +44,76 @@ __all__ = [
 ]
 
 
+def gettext_noop(message: str) -> str:
+    """Mark `message` for translation without translating it (this module has no Django).
+
+    Django's `makemessages` collects the strings passed to a function of this name into the
+    catalogue; the Django side translates them when it shows them (`core.i18n.localized`).
+    """
+    return message
+
+
+def pgettext_noop(context: str, message: str) -> str:
+    """`gettext_noop` with a context, for a word whose translation depends on where it stands
+    (a weekday after "on" is "el lunes" in Spanish, "lunes" elsewhere). The project's
+    `makemessages` collects this keyword too."""
+    return message
+
+
+@dataclass(frozen=True)
+class Message:
+    """A user-facing text as a template with named `%(name)s` placeholders and its values.
+
+    A value may itself be a Message (translated in turn) or a tuple of them (joined with
+    ", "); `render()` gives the English, `render(translate)` the text in whatever language
+    `translate(template, context)` speaks.
+    """
+
+    template: str
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    context: str | None = None
+
+    def render(self, translate: Translate | None = None) -> str:
+        text = translate(self.template, self.context) if translate else self.template
+        if not self.params:
+            return text
+        return text % {name: _render(value, translate) for name, value in self.params.items()}
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+Translate = Callable[[str, "str | None"], str]
+
+
+def _render(value: Any, translate: Translate | None) -> Any:
+    if isinstance(value, (Message, Words)):
+        return value.render(translate)
+    if isinstance(value, tuple):
+        return ", ".join(str(_render(item, translate)) for item in value)
+    return value
+
+
 class RecurrenceError(ValueError):
     """Invalid rule or timezone.
 
     `field` is the API field at fault ("rrule", "timezone", "start_date_time", or "every" /
-    "unit" for the v1 shorthand) and `message` a sentence naming the problem.
+    "unit" for the v1 shorthand); `template` and `params` the sentence naming the problem
+    (see Message), `message` and `str()` that sentence in English, `render(translate)` in
+    another language.
     """
 
-    def __init__(self, message: str, *, field: str = "rrule") -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, template: str, params: Mapping[str, Any] | None = None, *, field: str = "rrule"
+    ) -> None:
+        self.template = template
+        self.params = dict(params or {})
         self.field = field
+        self.message = self.render()
+        super().__init__(self.message)
+
+    def render(self, translate: Translate | None = None) -> str:
+        return Message(self.template, self.params).render(translate)
 
 
 MAX_COUNT = 1000  # COUNT above this is rejected
@@ -141,12 +203,19 @@ _PARTS = (
     "WKST",
 )
 # Properties of a whole iCalendar component; this API carries them in its own fields.
+_SINGLE_RULE_ONLY = gettext_noop(
+    "Invalid rrule: %(name)s is not allowed in the rule; only a single RRULE value is accepted"
+)
 _FOREIGN_PROPERTIES = {
-    "DTSTART": "send the start as start_date_time",
-    "TZID": "send the zone as timezone",
-    "EXDATE": "only a single RRULE value is accepted",
-    "RDATE": "only a single RRULE value is accepted",
-    "EXRULE": "only a single RRULE value is accepted",
+    "DTSTART": gettext_noop(
+        "Invalid rrule: %(name)s is not allowed in the rule; send the start as start_date_time"
+    ),
+    "TZID": gettext_noop(
+        "Invalid rrule: %(name)s is not allowed in the rule; send the zone as timezone"
+    ),
+    "EXDATE": _SINGLE_RULE_ONLY,
+    "RDATE": _SINGLE_RULE_ONLY,
+    "EXRULE": _SINGLE_RULE_ONLY,
 }
 # part: (lowest, highest, may be negative) as RFC 5545 3.3.10 bounds them. BYSECOND=60 (a
 # leap second) is valid RFC but cannot be a Python datetime, so it is rejected separately.
@@ -164,10 +233,52 @@ _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _BYDAY_RE = re.compile(r"([+-]?[0-9]{1,3})?([A-Z]{2})")
 _UNTIL_RE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})(?:T([0-9]{2})([0-9]{2})([0-9]{2})(Z?))?")
 _RRULE_PREFIX_RE = re.compile(r"RRULE\s*:", re.IGNORECASE)
-_UNREACHABLE = (
-    "Invalid rrule: with INTERVAL={interval} from the start time, "
+_UNREACHABLE = gettext_noop(
+    "Invalid rrule: with INTERVAL=%(interval)s from the start time, "
     "the BYHOUR/BYMINUTE values are never reached"
 )
+
+# One sentence per period, so a translation can agree with the period's noun.
+_TOO_MANY_CANDIDATES = {
+    "day": gettext_noop(
+        "Invalid rrule: %(parts)s give %(count)s candidate times per day for BYSETPOS to pick "
+        "from; at most %(maximum)s"
+    ),
+    "hour": gettext_noop(
+        "Invalid rrule: %(parts)s give %(count)s candidate times per hour for BYSETPOS to pick "
+        "from; at most %(maximum)s"
+    ),
+    "minute": gettext_noop(
+        "Invalid rrule: %(parts)s give %(count)s candidate times per minute for BYSETPOS to "
+        "pick from; at most %(maximum)s"
+    ),
+}
+_NEVER_MATCHES = {
+    "YEARLY": gettext_noop(
+        "Invalid rrule: BYSETPOS=%(positions)s never matches; "
+        "each year has at most %(maximum)s candidate(s)"
+    ),
+    "MONTHLY": gettext_noop(
+        "Invalid rrule: BYSETPOS=%(positions)s never matches; "
+        "each month has at most %(maximum)s candidate(s)"
+    ),
+    "WEEKLY": gettext_noop(
+        "Invalid rrule: BYSETPOS=%(positions)s never matches; "
+        "each week has at most %(maximum)s candidate(s)"
+    ),
+    "DAILY": gettext_noop(
+        "Invalid rrule: BYSETPOS=%(positions)s never matches; "
+        "each day has at most %(maximum)s candidate(s)"
+    ),
+    "HOURLY": gettext_noop(
+        "Invalid rrule: BYSETPOS=%(positions)s never matches; "
+        "each hour has at most %(maximum)s candidate(s)"
+    ),
+    "MINUTELY": gettext_noop(
+        "Invalid rrule: BYSETPOS=%(positions)s never matches; "
+        "each minute has at most %(maximum)s candidate(s)"
+    ),
+}
 
 
 @lru_cache(maxsize=1)
@@ -182,7 +293,9 @@ def parse_timezone(name: str) -> zoneinfo.ZoneInfo:
     Raises RecurrenceError(field="timezone") for anything that is not a known zone name.
     """
     if not isinstance(name, str) or name not in _zone_names():
-        raise RecurrenceError(f"Unknown timezone {name!r}", field="timezone")
+        raise RecurrenceError(
+            gettext_noop("Unknown timezone %(name)s"), {"name": repr(name)}, field="timezone"
+        )
     return zoneinfo.ZoneInfo(name)
 
 
@@ -195,45 +308,61 @@ def normalize_rrule(value: str) -> str:
     themselves are checked by build_recurrence.
     """
     if not isinstance(value, str):
-        raise RecurrenceError("Invalid rrule: must be a string")
+        raise RecurrenceError(gettext_noop("Invalid rrule: must be a string"))
     text = value.strip()
     if not text:
-        raise RecurrenceError("Invalid rrule: must not be empty")
+        raise RecurrenceError(gettext_noop("Invalid rrule: must not be empty"))
     if len(text) > _MAX_RULE_LENGTH:
-        raise RecurrenceError(f"Invalid rrule: longer than {_MAX_RULE_LENGTH} characters")
+        raise RecurrenceError(
+            gettext_noop("Invalid rrule: longer than %(maximum)s characters"),
+            {"maximum": _MAX_RULE_LENGTH},
+        )
     upper = text.upper()
-    for name, advice in _FOREIGN_PROPERTIES.items():
+    for name, template in _FOREIGN_PROPERTIES.items():
         if name in upper:
-            raise RecurrenceError(f"Invalid rrule: {name} is not allowed in the rule; {advice}")
+            raise RecurrenceError(template, {"name": name})
     if "\n" in text or "\r" in text:
-        raise RecurrenceError("Invalid rrule: must be a single line holding one RRULE value")
+        raise RecurrenceError(
+            gettext_noop("Invalid rrule: must be a single line holding one RRULE value")
+        )
     prefix = _RRULE_PREFIX_RE.match(text)
     if prefix:
         text = text[prefix.end() :]
     if ":" in text:
-        raise RecurrenceError("Invalid rrule: unexpected ':'; only one RRULE value is accepted")
+        raise RecurrenceError(
+            gettext_noop("Invalid rrule: unexpected ':'; only one RRULE value is accepted")
+        )
     pieces = [piece.strip() for piece in text.split(";")]
     if pieces and not pieces[-1]:
         pieces.pop()  # a trailing ";" is harmless
     if not pieces:
-        raise RecurrenceError("Invalid rrule: must not be empty")
+        raise RecurrenceError(gettext_noop("Invalid rrule: must not be empty"))
     parts: list[str] = []
     seen: set[str] = set()
     for piece in pieces:
         if not piece:
-            raise RecurrenceError("Invalid rrule: empty part between ';'")
+            raise RecurrenceError(gettext_noop("Invalid rrule: empty part between ';'"))
         name, sep, raw = piece.partition("=")
         name = name.strip().upper()
         if not sep or not name:
-            raise RecurrenceError(f"Invalid rrule: part {piece!r} is not NAME=VALUE")
+            raise RecurrenceError(
+                gettext_noop("Invalid rrule: part %(part)s is not NAME=VALUE"),
+                {"part": repr(piece)},
+            )
         if name not in _PARTS:
-            raise RecurrenceError(f"Invalid rrule: unknown part {name!r}")
+            raise RecurrenceError(
+                gettext_noop("Invalid rrule: unknown part %(name)s"), {"name": repr(name)}
+            )
         if name in seen:
-            raise RecurrenceError(f"Invalid rrule: part {name} is repeated")
+            raise RecurrenceError(
+                gettext_noop("Invalid rrule: part %(name)s is repeated"), {"name": name}
+            )
         seen.add(name)
         items = [item.strip().upper() for item in raw.split(",")]
         if not all(items):
-            raise RecurrenceError(f"Invalid rrule: {name} has an empty value")
+            raise RecurrenceError(
+                gettext_noop("Invalid rrule: %(name)s has an empty value"), {"name": name}
+            )
         parts.append(f"{name}={','.join(items)}")
     return ";".join(parts)
 
@@ -285,16 +414,29 @@ class _Rule:
 
 def _parse_numbers(name: str, raw: str) -> tuple[int, ...]:
     low, high, signed = _NUMBER_RANGES[name]
-    allowed = f"{low} to {high}" + (f" or -{high} to -1" if signed else "")
+    template = (
+        gettext_noop(
+            "Invalid rrule: %(name)s values must be %(low)s to %(high)s or -%(high)s to -1 "
+            "(got %(value)s)"
+        )
+        if signed
+        else gettext_noop(
+            "Invalid rrule: %(name)s values must be %(low)s to %(high)s (got %(value)s)"
+        )
+    )
     pattern = r"[+-]?[0-9]{1,3}" if signed else r"[0-9]{1,3}"
     numbers = []
     for item in raw.split(","):
         number = int(item) if re.fullmatch(pattern, item) else None
         if number is None or not low <= abs(number) <= high:
-            raise RecurrenceError(f"Invalid rrule: {name} values must be {allowed} (got {item!r})")
+            raise RecurrenceError(
+                template, {"name": name, "low": low, "high": high, "value": repr(item)}
+            )
         numbers.append(number)
     if name == "BYSECOND" and 60 in numbers:
-        raise RecurrenceError("Invalid rrule: BYSECOND=60 (a leap second) is not supported")
+        raise RecurrenceError(
+            gettext_noop("Invalid rrule: BYSECOND=60 (a leap second) is not supported")
+        )
     return tuple(numbers)
 
 
@@ -304,13 +446,19 @@ def _parse_byday(raw: str) -> tuple[tuple[int, int | None], ...]:
         match = _BYDAY_RE.fullmatch(item)
         if not match or match.group(2) not in _WEEKDAYS:
             raise RecurrenceError(
-                f"Invalid rrule: BYDAY value {item!r} is not a weekday "
-                "(MO, TU, WE, TH, FR, SA, SU, optionally numbered like 1MO or -1FR)"
+                gettext_noop(
+                    "Invalid rrule: BYDAY value %(value)s is not a weekday "
+                    "(MO, TU, WE, TH, FR, SA, SU, optionally numbered like 1MO or -1FR)"
+                ),
+                {"value": repr(item)},
             )
         ordinal = int(match.group(1)) if match.group(1) else None
         if ordinal is not None and not 1 <= abs(ordinal) <= 53:
             raise RecurrenceError(
-                f"Invalid rrule: BYDAY ordinal must be 1 to 53 or -53 to -1 (got {item!r})"
+                gettext_noop(
+                    "Invalid rrule: BYDAY ordinal must be 1 to 53 or -53 to -1 (got %(value)s)"
+                ),
+                {"value": repr(item)},
             )
         days.append((_WEEKDAYS.index(match.group(2)), ordinal))
     return tuple(days)
@@ -319,8 +467,11 @@ def _parse_byday(raw: str) -> tuple[tuple[int, int | None], ...]:
 def _parse_until(raw: str) -> _Until:
     match = _UNTIL_RE.fullmatch(raw)
     error = RecurrenceError(
-        "Invalid rrule: UNTIL must be a date (YYYYMMDD) or a date-time (YYYYMMDDTHHMMSS, "
-        f"with Z for UTC) (got {raw!r})"
+        gettext_noop(
+            "Invalid rrule: UNTIL must be a date (YYYYMMDD) or a date-time (YYYYMMDDTHHMMSS, "
+            "with Z for UTC) (got %(value)s)"
+        ),
+        {"value": repr(raw)},
     )
     if not match:
         raise error
@@ -339,8 +490,11 @@ def _parse_until(raw: str) -> _Until:
 def _parse_interval(raw: str) -> int:
     if not re.fullmatch(r"[0-9]+", raw) or not 1 <= int(raw) <= _MAX_INTERVAL:
         raise RecurrenceError(
-            f"Invalid rrule: INTERVAL must be a positive integer up to {_MAX_INTERVAL} "
-            f"(got {raw!r})"
+            gettext_noop(
+                "Invalid rrule: INTERVAL must be a positive integer up to %(maximum)s "
+                "(got %(value)s)"
+            ),
+            {"maximum": _MAX_INTERVAL, "value": repr(raw)},
         )
     return int(raw)
 
@@ -350,43 +504,59 @@ def _parse_rule(rule: str) -> _Rule:
     parts = dict(part.split("=", 1) for part in normalize_rrule(rule).split(";"))
     freq = parts.get("FREQ")
     if freq is None:
-        raise RecurrenceError("Invalid rrule: FREQ is required")
+        raise RecurrenceError(gettext_noop("Invalid rrule: FREQ is required"))
     if freq == "SECONDLY":
         raise RecurrenceError(
-            "Invalid rrule: FREQ=SECONDLY is not supported; "
-            f"the shortest period is FREQ=MINUTELY;INTERVAL={MIN_MINUTELY_INTERVAL}"
+            gettext_noop(
+                "Invalid rrule: FREQ=SECONDLY is not supported; "
+                "the shortest period is FREQ=MINUTELY;INTERVAL=%(interval)s"
+            ),
+            {"interval": MIN_MINUTELY_INTERVAL},
         )
     if freq not in _FREQUENCIES:
         raise RecurrenceError(
-            f"Invalid rrule: FREQ must be one of {', '.join(_FREQUENCIES)} (got {freq!r})"
+            gettext_noop("Invalid rrule: FREQ must be one of %(values)s (got %(value)s)"),
+            {"values": ", ".join(_FREQUENCIES), "value": repr(freq)},
         )
     interval = _parse_interval(parts["INTERVAL"]) if "INTERVAL" in parts else 1
     if freq == "MINUTELY" and interval < MIN_MINUTELY_INTERVAL:
         raise RecurrenceError(
-            f"Invalid rrule: FREQ=MINUTELY needs INTERVAL of at least {MIN_MINUTELY_INTERVAL} "
-            f"(got {interval})"
+            gettext_noop(
+                "Invalid rrule: FREQ=MINUTELY needs INTERVAL of at least %(minimum)s "
+                "(got %(value)s)"
+            ),
+            {"minimum": MIN_MINUTELY_INTERVAL, "value": interval},
         )
     if interval * _STEP_MINUTES.get(freq, 0) > _MAX_STEP_DAYS * 1440:
         raise RecurrenceError(
-            f"Invalid rrule: INTERVAL={interval} makes one FREQ={freq} step longer than "
-            f"{_EXISTENCE_YEARS} years; use FREQ=MONTHLY or FREQ=YEARLY"
+            gettext_noop(
+                "Invalid rrule: INTERVAL=%(interval)s makes one FREQ=%(freq)s step longer than "
+                "%(years)s years; use FREQ=MONTHLY or FREQ=YEARLY"
+            ),
+            {"interval": interval, "freq": freq, "years": _EXISTENCE_YEARS},
         )
     count = None
     if "COUNT" in parts:
         raw = parts["COUNT"]
         if not re.fullmatch(r"[0-9]+", raw) or not 1 <= int(raw) <= MAX_COUNT:
             raise RecurrenceError(
-                f"Invalid rrule: COUNT must be between 1 and {MAX_COUNT} (got {raw!r})"
+                gettext_noop(
+                    "Invalid rrule: COUNT must be between 1 and %(maximum)s (got %(value)s)"
+                ),
+                {"maximum": MAX_COUNT, "value": repr(raw)},
             )
         count = int(raw)
     until = _parse_until(parts["UNTIL"]) if "UNTIL" in parts else None
     if count is not None and until is not None:
-        raise RecurrenceError("Invalid rrule: COUNT and UNTIL cannot be used together")
+        raise RecurrenceError(
+            gettext_noop("Invalid rrule: COUNT and UNTIL cannot be used together")
+        )
     wkst = 0
     if "WKST" in parts:
         if parts["WKST"] not in _WEEKDAYS:
             raise RecurrenceError(
-                f"Invalid rrule: WKST must be one of {', '.join(_WEEKDAYS)} (got {parts['WKST']!r})"
+                gettext_noop("Invalid rrule: WKST must be one of %(values)s (got %(value)s)"),
+                {"values": ", ".join(_WEEKDAYS), "value": repr(parts["WKST"])},
             )
         wkst = _WEEKDAYS.index(parts["WKST"])
     numbers = {
@@ -418,30 +588,46 @@ def _check_combinations(rule: _Rule) -> None:
     can never match whatever the start."""
     freq = rule.freq
     if rule.byweekno and freq != "YEARLY":
-        raise RecurrenceError("Invalid rrule: BYWEEKNO can only be used with FREQ=YEARLY")
+        raise RecurrenceError(
+            gettext_noop("Invalid rrule: BYWEEKNO can only be used with FREQ=YEARLY")
+        )
     if rule.byyearday and freq in ("MONTHLY", "WEEKLY", "DAILY"):
-        raise RecurrenceError(f"Invalid rrule: BYYEARDAY cannot be used with FREQ={freq}")
+        raise RecurrenceError(
+            gettext_noop("Invalid rrule: BYYEARDAY cannot be used with FREQ=%(freq)s"),
+            {"freq": freq},
+        )
     if rule.bymonthday and freq == "WEEKLY":
-        raise RecurrenceError("Invalid rrule: BYMONTHDAY cannot be used with FREQ=WEEKLY")
+        raise RecurrenceError(
+            gettext_noop("Invalid rrule: BYMONTHDAY cannot be used with FREQ=WEEKLY")
+        )
     numbered = [(day, n) for day, n in rule.byday if n is not None]
     if numbered:
         label = f"{numbered[0][1]}{_WEEKDAYS[numbered[0][0]]}"
         if freq not in ("MONTHLY", "YEARLY"):
             raise RecurrenceError(
-                f"Invalid rrule: numbered BYDAY ({label}) cannot be used with FREQ={freq}; "
-                "only with FREQ=MONTHLY or FREQ=YEARLY"
+                gettext_noop(
+                    "Invalid rrule: numbered BYDAY (%(value)s) cannot be used with "
+                    "FREQ=%(freq)s; only with FREQ=MONTHLY or FREQ=YEARLY"
+                ),
+                {"value": label, "freq": freq},
             )
         if rule.byweekno:
             raise RecurrenceError(
-                f"Invalid rrule: numbered BYDAY ({label}) cannot be combined with BYWEEKNO"
+                gettext_noop(
+                    "Invalid rrule: numbered BYDAY (%(value)s) cannot be combined with BYWEEKNO"
+                ),
+                {"value": label},
             )
         # Within a month (MONTHLY, or YEARLY with BYMONTH) the ordinal counts in the month.
         if freq == "MONTHLY" or rule.bymonth:
             for day, n in numbered:
                 if n is not None and abs(n) > 5:
                     raise RecurrenceError(
-                        f"Invalid rrule: BYDAY {n}{_WEEKDAYS[day]} never occurs; "
-                        "a month has at most 5 of each weekday"
+                        gettext_noop(
+                            "Invalid rrule: BYDAY %(value)s never occurs; "
+                            "a month has at most 5 of each weekday"
+                        ),
+                        {"value": f"{n}{_WEEKDAYS[day]}"},
                     )
     other_by_parts = (
         rule.bysecond,
@@ -455,7 +641,10 @@ def _check_combinations(rule: _Rule) -> None:
     )
     if rule.bysetpos and not any(other_by_parts):
         raise RecurrenceError(
-            "Invalid rrule: BYSETPOS needs another BY part (BYDAY, BYMONTHDAY, ...) to select from"
+            gettext_noop(
+                "Invalid rrule: BYSETPOS needs another BY part (BYDAY, BYMONTHDAY, ...) "
+                "to select from"
+            )
         )
 
 
@@ -509,10 +698,17 @@ def _check_against_start(rule: _Rule, kwargs: dict[str, Any], start: datetime) -
     months = kwargs["bymonth"] or range(1, 13)
     monthdays = kwargs["bymonthday"]
     if monthdays and not any(abs(d) <= _DAYS_IN_MONTH[m - 1] for m in months for d in monthdays):
-        days = ",".join(map(str, monthdays))
-        source = f"BYMONTHDAY={days}" if rule.bymonthday else f"the start's day of month ({days})"
+        template = (
+            gettext_noop("Invalid rrule: BYMONTHDAY=%(days)s never occurs in BYMONTH=%(months)s")
+            if rule.bymonthday
+            else gettext_noop(
+                "Invalid rrule: the start's day of month (%(days)s) never occurs in "
+                "BYMONTH=%(months)s"
+            )
+        )
         raise RecurrenceError(
-            f"Invalid rrule: {source} never occurs in BYMONTH={','.join(map(str, months))}"
+            template,
+            {"days": ",".join(map(str, monthdays)), "months": ",".join(map(str, months))},
         )
     times = _period_times(kwargs)
     given = [name for name in ("BYHOUR", "BYMINUTE", "BYSECOND") if getattr(rule, name.lower())]
@@ -520,14 +716,16 @@ def _check_against_start(rule: _Rule, kwargs: dict[str, Any], start: datetime) -
     if rule.bysetpos and len(times) > most_times:
         # BYSETPOS picks from every candidate, and dateutil lists them all for each period.
         raise RecurrenceError(
-            f"Invalid rrule: {'/'.join(given)} give {len(times)} candidate times per "
-            f"{_SLOT_NAMES[rule.freq]} for BYSETPOS to pick from; at most {most_times}"
+            _TOO_MANY_CANDIDATES[_SLOT_NAMES[rule.freq]],
+            {"parts": "/".join(given), "count": len(times), "maximum": most_times},
         )
     if _closest_gap(rule, kwargs, times, start) < _MIN_SPACING_SECONDS:
         setpos = "/BYSETPOS" if rule.bysetpos else ""
         raise RecurrenceError(
-            f"Invalid rrule: {'/'.join(given)}{setpos} put occurrences less than "
-            f"{MIN_MINUTELY_INTERVAL} minutes apart"
+            gettext_noop(
+                "Invalid rrule: %(parts)s put occurrences less than %(minutes)s minutes apart"
+            ),
+            {"parts": "/".join(given) + setpos, "minutes": MIN_MINUTELY_INTERVAL},
         )
     if rule.freq == "MINUTELY" and rule.byhour:
         # What dateutil would have checked had BYHOUR been left to it (_expansion_kwargs):
@@ -536,15 +734,15 @@ def _check_against_start(rule: _Rule, kwargs: dict[str, Any], start: datetime) -
         first = start.hour * 60 + start.minute
         minutes = rule.byminute or range(60)
         if not any((60 * h + m - first) % step == 0 for h in rule.byhour for m in minutes):
-            raise RecurrenceError(_UNREACHABLE.format(interval=rule.interval))
+            raise RecurrenceError(_UNREACHABLE, {"interval": rule.interval})
     if rule.bysetpos:
         # Besides the clearer message, this keeps HOURLY/MINUTELY walks bounded: a BYSETPOS
         # that selects nothing makes dateutil step through every hour or minute unseen.
         most = _most_candidates(kwargs) * len(times)
         if all(abs(position) > most for position in rule.bysetpos):
             raise RecurrenceError(
-                f"Invalid rrule: BYSETPOS={','.join(map(str, rule.bysetpos))} never matches; "
-                f"each {_UNITS[rule.freq][0]} has at most {most} candidate(s)"
+                _NEVER_MATCHES[rule.freq],
+                {"positions": ",".join(map(str, rule.bysetpos)), "maximum": most},
             )
 
 
@@ -1009,44 +1207,98 @@ class Recurrence:
     def describe(self) -> str:
         """The rule in English, e.g. "Every week on Monday and Friday at 02:00
         (Europe/Berlin), 10 times". Always names the timezone."""
+        return self.description().render()
+
+    def description(self) -> Message:
+        """describe() as a Message whose pieces (weekday and month names, ordinals, "every N
+        weeks", ...) are each a template marked for translation: `render(translate)` gives
+        it in another language."""
         rule, kwargs = self._rule, self._kwargs
-        unit, units = _UNITS[rule.freq]
-        words = [f"Every {unit}" if rule.interval == 1 else f"Every {rule.interval} {units}"]
+        words: list[Message] = [_every(rule.freq, rule.interval)]
         if kwargs["bymonth"]:
-            words.append("in " + _join([calendar.month_name[m] for m in kwargs["bymonth"]]))
+            months = [_MONTH_NAMES[m - 1] for m in kwargs["bymonth"]]
+            words.append(Message(gettext_noop("in %(months)s"), {"months": _join(months)}))
         if rule.byweekno:
-            weeks = [f"week {n}" if n > 0 else f"the {_position(n)} week" for n in rule.byweekno]
-            words.append("in " + _join(weeks))
+            weeks = [
+                Message(gettext_noop("week %(number)s"), {"number": n})
+                if n > 0
+                else Message(
+                    gettext_noop("the %(position)s week"), {"position": _position(n, _OF_WEEK)}
+                )
+                for n in rule.byweekno
+            ]
+            words.append(Message(gettext_noop("in %(weeks)s"), {"weeks": _join(weeks)}))
         if rule.byyearday:
-            days = [f"day {n}" if n > 0 else f"the {_position(n)} day" for n in rule.byyearday]
-            words.append(f"on {_join(days)} of the year")
+            days = [
+                Message(gettext_noop("day %(number)s"), {"number": n})
+                if n > 0
+                else Message(
+                    gettext_noop("the %(position)s day"), {"position": _position(n, _OF_DAY)}
+                )
+                for n in rule.byyearday
+            ]
+            words.append(Message(gettext_noop("on %(days)s of the year"), {"days": _join(days)}))
         weekdays = kwargs["byweekday"] or []
-        plain = [_DAY_NAMES[d] for d in sorted({wd.weekday for wd in weekdays if wd.n is None})]
+        plain = sorted({wd.weekday for wd in weekdays if wd.n is None})
         numbered = [
-            f"the {_position(wd.n)} {_DAY_NAMES[wd.weekday]}" for wd in weekdays if wd.n is not None
+            Message(
+                gettext_noop("the %(position)s %(weekday)s"),
+                {"position": _position(wd.n, _OF_DAY), "weekday": _DAY_NAMES[wd.weekday]},
+            )
+            for wd in weekdays
+            if wd.n is not None
         ]
         if kwargs["bymonthday"]:
-            days = [_ordinal(n) if n > 0 else f"{_position(n)} day" for n in kwargs["bymonthday"]]
-            phrase = f"on the {_join(days)}"
+            days = [_monthday(n) for n in kwargs["bymonthday"]]
             if plain:
-                phrase += f" when it is a {_join(plain, 'or')}"
+                words.append(
+                    Message(
+                        gettext_noop("on the %(days)s when it is a %(weekdays)s"),
+                        {
+                            "days": _join(days),
+                            "weekdays": _join([_DAY_NAMES[d] for d in plain], "or"),
+                        },
+                    )
+                )
                 plain = []
-            words.append(phrase)
+            else:
+                words.append(Message(gettext_noop("on the %(days)s"), {"days": _join(days)}))
         if plain or numbered:
-            phrase = f"on {_join(plain + numbered)}"
+            days_on = _join([_ON_DAY_NAMES[d] for d in plain] + numbered)
             if numbered and rule.freq == "YEARLY" and not kwargs["bymonth"]:
-                phrase += " of the year"
-            words.append(phrase)
+                template = gettext_noop("on %(weekdays)s of the year")
+            else:
+                template = gettext_noop("on %(weekdays)s")
+            words.append(Message(template, {"weekdays": days_on}))
         clock = _describe_clock(rule, kwargs)
-        text = " ".join([*words, clock] if clock else words) + f" ({self.timezone.key})"
+        if clock is not None:
+            words.append(clock)
+        text = Message(
+            gettext_noop("%(rule)s (%(timezone)s)"),
+            {"rule": Words(tuple(words)), "timezone": self.timezone.key},
+        )
         if rule.bysetpos:
-            matches = "match" if len(rule.bysetpos) == 1 else "matches"
-            positions = _join([_position(n) for n in rule.bysetpos])
-            text += f", only the {positions} {matches} in each {unit}"
+            template = (
+                gettext_noop("%(rule)s, only the %(positions)s match in each %(unit)s")
+                if len(rule.bysetpos) == 1
+                else gettext_noop("%(rule)s, only the %(positions)s matches in each %(unit)s")
+            )
+            positions = _join([_position(n, _OF_MATCH) for n in rule.bysetpos])
+            text = Message(
+                template, {"rule": text, "positions": positions, "unit": _UNIT_NAMES[rule.freq]}
+            )
         if rule.count is not None:
-            text += ", once" if rule.count == 1 else f", {rule.count} times"
+            if rule.count == 1:
+                text = Message(gettext_noop("%(rule)s, once"), {"rule": text})
+            else:
+                text = Message(
+                    gettext_noop("%(rule)s, %(count)s times"), {"rule": text, "count": rule.count}
+                )
         if rule.until is not None:
-            text += f", until {_describe_until(rule.until)}"
+            text = Message(
+                gettext_noop("%(rule)s, until %(until)s"),
+                {"rule": text, "until": _describe_until(rule.until)},
+            )
         return text
 
     def _walk(
@@ -1136,7 +1388,8 @@ def build_recurrence(rrule: str, *, start: datetime, timezone: str = "UTC") -> R
     start_utc = start.astimezone(UTC).replace(microsecond=0)
     if start_utc.year not in _START_YEARS:
         raise RecurrenceError(
-            f"start_date_time must be in the years {_START_YEARS[0]} to {_START_YEARS[-1]}",
+            gettext_noop("start_date_time must be in the years %(first)s to %(last)s"),
+            {"first": _START_YEARS[0], "last": _START_YEARS[-1]},
             field="start_date_time",
         )
     recurrence = Recurrence(rule=normalize_rrule(rrule), start=start_utc, timezone=zone)
@@ -1152,8 +1405,8 @@ def build_recurrence(rrule: str, *, start: datetime, timezone: str = "UTC") -> R
             starts_later = until.value.date() < start_wall.date()
         if starts_later:
             raise RecurrenceError(
-                f"Invalid rrule: UNTIL={until.text} is before the start "
-                f"({start_utc:%Y-%m-%dT%H:%M:%SZ})"
+                gettext_noop("Invalid rrule: UNTIL=%(until)s is before the start (%(start)s)"),
+                {"until": until.text, "start": f"{start_utc:%Y-%m-%dT%H:%M:%SZ}"},
             )
     horizon = _later(start_wall, relativedelta(years=_EXISTENCE_YEARS))
     try:
@@ -1161,15 +1414,20 @@ def build_recurrence(rrule: str, *, start: datetime, timezone: str = "UTC") -> R
     except ValueError as exc:
         # dateutil's own check: with this INTERVAL, the grid never reaches a BYHOUR (HOURLY)
         # or BYMINUTE (MINUTELY) value from the start time.
-        raise RecurrenceError(_UNREACHABLE.format(interval=rule.interval)) from exc
+        raise RecurrenceError(_UNREACHABLE, {"interval": rule.interval}) from exc
     if first is None:
         raise RecurrenceError(
-            f"Invalid rrule: the rule has no occurrence within {_EXISTENCE_YEARS} years "
-            "of the start"
+            gettext_noop(
+                "Invalid rrule: the rule has no occurrence within %(years)s years of the start"
+            ),
+            {"years": _EXISTENCE_YEARS},
         )
     if until is not None and not until.admits(first, zone):
         raise RecurrenceError(
-            f"Invalid rrule: the rule has no occurrence between the start and UNTIL={until.text}"
+            gettext_noop(
+                "Invalid rrule: the rule has no occurrence between the start and UNTIL=%(until)s"
+            ),
+            {"until": until.text},
         )
     return recurrence
 
@@ -1203,53 +1461,265 @@ def every_to_rrule(every: int, unit: str) -> str:
     "FREQ=DAILY;INTERVAL=3". Raises RecurrenceError(field="every" or "unit")."""
     if unit not in _EVERY_UNITS:
         raise RecurrenceError(
-            f"Invalid unit {unit!r}. Must be one of: {', '.join(_EVERY_UNITS)}", field="unit"
+            gettext_noop("Invalid unit %(unit)s. Must be one of: %(values)s"),
+            {"unit": repr(unit), "values": ", ".join(_EVERY_UNITS)},
+            field="unit",
         )
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-        raise RecurrenceError(f"every must be a positive integer (got {every!r})", field="every")
+        raise RecurrenceError(
+            gettext_noop("every must be a positive integer (got %(value)s)"),
+            {"value": repr(every)},
+            field="every",
+        )
     freq, most = _EVERY_UNITS[unit]
     if every > most:
-        raise RecurrenceError(f"every must be at most {most} for unit '{unit}'", field="every")
+        raise RecurrenceError(
+            gettext_noop("every must be at most %(maximum)s for unit '%(unit)s'"),
+            {"maximum": most, "unit": unit},
+            field="every",
+        )
     return f"FREQ={freq};INTERVAL={every}"
 
 
-_UNITS = {
-    "YEARLY": ("year", "years"),
-    "MONTHLY": ("month", "months"),
-    "WEEKLY": ("week", "weeks"),
-    "DAILY": ("day", "days"),
-    "HOURLY": ("hour", "hours"),
-    "MINUTELY": ("minute", "minutes"),
+# "Every N units": one sentence for 1 and one for more, so each language can agree.
+_EVERY = {
+    "YEARLY": (gettext_noop("Every year"), gettext_noop("Every %(count)s years")),
+    "MONTHLY": (gettext_noop("Every month"), gettext_noop("Every %(count)s months")),
+    "WEEKLY": (gettext_noop("Every week"), gettext_noop("Every %(count)s weeks")),
+    "DAILY": (gettext_noop("Every day"), gettext_noop("Every %(count)s days")),
+    "HOURLY": (gettext_noop("Every hour"), gettext_noop("Every %(count)s hours")),
+    "MINUTELY": (gettext_noop("Every minute"), gettext_noop("Every %(count)s minutes")),
 }
-_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_POSITIONS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last"}
+# The period one BYSETPOS selects in ("in each month").
+_UNIT_NAMES = {
+    "YEARLY": Message(pgettext_noop("a period, as in 'in each year'", "year")),
+    "MONTHLY": Message(pgettext_noop("a period, as in 'in each year'", "month")),
+    "WEEKLY": Message(pgettext_noop("a period, as in 'in each year'", "week")),
+    "DAILY": Message(pgettext_noop("a period, as in 'in each year'", "day")),
+    "HOURLY": Message(pgettext_noop("a period, as in 'in each year'", "hour")),
+    "MINUTELY": Message(pgettext_noop("a period, as in 'in each year'", "minute")),
+}
+_DAY_NAMES = tuple(
+    Message(name)
+    for name in (
+        gettext_noop("Monday"),
+        gettext_noop("Tuesday"),
+        gettext_noop("Wednesday"),
+        gettext_noop("Thursday"),
+        gettext_noop("Friday"),
+        gettext_noop("Saturday"),
+        gettext_noop("Sunday"),
+    )
+)
+_MONTH_NAMES = tuple(
+    Message(name)
+    for name in (
+        gettext_noop("January"),
+        gettext_noop("February"),
+        gettext_noop("March"),
+        gettext_noop("April"),
+        gettext_noop("May"),
+        gettext_noop("June"),
+        gettext_noop("July"),
+        gettext_noop("August"),
+        gettext_noop("September"),
+        gettext_noop("October"),
+        gettext_noop("November"),
+        gettext_noop("December"),
+    )
+)
+# A weekday the rule happens on ("on Monday and Friday"): Spanish gives it an article.
+# (Each context is written out in full: makemessages reads only literal arguments.)
+_ON_DAY = "a weekday after 'on', as in 'on Monday and Friday'"
+_ON_DAY_NAMES = tuple(
+    Message(name, context=_ON_DAY)
+    for name in (
+        pgettext_noop("a weekday after 'on', as in 'on Monday and Friday'", "Monday"),
+        pgettext_noop("a weekday after 'on', as in 'on Monday and Friday'", "Tuesday"),
+        pgettext_noop("a weekday after 'on', as in 'on Monday and Friday'", "Wednesday"),
+        pgettext_noop("a weekday after 'on', as in 'on Monday and Friday'", "Thursday"),
+        pgettext_noop("a weekday after 'on', as in 'on Monday and Friday'", "Friday"),
+        pgettext_noop("a weekday after 'on', as in 'on Monday and Friday'", "Saturday"),
+        pgettext_noop("a weekday after 'on', as in 'on Monday and Friday'", "Sunday"),
+    )
+)
+# An ordinal agrees with its noun in many languages: one context per kind of noun.
+_OF_DAY = "ordinal of a weekday or a day, as in 'the first Monday'"
+_OF_WEEK = "ordinal of a week, as in 'the last week'"
+_OF_MATCH = "ordinal of a match, as in 'only the last match in each month'"
+_OF_MONTHDAY = "a day of the month, as in 'on the 1st'"
+_POSITION_KEYS = (1, 2, 3, 4, 5, -1, -2, -3)
+_POSITIONS = {
+    _OF_DAY: dict(
+        zip(
+            _POSITION_KEYS,
+            (
+                pgettext_noop("ordinal of a weekday or a day, as in 'the first Monday'", "first"),
+                pgettext_noop("ordinal of a weekday or a day, as in 'the first Monday'", "second"),
+                pgettext_noop("ordinal of a weekday or a day, as in 'the first Monday'", "third"),
+                pgettext_noop("ordinal of a weekday or a day, as in 'the first Monday'", "fourth"),
+                pgettext_noop("ordinal of a weekday or a day, as in 'the first Monday'", "fifth"),
+                pgettext_noop("ordinal of a weekday or a day, as in 'the first Monday'", "last"),
+                pgettext_noop(
+                    "ordinal of a weekday or a day, as in 'the first Monday'", "second-to-last"
+                ),
+                pgettext_noop(
+                    "ordinal of a weekday or a day, as in 'the first Monday'", "third-to-last"
+                ),
+            ),
+            strict=True,
+        )
+    ),
+    _OF_WEEK: dict(
+        zip(
+            _POSITION_KEYS,
+            (
+                pgettext_noop("ordinal of a week, as in 'the last week'", "first"),
+                pgettext_noop("ordinal of a week, as in 'the last week'", "second"),
+                pgettext_noop("ordinal of a week, as in 'the last week'", "third"),
+                pgettext_noop("ordinal of a week, as in 'the last week'", "fourth"),
+                pgettext_noop("ordinal of a week, as in 'the last week'", "fifth"),
+                pgettext_noop("ordinal of a week, as in 'the last week'", "last"),
+                pgettext_noop("ordinal of a week, as in 'the last week'", "second-to-last"),
+                pgettext_noop("ordinal of a week, as in 'the last week'", "third-to-last"),
+            ),
+            strict=True,
+        )
+    ),
+    _OF_MATCH: dict(
+        zip(
+            _POSITION_KEYS,
+            (
+                pgettext_noop(
+                    "ordinal of a match, as in 'only the last match in each month'", "first"
+                ),
+                pgettext_noop(
+                    "ordinal of a match, as in 'only the last match in each month'", "second"
+                ),
+                pgettext_noop(
+                    "ordinal of a match, as in 'only the last match in each month'", "third"
+                ),
+                pgettext_noop(
+                    "ordinal of a match, as in 'only the last match in each month'", "fourth"
+                ),
+                pgettext_noop(
+                    "ordinal of a match, as in 'only the last match in each month'", "fifth"
+                ),
+                pgettext_noop(
+                    "ordinal of a match, as in 'only the last match in each month'", "last"
+                ),
+                pgettext_noop(
+                    "ordinal of a match, as in 'only the last match in each month'",
+                    "second-to-last",
+                ),
+                pgettext_noop(
+                    "ordinal of a match, as in 'only the last match in each month'", "third-to-last"
+                ),
+            ),
+            strict=True,
+        )
+    ),
+}
+_TO_LAST = {
+    _OF_DAY: pgettext_noop(
+        "ordinal of a weekday or a day, as in 'the first Monday'", "%(position)s-to-last"
+    ),
+    _OF_WEEK: pgettext_noop("ordinal of a week, as in 'the last week'", "%(position)s-to-last"),
+    _OF_MATCH: pgettext_noop(
+        "ordinal of a match, as in 'only the last match in each month'", "%(position)s-to-last"
+    ),
+}
+# English ordinal suffixes: "st", "nd", "rd", "th".
+_SUFFIXES = {
+    _OF_DAY: (
+        pgettext_noop("ordinal of a weekday or a day, as in 'the first Monday'", "%(number)sst"),
+        pgettext_noop("ordinal of a weekday or a day, as in 'the first Monday'", "%(number)snd"),
+        pgettext_noop("ordinal of a weekday or a day, as in 'the first Monday'", "%(number)srd"),
+        pgettext_noop("ordinal of a weekday or a day, as in 'the first Monday'", "%(number)sth"),
+    ),
+    _OF_WEEK: (
+        pgettext_noop("ordinal of a week, as in 'the last week'", "%(number)sst"),
+        pgettext_noop("ordinal of a week, as in 'the last week'", "%(number)snd"),
+        pgettext_noop("ordinal of a week, as in 'the last week'", "%(number)srd"),
+        pgettext_noop("ordinal of a week, as in 'the last week'", "%(number)sth"),
+    ),
+    _OF_MATCH: (
+        pgettext_noop(
+            "ordinal of a match, as in 'only the last match in each month'", "%(number)sst"
+        ),
+        pgettext_noop(
+            "ordinal of a match, as in 'only the last match in each month'", "%(number)snd"
+        ),
+        pgettext_noop(
+            "ordinal of a match, as in 'only the last match in each month'", "%(number)srd"
+        ),
+        pgettext_noop(
+            "ordinal of a match, as in 'only the last match in each month'", "%(number)sth"
+        ),
+    ),
+    _OF_MONTHDAY: (
+        pgettext_noop("a day of the month, as in 'on the 1st'", "%(number)sst"),
+        pgettext_noop("a day of the month, as in 'on the 1st'", "%(number)snd"),
+        pgettext_noop("a day of the month, as in 'on the 1st'", "%(number)srd"),
+        pgettext_noop("a day of the month, as in 'on the 1st'", "%(number)sth"),
+    ),
+}
 
 
-def _join(items: list[str], conjunction: str = "and") -> str:
+@dataclass(frozen=True)
+class Words:
+    """Messages written one after the other with a space between them (a description's
+    phrases: "Every week", "on Monday", "at 09:00")."""
+
+    items: tuple[Message | Words, ...]
+
+    def render(self, translate: Translate | None = None) -> str:
+        return " ".join(item.render(translate) for item in self.items)
+
+
+def _every(freq: str, interval: int) -> Message:
+    one, many = _EVERY[freq]
+    return Message(one) if interval == 1 else Message(many, {"count": interval})
+
+
+def _join(items: list[Any], conjunction: str = "and") -> Any:
     if len(items) < 2:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+        return items[0] if items else ""
+    template = (
+        gettext_noop("%(items)s and %(last)s")
+        if conjunction == "and"
+        else gettext_noop("%(items)s or %(last)s")
+    )
+    return Message(template, {"items": tuple(items[:-1]), "last": items[-1]})
 
 
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+def _ordinal(n: int, context: str) -> Message:
+    """20 -> "20th", in the context of the noun it numbers."""
+    suffix = 3 if 10 <= n % 100 <= 20 else {1: 0, 2: 1, 3: 2}.get(n % 10, 3)
+    return Message(_SUFFIXES[context][suffix], {"number": n}, context)
 
 
-def _position(n: int) -> str:
+def _position(n: int, context: str) -> Message:
     """1 -> "first", 20 -> "20th", -1 -> "last", -2 -> "second-to-last"."""
-    if n in _POSITIONS:
-        return _POSITIONS[n]
+    if n in _POSITIONS[context]:
+        return Message(_POSITIONS[context][n], context=context)
     if n < 0:
-        return f"{_position(-n)}-to-last"
-    return _ordinal(n)
+        return Message(_TO_LAST[context], {"position": _position(-n, context)}, context)
+    return _ordinal(n, context)
+
+
+def _monthday(n: int) -> Message:
+    """A BYMONTHDAY value: 1 -> "1st", -1 -> "last day"."""
+    if n > 0:
+        return _ordinal(n, _OF_MONTHDAY)
+    return Message(gettext_noop("%(position)s day"), {"position": _position(n, _OF_DAY)})
 
 
 def _clock(hour: int, minute: int, second: int) -> str:
     return f"{hour:02}:{minute:02}" + (f":{second:02}" if second else "")
 
 
-def _describe_clock(rule: _Rule, kwargs: dict[str, Any]) -> str:
+def _describe_clock(rule: _Rule, kwargs: dict[str, Any]) -> Message | Words | None:
     """The time-of-day part of describe(): "at 02:00", "during 09:00-16:59", "at :30"."""
     freq = kwargs["freq"]
     if freq < du.HOURLY:
@@ -1261,9 +1731,12 @@ def _describe_clock(rule: _Rule, kwargs: dict[str, Any]) -> str:
         )
         labels = [_clock(*t) for t in times]
         if len(labels) > 6:
-            return f"at {len(labels)} times from {labels[0]} to {labels[-1]}"
-        return f"at {_join(labels)}"
-    phrases = []
+            return Message(
+                gettext_noop("at %(count)s times from %(first)s to %(last)s"),
+                {"count": len(labels), "first": labels[0], "last": labels[-1]},
+            )
+        return Message(gettext_noop("at %(times)s"), {"times": _join(labels)})
+    phrases: list[Message] = []
     if rule.byhour:
         ranges: list[list[int]] = []
         for hour in sorted(set(rule.byhour)):
@@ -1271,27 +1744,39 @@ def _describe_clock(rule: _Rule, kwargs: dict[str, Any]) -> str:
                 ranges[-1][1] = hour
             else:
                 ranges.append([hour, hour])
-        phrases.append("during " + _join([f"{a:02}:00-{b:02}:59" for a, b in ranges]))
+        hours = _join([f"{a:02}:00-{b:02}:59" for a, b in ranges])
+        phrases.append(Message(gettext_noop("during %(hours)s"), {"hours": hours}))
     if freq == du.HOURLY:
         marks = [
             f":{m:02}" + (f":{s:02}" if s else "")
             for m in kwargs["byminute"]
             for s in kwargs["bysecond"]
         ]
-        phrases.append(f"at {_join(sorted(marks))}")
+        phrases.append(Message(gettext_noop("at %(marks)s"), {"marks": _join(sorted(marks))}))
     else:
         if rule.byminute:
-            phrases.append(f"at minute {_join([str(m) for m in sorted(set(rule.byminute))])}")
+            minutes = _join([str(m) for m in sorted(set(rule.byminute))])
+            phrases.append(Message(gettext_noop("at minute %(minutes)s"), {"minutes": minutes}))
         if rule.bysecond:
-            phrases.append(f"at second {_join([str(s) for s in rule.bysecond])}")
-    return " ".join(phrases)
+            seconds = _join([str(s) for s in rule.bysecond])
+            phrases.append(Message(gettext_noop("at second %(seconds)s"), {"seconds": seconds}))
+    if not phrases:
+        return None
+    return phrases[0] if len(phrases) == 1 else Words(tuple(phrases))
 
 
-def _describe_until(until: _Until) -> str:
+def _describe_until(until: _Until) -> Message:
     value = until.value
-    day = f"{value.day} {calendar.month_name[value.month]} {value.year}"
+    day = Message(
+        # Translators: a day, e.g. "31 December 2026".
+        gettext_noop("%(day)s %(month)s %(year)s"),
+        {"day": value.day, "month": _MONTH_NAMES[value.month - 1], "year": value.year},
+    )
     if until.kind == "date":
         return day
-    return f"{day} {_clock(value.hour, value.minute, value.second)}" + (
-        " UTC" if until.kind == "utc" else ""
-    )
+    clock = _clock(value.hour, value.minute, value.second)
+    if until.kind == "utc":
+        # Translators: a day and a time of day in UTC, e.g. "31 December 2026 00:00 UTC".
+        return Message(gettext_noop("%(day)s %(time)s UTC"), {"day": day, "time": clock})
+    # Translators: a day and a time of day, e.g. "31 December 2026 00:00".
+    return Message(gettext_noop("%(day)s %(time)s"), {"day": day, "time": clock})

@@ -27,6 +27,7 @@ from django.utils.translation import gettext
 
 from core import audit, sql
 from core.errors import Conflict, InvalidInput
+from core.i18n import localized
 from notifications import services as notifications
 from notifications.models import Channel, Delivery, reminder_lead
 from scheduling import notices, selectors
@@ -102,8 +103,9 @@ def checked_recurrence(*, rrule: str, start: datetime, timezone: str) -> Recurre
     try:
         return build_recurrence(rrule, start=start, timezone=timezone)
     except RecurrenceError as exc:
-        message = exc.message if exc.field in exc.message else f"{exc.field}: {exc.message}"
-        raise InvalidInput(message, details={exc.field: [exc.message]}) from None
+        text = localized(exc)
+        message = text if exc.field in text else f"{exc.field}: {text}"
+        raise InvalidInput(message, details={exc.field: [text]}) from None
 
 
 def _unix(instant: datetime) -> int:
@@ -180,7 +182,7 @@ def maintenance_preview(
         for start in starts
         if _unix(start) not in set(skipped)
     ]
-    return Preview(occurrences[:limit], recurrence.describe(), skipped)
+    return Preview(occurrences[:limit], localized(recurrence.description()), skipped)
 
 
 # --- maintenances ------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from core.api.fields import (
 )
 from core.api.serializers import V4StrictSerializer
 from core.errors import InvalidInput
+from core.i18n import localized
 from scheduling.models import (
     MAX_DURATION_SECONDS,
     EventStatus,
@@ -140,7 +141,7 @@ class TimezoneField(StrictCharField):
         try:
             parse_timezone(value)
         except RecurrenceError as exc:
-            raise ValidationError(exc.message) from None
+            raise ValidationError(localized(exc)) from None
         return value
 
 
