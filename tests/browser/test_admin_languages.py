@@ -72,6 +72,8 @@ def test_a_spanish_browser_gets_the_admin_in_spanish(spanish_page, planner, scre
     assert page.locator(".ops-cl-row .ops-cl-kind option").first.inner_text() == "Verificación"
     assert page.locator(".ops-cl-row .ops-cl-up").get_attribute("title") == "Subir"
     page.locator("#ops-preview .ops-description").wait_for()  # the preview asked the server
+    # The rule in words, from the recurrence engine's templates (weekly, from tomorrow).
+    assert page.locator("#ops-preview .ops-description").inner_text().startswith("Cada semana el ")
     assert "Próximas 10 ocurrencias" in page.locator("#ops-preview h3").inner_text()
     assert page.get_by_role("button", name="Guardar y continuar editando").count() == 1  # Django
     screenshot(page, f"plan-{page.width_name}")

@@ -86,3 +86,48 @@ def test_a_missing_key_is_refused_in_spanish(anon_client):
     assert response.json()["error"]["message"] == (
         "Falta la cabecera de autorización o no es válida"
     )
+
+
+# --- the recurrence engine's refusals (scheduling.recurrence, translated by the caller) ---------
+
+
+def _plan_with(api_client, calendar: dict, **headers):
+    body = _merge(CALENDAR_PLAN, {"calendar": calendar})
+    return api_client.post(f"{BASE}/plans", body, format="json", **headers)
+
+
+def test_a_bad_rrule_is_refused_in_spanish_naming_the_field(api_client):
+    rule = {"every": None, "unit": None, "rrule": "FREQ=DAILY;BYHOUR=24"}
+    response = _plan_with(api_client, rule, HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    spanish = "rrule no válida: los valores de BYHOUR deben ir de 0 a 23 (se recibió '24')"
+    assert error["details"] == {"calendar.rrule": [spanish]}
+    assert error["message"] == spanish  # names its field (rrule) already
+
+
+def test_a_bad_rrule_without_the_header_keeps_the_english_text(api_client):
+    rule = {"every": None, "unit": None, "rrule": "FREQ=DAILY;BYHOUR=24"}
+    response = _plan_with(api_client, rule)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {
+        "calendar.rrule": ["Invalid rrule: BYHOUR values must be 0 to 23 (got '24')"]
+    }
+
+
+def test_an_unknown_timezone_is_refused_in_spanish(api_client):
+    response = _plan_with(api_client, {"timezone": "Mars/Olympus_Mons"}, HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["details"] == {
+        "calendar.timezone": ["Zona horaria desconocida 'Mars/Olympus_Mons'"]
+    }
+    assert error["message"] == "calendar.timezone: Zona horaria desconocida 'Mars/Olympus_Mons'"
+
+
+def test_a_bad_every_shorthand_is_refused_in_spanish(api_client):
+    response = _plan_with(api_client, {"every": 600, "unit": "week"}, HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {
+        "calendar.every": ["every debe ser como máximo 521 para la unidad 'week'"]
+    }
