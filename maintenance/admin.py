@@ -42,7 +42,7 @@ from core.admin import (
     shown_actor,
     zoned_and_utc,
 )
-from core.admin_fields import TagListField
+from core.admin_fields import TagListField, TimezoneField
 from core.admin_rules import (
     RULE_BUILDER_LAYOUT,
     RULE_PREVIEW_FIELDS,
@@ -271,8 +271,8 @@ class PlanForm(ZonedTimesMixin, RuleBuilderFields, PlanWorkFields, forms.ModelFo
     start_at = ZonedDateTimeField(required=False, label=gettext_lazy("Start at (local time)"))
     end_at = ZonedDateTimeField(required=False, label=gettext_lazy("End at (local time)"))
     zoned_fields = ("start_at", "end_at")
-    timezone = forms.CharField(
-        initial="UTC", max_length=64, help_text=gettext_lazy("IANA zone the rule is expanded in.")
+    timezone = TimezoneField(
+        initial="UTC", help_text=gettext_lazy("IANA zone the rule is expanded in.")
     )
     anchor = forms.ChoiceField(choices=Plan.Anchor.choices, initial=Plan.Anchor.FIXED)
     # Up to 366 days either way, as in the API.

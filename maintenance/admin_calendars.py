@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from core.admin import ServiceModelAdmin
+from core.admin_fields import TimezoneField
 from maintenance import calendars
 from maintenance.models import HolidayCalendar
 
@@ -28,6 +29,9 @@ class HolidayCalendarForm(forms.ModelForm):
         label=gettext_lazy("Import .ics"),
         required=False,
         help_text=gettext_lazy("All-day events are added; yearly ones over the horizon below."),
+    )
+    timezone = TimezoneField(
+        required=False, help_text=gettext_lazy("Empty: the dates are read in each plan's timezone.")
     )
     horizon_years = forms.IntegerField(
         initial=calendars.IMPORT_HORIZON_YEARS,

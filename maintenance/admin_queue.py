@@ -1,5 +1,8 @@
 """The technicians' work queue (/admin/maintenance/task/queue/): open and in-progress tasks,
-overdue first, filtered and searched, completed, cancelled or assigned in bulk.
+overdue first, filtered and searched, completed, cancelled or assigned in bulk. Complete
+may record the time spent (minutes, on each ticked task) with the completion, in the same
+`task_complete` call the task page's button makes; a bad value is refused (400) on its field
+and nothing is completed.
 
 Mounted by `TaskAdmin.get_urls` (`urls(task_admin)`), so it keeps the task admin's
 permissions. Every write is a service call per ticked task (`task_complete`, `task_cancel`,
@@ -139,18 +142,37 @@ class WorkQueueFilter(django_filters.FilterSet):
         return queryset.filter(overdue=True) if value else queryset
 
 
-def _bulk(modeladmin, request, tasks: list[Task]) -> None:
+class CompleteForm(forms.Form):
+    """What "Complete selected" takes besides the ticks: the time spent, optional, within the
+    API's limits (whole minutes, 0 to Task.TIME_SPENT_MAX_MINUTES)."""
+
+    time_spent_minutes = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=Task.TIME_SPENT_MAX_MINUTES,
+        label=gettext_lazy("Time spent (minutes)"),
+        help_text=gettext_lazy("Optional: recorded on each task completed."),
+    )
+
+
+def _bulk(modeladmin, request, tasks: list[Task], complete: CompleteForm) -> None:
     """The ticked tasks' action, one service call per task."""
     action = request.POST.get("action")
     by = actor_of(request)
     if action == "complete":
+        spent = complete.cleaned_data.get("time_spent_minutes")
         run_each(
             modeladmin,
             request,
             tasks,
             gettext("Completed"),
             lambda task: services.task_complete(
-                task_id=task.pk, completed_at=None, notes=None, by=by, now=timezone.now()
+                task_id=task.pk,
+                completed_at=None,
+                notes=None,
+                by=by,
+                now=timezone.now(),
+                time_spent_minutes=spent,
             ),
         )
     elif action == "cancel":
@@ -190,19 +212,28 @@ def work_queue_view(modeladmin, request):
     then back to the same filtered page."""
     if not modeladmin.has_view_permission(request):
         raise PermissionDenied
-    if request.method == "POST":
-        if not modeladmin.has_change_permission(request):
-            raise PermissionDenied
-        selected = request.POST.getlist("task")
-        tasks = list(Task.objects.filter(pk__in=selected).order_by("code"))
-        if not tasks:
-            modeladmin.message_user(
-                request, gettext("task: select at least one task."), messages.WARNING
-            )
-        else:
-            _bulk(modeladmin, request, tasks)
-        return redirect(request.get_full_path())
+    if request.method != "POST":
+        return _queue_page(modeladmin, request, complete=CompleteForm())
+    if not modeladmin.has_change_permission(request):
+        raise PermissionDenied
+    selected = request.POST.getlist("task")
+    complete = CompleteForm(request.POST)
+    if request.POST.get("action") == "complete" and not complete.is_valid():
+        # Back to the same page with the value on its field and the ticks kept.
+        return _queue_page(modeladmin, request, complete=complete, selected=selected, status=400)
+    tasks = list(Task.objects.filter(pk__in=selected).order_by("code"))
+    if not tasks:
+        modeladmin.message_user(
+            request, gettext("task: select at least one task."), messages.WARNING
+        )
+    else:
+        _bulk(modeladmin, request, tasks, complete)
+    return redirect(request.get_full_path())
 
+
+def _queue_page(
+    modeladmin, request, *, complete: CompleteForm, selected=(), status: int = 200
+) -> TemplateResponse:
     now = timezone.now()
     params = request.GET.copy()
     me = technician_of(request.user)
@@ -222,7 +253,6 @@ def work_queue_view(modeladmin, request):
         else:
             params["assignee"] = me.pk
     filterset = WorkQueueFilter(params, queryset=work_queue(now=now), request=request)
-    status = 200
     if filterset.is_valid():
         queue = filterset.qs
     else:
@@ -248,6 +278,8 @@ def work_queue_view(modeladmin, request):
             :ASSET_SUGGESTIONS
         ],
         "can_change": modeladmin.has_change_permission(request),
+        "complete_form": complete,
+        "selected": set(selected),
     }
     return TemplateResponse(request, "admin/queue.html", context, status=status)
 

@@ -9,12 +9,17 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy
 
 from core.admin import ReadOnlyModelAdmin, ServiceModelAdmin, run_each
+from core.admin_fields import TimezoneField
 from maintenance import reports
 from maintenance.models import Report, ReportSchedule
 from notifications.admin_fields import ChannelsField
 
 
 class ReportScheduleForm(forms.ModelForm):
+    timezone = TimezoneField(
+        initial="UTC",
+        help_text=gettext_lazy("An IANA timezone: periods run from its local midnights."),
+    )
     metrics = forms.MultipleChoiceField(
         choices=list(reports.METRICS.items()),
         widget=forms.CheckboxSelectMultiple,
@@ -36,9 +41,6 @@ class ReportScheduleForm(forms.ModelForm):
     class Meta:
         model = ReportSchedule
         fields = ("name", "frequency", "timezone", "metrics", "formats", "channel_ids", "enabled")
-        help_texts = {
-            "timezone": gettext_lazy("An IANA timezone: periods run from its local midnights.")
-        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.contrib import admin, messages
@@ -32,6 +32,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 
 from core.admin import zoned_and_utc
+from core.admin_fields import TimezoneInput
 from core.admin_rules import ADVANCED, BUILDER, DURATION_UNITS, compose, parts_from_query
 from core.admin_zoned import NonexistentTime, wall_to_utc
 from core.errors import DomainError, InvalidInput, NotFound
@@ -412,7 +413,10 @@ def schedule(request):
         "keep": keep,
         "filters": filters,
         "tz_name": tz_name,
-        "zones": sorted(available_timezones()),
+        # The same picker as the forms' timezone fields (core.admin_fields).
+        "tz_input": TimezoneInput(
+            attrs={"id": "schedule-tz", "size": 18, "class": "ops-zone"}
+        ).render("tz", tz_name),
         "errors": errors,
         "can_move_events": request.user.has_perm("scheduling.change_maintenanceevent"),
         "can_move_plans": request.user.has_perm("maintenance.change_plan"),

@@ -25,6 +25,7 @@ from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
 
 from core.admin import ServiceModelAdmin, ServiceRefused, run_each, zoned_and_utc
+from core.admin_fields import TimezoneField
 from core.admin_rules import (
     RULE_BUILDER_LAYOUT,
     RULE_PREVIEW_FIELDS,
@@ -104,6 +105,9 @@ class MaintenanceForm(ZonedTimesMixin, RuleBuilderFields, DurationFields, forms.
 
     start_date_time = ZonedDateTimeField(label=gettext_lazy("Start (local time)"))
     zoned_fields = ("start_date_time",)
+    timezone = TimezoneField(
+        initial="UTC", help_text=Maintenance._meta.get_field("timezone").help_text
+    )
     duration_model_field = Maintenance._meta.get_field("duration_seconds")
 
     class Meta:

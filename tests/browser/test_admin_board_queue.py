@@ -118,3 +118,60 @@ def test_it_fits_a_phone_screen(phone_page, queue, screenshot):
     assert Task.objects.get(pk=queue["fan"].pk).status == Task.Status.DONE
     assert not scrolls_sideways(page)
     screenshot(page, "phone-completed")
+
+
+@pytest.fixture(params=["desktop", "phone"])
+def screen(request, page, phone_page):
+    return {"desktop": page, "phone": phone_page}[request.param]
+
+
+def test_complete_from_the_queue_records_the_time_spent(screen, queue, screenshot):
+    page = screen
+    fan = queue["fan"]
+    page.goto("/admin/maintenance/task/queue/")
+    page.check(f"#queue-table tr[data-task='{fan.code}'] input[type=checkbox]")
+    page.get_by_label("Time spent (minutes)").fill("45")
+    screenshot(page, "typed")
+    page.click("#queue-complete")
+    page.locator(".messagelist .success", has_text="Completed 1 of 1").wait_for()
+    assert not scrolls_sideways(page)
+    done = Task.objects.get(pk=fan.pk)
+    assert (done.status, done.time_spent_minutes) == (Task.Status.DONE, 45)
+
+    # The task page shows it; its history names who recorded it.
+    page.goto(f"/admin/maintenance/task/{fan.pk}/change/")
+    assert page.get_by_label("Time spent (minutes)").input_value() == "45"
+    page.goto(f"/admin/maintenance/task/{fan.pk}/history/")
+    change = page.get_by_role("row", name="time_spent_minutes — → 45", exact=True)
+    change.wait_for()
+    assert "planner" in page.get_by_role("row").filter(has=change).inner_text()
+    screenshot(page, "history")
+
+
+def test_a_bad_time_spent_is_refused_on_its_field(screen, queue, screenshot):
+    page = screen
+    fan = queue["fan"]
+    page.goto("/admin/maintenance/task/queue/?priority=low")
+    page.check(f"#queue-table tr[data-task='{fan.code}'] input[type=checkbox]")
+    field = page.get_by_label("Time spent (minutes)")
+    for typed, message in (
+        ("-5", "Ensure this value is greater than or equal to 0."),
+        ("forty", "Enter a whole number."),
+        ("100001", "Ensure this value is less than or equal to 100000."),
+    ):
+        field.fill(typed)
+        page.click("#queue-complete")
+        error = page.locator("#queue-time-spent-error")
+        error.wait_for()
+        assert error.inner_text() == message
+        assert field.get_attribute("aria-invalid") == "true"
+        assert "queue-time-spent-error" in field.get_attribute("aria-describedby")
+        assert page.locator("#queue-complete-errors").inner_text() == (
+            f"Time spent (minutes): {message}"
+        )
+        assert field.input_value() == typed  # kept to correct, and the tick too
+        assert page.is_checked(f"#queue-table tr[data-task='{fan.code}'] input[type=checkbox]")
+        assert "priority=low" in page.url
+    assert not scrolls_sideways(page)
+    screenshot(page, "refused")
+    assert Task.objects.get(pk=fan.pk).status == Task.Status.OPEN

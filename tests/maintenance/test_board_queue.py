@@ -150,3 +150,65 @@ def test_it_costs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(QUEUE_QUERIES):
         response = admin_client.get(QUEUE, {"q": "e", "mine": "1"})
     assert response.status_code == 200
+
+
+def test_complete_records_the_time_spent_through_the_service_and_audits_it(admin_client, tasks):
+    chosen = [tasks["fan"].pk, tasks["pump"].pk]
+    response = admin_client.post(
+        f"{QUEUE}?priority=low",
+        {"action": "complete", "time_spent_minutes": " 45 ", "task": chosen},
+    )
+    assert response.status_code == 302 and response.url.endswith("?priority=low")
+    for pk in chosen:
+        task = Task.objects.get(pk=pk)
+        assert (task.status, task.time_spent_minutes) == (Task.Status.DONE, 45)
+        record = AuditRecord.objects.get(object_pk=pk, changes__has_key="time_spent_minutes")
+        assert record.changes["time_spent_minutes"] == [None, 45]
+        assert record.actor_name == "user:root"
+    # Left empty, it records nothing (the task page may record it later).
+    admin_client.post(
+        QUEUE, {"action": "complete", "time_spent_minutes": "", "task": [tasks["valve"].pk]}
+    )
+    valve = Task.objects.get(pk=tasks["valve"].pk)
+    assert (valve.status, valve.time_spent_minutes) == (Task.Status.DONE, None)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("-5", "Ensure this value is greater than or equal to 0."),
+        ("forty", "Enter a whole number."),
+        ("1.5", "Enter a whole number."),
+        ("100001", "Ensure this value is less than or equal to 100000."),
+    ],
+)
+def test_a_bad_time_spent_is_a_400_on_its_field_and_completes_nothing(
+    admin_client, tasks, typed, message
+):
+    chosen = [tasks["fan"].pk]
+    response = admin_client.post(
+        f"{QUEUE}?priority=low", {"action": "complete", "time_spent_minutes": typed, "task": chosen}
+    )
+    assert response.status_code == 400
+    assert response.context["complete_form"].errors == {"time_spent_minutes": [message]}
+    body = response.content.decode()
+    assert f"Time spent (minutes): {message}" in body
+    assert 'aria-invalid="true"' in body and f'value="{typed}"' in body  # kept to correct
+    assert Task.objects.get(pk=tasks["fan"].pk).status == Task.Status.OPEN
+    # The tick stays, and the filtered page is the one posted from.
+    assert codes_of_ticked(body) == chosen
+    assert codes(admin_client.get(QUEUE, {"priority": "low"})) == ["Service the fan"]
+
+
+def test_the_time_spent_is_only_read_by_complete(admin_client, tasks):
+    response = admin_client.post(
+        QUEUE, {"action": "cancel", "time_spent_minutes": "forty", "task": [tasks["fan"].pk]}
+    )
+    assert response.status_code == 302
+    assert Task.objects.get(pk=tasks["fan"].pk).status == Task.Status.CANCELLED
+
+
+def codes_of_ticked(body: str) -> list[str]:
+    import re
+
+    return re.findall(r'name="task" value="([^"]+)" checked', body)
