@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -448,6 +449,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The same client address as the API's throttle (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES).
 AXES_CLIENT_IP_CALLABLE = "core.api.throttling.client_address"
+# What a locked-out login gets (429): django-axes's own words, marked here so that our catalogue
+# translates them (axes ships no Spanish). Lazy: worded in the language of the login page.
+AXES_COOLOFF_MESSAGE = gettext_lazy(
+    "Account locked: too many login attempts. Please try again later."
+)
 # No "AXES: BEGIN version …" banner in every process's log; lockouts are still logged.
 AXES_VERBOSE = False
 

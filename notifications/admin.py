@@ -188,10 +188,14 @@ class ChannelAdmin(ServiceModelAdmin):
         (result,) = services.send_test(channel_ids=[channel.pk], now=timezone.now())
         if result.status == Delivery.Status.SENT:
             return _("Test sent to “%(name)s”.") % {"name": channel.name}
+        # One sentence per outcome, so that a translation can conjugate it.
+        if result.status == Delivery.Status.SKIPPED:
+            template = _("Test to “%(name)s” skipped: %(error)s")
+        else:
+            template = _("Test to “%(name)s” failed: %(error)s")
         self.message_user(
             request,
-            _("Test to “%(name)s” %(status)s: %(error)s")
-            % {"name": channel.name, "status": result.status, "error": result.error or "—"},
+            template % {"name": channel.name, "error": result.error or "—"},
             messages.ERROR,
         )
         return None

@@ -31,6 +31,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.context import request_id_headers
 from notifications import egress
@@ -102,8 +103,11 @@ class Alertmanager(Transport):
     @classmethod
     def validate_target(cls, target: str) -> str:
         invalid = ValidationError(
-            f"'{target}' is not a valid http(s) URL of an Alertmanager "
-            "(e.g. http://alertmanager:9093)."
+            gettext(
+                "'%(target)s' is not a valid http(s) URL of an Alertmanager "
+                "(e.g. http://alertmanager:9093)."
+            )
+            % {"target": target}
         )
         try:
             cls._validator(target)
@@ -122,7 +126,7 @@ class Alertmanager(Transport):
         parts = urlsplit(target)
         if parts.query or parts.fragment:
             raise ValidationError(
-                "An Alertmanager URL is its base URL: no query string or fragment."
+                gettext("An Alertmanager URL is its base URL: no query string or fragment.")
             )
         _vet(egress.vet_url, target)
         return target.rstrip("/")
@@ -132,21 +136,28 @@ class Alertmanager(Transport):
         unknown = sorted(set(options) - {"label", "silence_at"})
         if unknown:
             raise ValidationError(
-                f"options.{unknown[0]}: unknown option; an alertmanager channel takes "
-                "label and silence_at."
+                gettext(
+                    "options.%(option)s: unknown option; an alertmanager channel takes "
+                    "label and silence_at."
+                )
+                % {"option": unknown[0]}
             )
         label = options.get("label", DEFAULT_LABEL)
         if not isinstance(label, str) or not _LABEL_NAME.fullmatch(label):
             raise ValidationError(
-                f"options.label: {label!r} is not a Prometheus label name "
-                "(letters, digits and underscores, not starting with a digit; at most 100)."
+                gettext(
+                    "options.label: %(label)s is not a Prometheus label name "
+                    "(letters, digits and underscores, not starting with a digit; at most 100)."
+                )
+                % {"label": repr(label)}
             )
         if label.startswith("__"):
-            raise ValidationError("options.label: names starting with __ are reserved.")
+            raise ValidationError(gettext("options.label: names starting with __ are reserved."))
         silence_at = options.get("silence_at", "ONGOING")
         if silence_at not in SILENCE_AT:
             raise ValidationError(
-                f"options.silence_at: {silence_at!r} is not one of {', '.join(SILENCE_AT)}."
+                gettext("options.silence_at: %(value)s is not one of %(allowed)s.")
+                % {"value": repr(silence_at), "allowed": ", ".join(SILENCE_AT)}
             )
         return {"label": label, "silence_at": silence_at}
 
@@ -203,7 +214,7 @@ class Alertmanager(Transport):
         )
         if not claimed:
             # Temporary: retried with backoff once the other notice is through.
-            raise TransportError("Another notice of this maintenance is being applied")
+            raise TransportError(gettext("Another notice of this maintenance is being applied"))
         row.refresh_from_db()
         return row
 
@@ -252,7 +263,7 @@ class Alertmanager(Transport):
         try:
             return str(response.json()["silenceID"])
         except (ValueError, KeyError, TypeError):
-            raise TransportError("Alertmanager answered without a silence id") from None
+            raise TransportError(gettext("Alertmanager answered without a silence id")) from None
 
     def _get(self, silence_id: str) -> dict | None:
         response = self._call("GET", f"silence/{quote(silence_id, safe='')}")

@@ -39,8 +39,21 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.util.connection
 from django.conf import settings
+from django.utils.translation import gettext, gettext_noop
 
-NOT_ALLOWED = "target address not allowed"
+# The guard's outcomes are kept in English (the code compares them) and translated where they
+# are shown (`shown`, `Guard.describe`): a send test answers in the language of its request.
+NOT_ALLOWED = gettext_noop("target address not allowed")
+CANNOT_RESOLVE = gettext_noop("Cannot resolve the host")
+TIMED_OUT = gettext_noop("Timed out")
+REFUSED = gettext_noop("Connection refused")
+FAILED = gettext_noop("Connection failed")
+
+
+def shown(outcome: str) -> str:
+    """An outcome of the guard, in the active language."""
+    return gettext(outcome)
+
 
 # Names that answer with the cloud's instance metadata (credentials!) from inside a VM.
 METADATA_NAMES = frozenset(
@@ -179,11 +192,12 @@ class Guard:
     redact: Callable[[str], str] | None = None
 
     def describe(self) -> str | None:
+        """In the active language."""
         if self.outcome == NOT_ALLOWED:
-            return NOT_ALLOWED
+            return shown(NOT_ALLOWED)
         if self.status is not None and not 200 <= self.status < 300:
-            return f"Received status code {self.status}"
-        return self.outcome
+            return gettext("Received status code %(status)s") % {"status": self.status}
+        return shown(self.outcome) if self.outcome else None
 
 
 _current: contextvars.ContextVar[Guard | None] = contextvars.ContextVar("egress", default=None)
@@ -216,7 +230,7 @@ def _guarded_create_connection(address, *args, **kwargs):
         state.outcome = NOT_ALLOWED
         raise
     except (socket.gaierror, UnicodeError) as exc:
-        state.outcome = "Cannot resolve the host"
+        state.outcome = CANNOT_RESOLVE
         raise socket.gaierror(str(exc)) from None
     error: OSError | None = None
     for *_, sockaddr in infos:
@@ -225,11 +239,11 @@ def _guarded_create_connection(address, *args, **kwargs):
             # the certificate against the host name (urllib3 keeps it for SNI).
             sock = _original_create_connection((sockaddr[0], port), *args, **kwargs)
         except TimeoutError as exc:
-            state.outcome, error = "Timed out", exc
+            state.outcome, error = TIMED_OUT, exc
         except ConnectionRefusedError as exc:
-            state.outcome, error = "Connection refused", exc
+            state.outcome, error = REFUSED, exc
         except OSError as exc:
-            state.outcome, error = "Connection failed", exc
+            state.outcome, error = FAILED, exc
         else:
             state.outcome = None
             return sock
@@ -269,7 +283,8 @@ def install() -> None:
 
 class ConnectionFailed(requests.ConnectionError):
     """No answer from the target; ``outcome`` says why in words safe to show a client
-    ("Connection refused", "Cannot resolve the host"), never the socket's own text."""
+    ("Connection refused", "Cannot resolve the host"; English, `shown` translates it), never
+    the socket's own text."""
 
     def __init__(self, outcome: str):
         super().__init__(outcome)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from core import audit
@@ -30,7 +30,7 @@ from notifications.events import TEST, UnknownEvent, event_type
 from notifications.masking import MaskedTarget, redact, unmasked
 from notifications.messages import Message, json_default
 from notifications.models import SENDING_LEASE, Channel, Delivery, new_delivery_id, new_secret
-from notifications.transports import TRANSPORTS, TransportError, transport_for
+from notifications.transports import TRANSPORTS, TransportError, timed_out, transport_for
 
 logger = logging.getLogger(__name__)
 
@@ -312,7 +312,7 @@ def _send_once(delivery: Delivery) -> TransportError | None:
         # the error (no traceback either, whose last line is that same text).
         text = redact(f"{exc.__class__.__name__}: {exc}", kind=channel.kind, target=channel.target)
         logger.error("Unexpected error sending delivery %s: %s", delivery.pk, text)
-        return TransportError(f"Unexpected error: {text}")
+        return TransportError(gettext("Unexpected error: %(error)s") % {"error": text})
     return None
 
 
@@ -447,7 +447,8 @@ def send_test(*, channel_ids: list[str], now: datetime) -> list[DeliveryResult]:
 
     For the channel test route and a plan's test-notification. Each attempt is recorded as a
     delivery. An unknown id or an inactive channel is ``skipped`` with the reason; an empty
-    list is a Conflict (409): there is nothing to test.
+    list is a Conflict (409): there is nothing to test. Reasons and errors are worded in the
+    active language (the language of the request that asked; the sends' threads take it on).
     """
     if not channel_ids:
         raise Conflict(gettext("There are no notification channels to test"))
@@ -464,11 +465,13 @@ def send_test(*, channel_ids: list[str], now: datetime) -> list[DeliveryResult]:
     for channel_id in channel_ids:
         channel = channels.get(channel_id)
         if channel is None:
-            results[channel_id] = DeliveryResult(channel_id, Status.SKIPPED, "no such channel")
+            results[channel_id] = DeliveryResult(
+                channel_id, Status.SKIPPED, gettext("no such channel")
+            )
             continue
         if not channel.active:
             results[channel_id] = DeliveryResult(
-                channel_id, Status.SKIPPED, "the channel is inactive"
+                channel_id, Status.SKIPPED, gettext("the channel is inactive")
             )
             continue
         # Recorded as claimed (sending, one attempt) so no worker or sweep touches it.
@@ -501,16 +504,19 @@ def _send_all_within(deliveries: list[Delivery]) -> list[TransportError | None]:
     does is not recorded: the receiver may still get that test.
     """
     budget = float(settings.NOTIFICATIONS_HTTP_TIMEOUT)
-    outcomes: list[TransportError | None] = [
-        TransportError(f"Timed out after {budget:g} s") for _ in deliveries
-    ]
+    outcomes: list[TransportError | None] = [timed_out(budget) for _ in deliveries]
     finished = [threading.Event() for _ in deliveries]
 
     ended_at = [0.0 for _ in deliveries]
 
+    # Django's active language is per thread (asgiref ignores a copied context's): each send
+    # words its error in the language of this request explicitly.
+    language = translation.get_language()
+
     def run(index: int) -> None:
         try:
-            outcomes[index] = _send_once(deliveries[index])
+            with translation.override(language):
+                outcomes[index] = _send_once(deliveries[index])
         finally:
             ended_at[index] = time.monotonic()
             finished[index].set()
@@ -525,11 +531,11 @@ def _send_all_within(deliveries: list[Delivery]) -> list[TransportError | None]:
     deadline = time.monotonic() + budget
     for event in finished:
         event.wait(max(0.0, deadline - time.monotonic()))
-    timed_out = TransportError(f"Timed out after {budget:g} s")
+    late = timed_out(budget)
     # A transport whose own timeout equals the budget (Apprise's whole call) may give up a
     # moment before the deadline with its own words: having used the whole budget, it too
     # ran out of time, and says so like the others.
     return [
-        outcome if event.is_set() and (outcome is None or ended < deadline - 0.05) else timed_out
+        outcome if event.is_set() and (outcome is None or ended < deadline - 0.05) else late
         for outcome, event, ended in zip(outcomes, finished, ended_at, strict=True)
     ]

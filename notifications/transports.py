@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
+from django.utils.translation import gettext, gettext_lazy
 
 from core.context import request_id_headers
 from notifications import egress
@@ -35,6 +36,9 @@ from notifications.models import Channel
 
 
 class TransportError(Exception):
+    """A send that failed; ``message`` is in the active language (a worker's is English, a
+    send test's the language of its request), as it is recorded and shown."""
+
     def __init__(self, message: str, *, permanent: bool = False):
         super().__init__(message)
         self.message = message
@@ -60,7 +64,9 @@ class Transport:
     def validate_options(cls, options: dict) -> dict:
         """The options as stored (defaults filled in), or a ValidationError naming the key."""
         if options:
-            raise ValidationError(f"A {cls.kind} channel takes no options.")
+            raise ValidationError(
+                gettext("A %(kind)s channel takes no options.") % {"kind": cls.kind}
+            )
         return {}
 
     @classmethod
@@ -87,9 +93,9 @@ def transport_for(channel: Channel) -> Transport:
 
 def validate_target(kind: str, target) -> str:
     if not isinstance(target, str) or not target.strip():
-        raise ValidationError("This field may not be blank.")
+        raise ValidationError(gettext("This field may not be blank."))
     if kind not in TRANSPORTS:
-        raise ValidationError(f"Unknown channel kind '{kind}'.")
+        raise ValidationError(gettext("Unknown channel kind '%(kind)s'.") % {"kind": kind})
     return TRANSPORTS[kind].validate_target(target.strip())
 
 
@@ -97,13 +103,13 @@ def validate_options(kind: str, options) -> dict:
     if options is None:
         options = {}
     if not isinstance(options, dict):
-        raise ValidationError("Must be an object.")
+        raise ValidationError(gettext("Must be an object."))
     if kind not in TRANSPORTS:
         return options  # the kind's own error names `kind` (or `target`)
     return TRANSPORTS[kind].validate_options(options)
 
 
-REFUSED_TARGET = (
+REFUSED_TARGET = gettext_lazy(
     "This target is not allowed: its host is a cloud metadata name or is (or resolves to) an "
     "address that is not globally routable (loopback, private, link-local, CGNAT, "
     "unique-local, multicast). For receivers on your own network, the operator can set "
@@ -115,7 +121,7 @@ def _vet(check, *args) -> None:
     try:
         check(*args)
     except egress.TargetNotAllowed:
-        raise ValidationError(REFUSED_TARGET) from None
+        raise ValidationError(str(REFUSED_TARGET)) from None
 
 
 def _timeout() -> float:
@@ -127,10 +133,18 @@ def _http_error(status: int) -> TransportError:
     # and so does a redirect, which we do not follow (a redirected POST loses its body).
     if 300 <= status < 400:
         return TransportError(
-            f"Received status code {status} (redirects are not followed)", permanent=True
+            gettext("Received status code %(status)s (redirects are not followed)")
+            % {"status": status},
+            permanent=True,
         )
     permanent = 400 <= status < 500 and status not in (408, 429)
-    return TransportError(f"Received status code {status}", permanent=permanent)
+    return TransportError(
+        gettext("Received status code %(status)s") % {"status": status}, permanent=permanent
+    )
+
+
+def timed_out(seconds: float) -> TransportError:
+    return TransportError(gettext("Timed out after %(seconds)s s") % {"seconds": f"{seconds:g}"})
 
 
 def guarded_request(
@@ -148,13 +162,15 @@ def guarded_request(
             method, url, data=data, headers=headers, timeout=_timeout(), redact=redact
         )
     except egress.TargetNotAllowed as exc:
-        raise TransportError(egress.NOT_ALLOWED, permanent=True) from exc
+        raise TransportError(egress.shown(egress.NOT_ALLOWED), permanent=True) from exc
     except requests.Timeout as exc:
-        raise TransportError(f"Timed out after {_timeout():g} s") from exc
+        raise timed_out(_timeout()) from exc
     except egress.ConnectionFailed as exc:
-        raise TransportError(exc.outcome) from exc
+        raise TransportError(egress.shown(exc.outcome)) from exc
     except requests.RequestException as exc:
-        raise TransportError(f"Connection failed ({exc.__class__.__name__})") from exc
+        raise TransportError(
+            gettext("Connection failed (%(error)s)") % {"error": exc.__class__.__name__}
+        ) from exc
 
 
 @register
@@ -168,7 +184,9 @@ class Email(Transport):
         try:
             validate_email(target)
         except ValidationError:
-            raise ValidationError(f"'{target}' is not a valid email address.") from None
+            raise ValidationError(
+                gettext("'%(target)s' is not a valid email address.") % {"target": target}
+            ) from None
         return target
 
     def send(self, message: Message) -> None:
@@ -187,16 +205,22 @@ class Email(Transport):
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise TransportError(
-                f"Address rejected: {code} {_decode(reply)}", permanent=code >= 500
+                gettext("Address rejected: %(code)s %(reply)s")
+                % {"code": code, "reply": _decode(reply)},
+                permanent=code >= 500,
             ) from exc
         except smtplib.SMTPResponseException as exc:
             # 5xx is the server's final answer (RFC 5321 §4.2.1); 4xx asks us to come back.
             raise TransportError(
-                f"SMTP error {exc.smtp_code}: {_decode(exc.smtp_error)}",
+                gettext("SMTP error %(code)s: %(reply)s")
+                % {"code": exc.smtp_code, "reply": _decode(exc.smtp_error)},
                 permanent=exc.smtp_code >= 500,
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:  # connection refused, timeout, TLS
-            raise TransportError(f"Cannot send email: {exc.__class__.__name__}: {exc}") from exc
+            raise TransportError(
+                gettext("Cannot send email: %(error)s")
+                % {"error": f"{exc.__class__.__name__}: {exc}"}
+            ) from exc
 
 
 # Files an event's emails carry, by event name: the owning app registers a function from the
@@ -244,7 +268,9 @@ class Webhook(Transport):
         try:
             cls._validator(target)
         except ValidationError:
-            raise ValidationError(f"'{target}' is not a valid http(s) URL.") from None
+            raise ValidationError(
+                gettext("'%(target)s' is not a valid http(s) URL.") % {"target": target}
+            ) from None
         _vet(egress.vet_url, target)
         return target
 
@@ -306,13 +332,19 @@ class Apprise(Transport):
         service = apprise.Apprise.instantiate(target)
         if service is None:
             raise ValidationError(
-                f"'{target}' is not a valid Apprise URL (see the Apprise wiki for the "
-                "supported services and their URL formats)."
+                gettext(
+                    "'%(target)s' is not a valid Apprise URL (see the Apprise wiki for the "
+                    "supported services and their URL formats)."
+                )
+                % {"target": target}
             )
         if not _talks_http(type(service)):
             raise ValidationError(
-                f"Apprise's {service.service_name} service is not supported: only services "
-                "that send over HTTP(S) are."
+                gettext(
+                    "Apprise's %(service)s service is not supported: only services that send "
+                    "over HTTP(S) are."
+                )
+                % {"service": service.service_name}
             )
         parsed = parse_url(target, verify_host=False) or {}
         custom = [
@@ -323,8 +355,11 @@ class Apprise(Transport):
         ]
         if custom:
             raise ValidationError(
-                f"Apprise URL parameters that set the HTTP method, headers or payload are not "
-                f"allowed: {', '.join(custom)}."
+                gettext(
+                    "Apprise URL parameters that set the HTTP method, headers or payload are "
+                    "not allowed: %(parameters)s."
+                )
+                % {"parameters": ", ".join(custom)}
             )
         # Services with a host of the user's choosing (json://, ntfy:// to your server, …)
         # name it in their URL templates; for the others the API host is Apprise's own.
@@ -335,7 +370,7 @@ class Apprise(Transport):
     def send(self, message: Message) -> None:
         service = apprise.Apprise.instantiate(self.channel.target)
         if service is None:
-            raise TransportError("Not a valid Apprise URL", permanent=True)
+            raise TransportError(gettext("Not a valid Apprise URL"), permanent=True)
         # Our timeout is the most any attempt may take; the URL (cto=, rto=) may ask for less.
         asked = (parse_url(self.channel.target, verify_host=False) or {}).get("qsd", {})
         timeouts = (("cto", "socket_connect_timeout"), ("rto", "socket_read_timeout"))
@@ -353,12 +388,12 @@ class Apprise(Transport):
                 timeout=_timeout(),
             )
         if seen.outcome == egress.NOT_ALLOWED:
-            raise TransportError(egress.NOT_ALLOWED, permanent=True)
+            raise TransportError(egress.shown(egress.NOT_ALLOWED), permanent=True)
         if not result:
             if seen.status is not None and 300 <= seen.status < 400:
                 raise _http_error(seen.status)
             reason = seen.describe() or _apprise_reason(result)
-            raise TransportError(f"Apprise: {reason}")
+            raise TransportError(gettext("Apprise: %(reason)s") % {"reason": reason})
 
 
 def _talks_http(plugin: type) -> bool:
@@ -370,7 +405,9 @@ def _talks_http(plugin: type) -> bool:
 def _apprise_reason(result) -> str:
     status = getattr(result, "status", None)
     name = getattr(status, "name", "") or "failed"
-    return "timed out" if name.lower() == "timeout" else "the service did not accept it"
+    if name.lower() == "timeout":
+        return gettext("timed out")
+    return gettext("the service did not accept it")
 
 
 # Registered here, after the kinds above: it builds on this module's helpers.

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
@@ -29,14 +30,15 @@ from core.limits import LONG_TEXT_MAX_LENGTH  # noqa: F401 - the serializers' li
 class Wording:
     """How strict fields and serializers word a refusal."""
 
-    # Fields say "{field} must be a string" (True) or keep DRF's message (False).
+    # Fields say "title must be a string" (True) or keep DRF's message (False).
     names_fields: bool
-    # What a key the serializer does not declare gets; `{name}` is the key.
-    unknown_field: str
+    # What a key the serializer does not declare gets; `%(name)s` is the key (lazy: worded in
+    # the language of the request that sends it).
+    unknown_field: str | Promise
     # Unknown keys in sorted order (True) or in the body's order (False).
     sort_unknown: bool
     # What a body that is not a JSON object gets; None keeps DRF's "Invalid data..." message.
-    not_an_object: str | None
+    not_an_object: str | Promise | None
 
 
 V1_WORDING = Wording(
@@ -47,9 +49,9 @@ V1_WORDING = Wording(
 )
 V4_WORDING = Wording(
     names_fields=True,
-    unknown_field="Unknown field '{name}'",
+    unknown_field=gettext_lazy("Unknown field '%(name)s'"),
     sort_unknown=True,
-    not_an_object="Request body must be a JSON object",
+    not_an_object=gettext_lazy("Request body must be a JSON object"),
 )
 
 
@@ -82,32 +84,33 @@ class StrictField:
     """Mixin: refuses a JSON value of the wrong type instead of coercing it.
 
     With a wording that names fields, `required`, `null`, `invalid` (the wrong type), `blank`,
-    `max_length`, `min_value` and `max_value` are worded by the attributes below, `{field}`
-    standing for the field's name; any other refusal keeps DRF's message.
+    `max_length`, `min_value` and `max_value` are worded by the attributes below (lazy
+    translations, so each refusal speaks the request's language), `%(field)s` standing for the
+    field's name; any other refusal keeps DRF's message.
     """
 
     json_types: tuple[type, ...] = ()
-    type_message = "{field} has the wrong type"
-    too_small = "{field} must be at least {min_value}"
-    too_large = "{field} must be at most {max_value}"
+    type_message = gettext_lazy("%(field)s has the wrong type")
+    too_small = gettext_lazy("%(field)s must be at least %(min_value)s")
+    too_large = gettext_lazy("%(field)s must be at most %(max_value)s")
 
     def names_fields(self) -> bool:
         return wording_of(self).names_fields
 
     def named_message(self, key: str, **kwargs) -> str | None:
         messages = {
-            "required": "{field} is required",
+            "required": gettext_lazy("%(field)s is required"),
             "null": self.type_message,
             "invalid": self.type_message,
-            "blank": "{field} must not be empty",
-            "max_length": "{field} must be at most {max_length} characters",
+            "blank": gettext_lazy("%(field)s must not be empty"),
+            "max_length": gettext_lazy("%(field)s must be at most %(max_length)s characters"),
             "min_value": self.too_small,
             "max_value": self.too_large,
         }
         template = messages.get(key)
         if template is None:
             return None
-        return template.format(field=self.field_name, **kwargs)
+        return str(template) % {**kwargs, "field": self.field_name}
 
     def fail(self, key, **kwargs):
         if self.names_fields():
@@ -134,7 +137,7 @@ class StrictCharField(StrictField, serializers.CharField):
     """A JSON string, surrounding whitespace trimmed (unless `trim_whitespace=False`)."""
 
     json_types = (str,)
-    type_message = "{field} must be a string"
+    type_message = gettext_lazy("%(field)s must be a string")
 
     def to_internal_value(self, data):
         self.check_type(data)
@@ -155,7 +158,7 @@ class StrictIntegerField(StrictField, serializers.IntegerField):
     """A JSON integer (not a bool, a float or a string) within [min_value, max_value]."""
 
     json_types = (int,)
-    type_message = "{field} must be an integer"
+    type_message = gettext_lazy("%(field)s must be an integer")
 
     def to_internal_value(self, data):
         self.check_type(data)
@@ -168,7 +171,7 @@ class StrictFloatField(StrictField, serializers.FloatField):
     """A JSON number (an integer or a float, not a bool or a string)."""
 
     json_types = (int, float)
-    type_message = "{field} must be a number"
+    type_message = gettext_lazy("%(field)s must be a number")
 
     def to_internal_value(self, data):
         self.check_type(data)
@@ -181,7 +184,7 @@ class StrictBooleanField(StrictField, serializers.BooleanField):
     """true or false only (DRF would accept "yes", 1, "on")."""
 
     json_types = (bool,)
-    type_message = "{field} must be a boolean"
+    type_message = gettext_lazy("%(field)s must be a boolean")
 
     def to_internal_value(self, data):
         self.check_type(data)
@@ -195,7 +198,7 @@ class StrictDecimalField(StrictField, serializers.DecimalField):
     """
 
     json_types = (int, float)
-    type_message = "{field} must be a number"
+    type_message = gettext_lazy("%(field)s must be a number")
 
     def __init__(self, *, max_digits: int = 20, decimal_places: int = 4, **kwargs):
         kwargs.setdefault("coerce_to_string", False)
@@ -219,7 +222,7 @@ class StrictDateTimeField(StrictField, serializers.DateTimeField):
     """An ISO 8601 string with any offset (none means UTC), between 1970 and 2200."""
 
     json_types = (str,)
-    type_message = "{field} must be an ISO 8601 date-time string"
+    type_message = gettext_lazy("%(field)s must be an ISO 8601 date-time string")
 
     def check_type(self, data) -> None:
         if not isinstance(data, str):
@@ -230,7 +233,9 @@ class StrictDateTimeField(StrictField, serializers.DateTimeField):
         parsed = super().to_internal_value(value)
         if not 1970 <= parsed.year < 2200:
             if self.names_fields():
-                raise ValidationError(f"{self.field_name} must be between 1970 and 2200")
+                raise ValidationError(
+                    gettext("%(field)s must be between 1970 and 2200") % {"field": self.field_name}
+                )
             raise ValidationError(gettext("Must be between 1970 and 2200."))
         return parsed
 
@@ -242,7 +247,9 @@ class BoundedDateField(serializers.DateField):
     def to_internal_value(self, value):
         parsed = super().to_internal_value(value)
         if not 1970 <= parsed.year < 2200:
-            raise ValidationError(f"{self.field_name} must be between 1970 and 2200")
+            raise ValidationError(
+                gettext("%(field)s must be between 1970 and 2200") % {"field": self.field_name}
+            )
         return parsed
 
 
@@ -250,7 +257,7 @@ class StrictChoiceField(StrictField, serializers.ChoiceField):
     """One of the choices, exactly (case matters, as in Kener); only a JSON string.
 
     `accept` widens what passes this check beyond the documented choices, for values that a
-    later step refuses with a better message. Named wording: "Invalid {field} 'x'. Must be
+    later step refuses with a better message. Named wording: "Invalid status 'x'. Must be
     one of: A, B" (the wrong type and null alike).
     """
 
@@ -264,7 +271,11 @@ class StrictChoiceField(StrictField, serializers.ChoiceField):
         if key in {"null", "invalid", "invalid_choice"}:
             allowed = ", ".join(str(choice) for choice in self.choices)
             value = "null" if key == "null" else shown(kwargs.get("input"))
-            return f"Invalid {self.field_name} '{value}'. Must be one of: {allowed}"
+            return gettext("Invalid %(field)s '%(value)s'. Must be one of: %(allowed)s") % {
+                "field": self.field_name,
+                "value": value,
+                "allowed": allowed,
+            }
         return super().named_message(key, **kwargs)
 
     def to_internal_value(self, data):

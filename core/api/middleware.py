@@ -7,16 +7,22 @@
   it over decoded) on the bytes actually read, at most one more than the limit.
 - A NUL in the path names nothing (404) and a NUL in a query parameter is a 400 naming it:
   PostgreSQL refuses NUL in text, so it must never reach a query.
+- These refusals are answered before Django's LocaleMiddleware runs, so they pick the
+  request's language themselves, as it would (the language cookie, then Accept-Language,
+  else English).
 - API responses carry `Cache-Control: no-store`: some carry a secret shown only once (a new
   key, a webhook's signing secret), and none is meant for a shared cache.
 """
 
 import io
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
+from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext
 
 from core.api.exceptions import error_body
 
@@ -44,15 +50,41 @@ def body_too_large(request) -> bool:
     return False
 
 
-def nul_refusal(request) -> JsonResponse | None:
-    if "\x00" in request.path:
-        return JsonResponse(error_body("NOT_FOUND", "Not found"), status=404)
+def _nul_in_query(request) -> str | None:
+    """The name of the first query parameter with a NUL in its name or a value, as shown."""
     for name, values in request.GET.lists():
         if "\x00" in name or any("\x00" in value for value in values):
-            shown = name.replace("\x00", "\\x00")
-            message = f"{shown} must not contain NUL characters"
-            return JsonResponse(error_body("BAD_REQUEST", message, {shown: [message]}), status=400)
+            return name.replace("\x00", "\\x00")
     return None
+
+
+def _too_large(request) -> JsonResponse:
+    message = gettext("Request body must be at most %(limit)s bytes") % {
+        "limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    }
+    return JsonResponse(error_body("PAYLOAD_TOO_LARGE", message), status=413)
+
+
+def _nul_in_path(request) -> JsonResponse:
+    return JsonResponse(error_body("NOT_FOUND", gettext("Not found")), status=404)
+
+
+def _nul_in(name: str) -> Callable[[HttpRequest], JsonResponse]:
+    def refusal(request) -> JsonResponse:
+        message = gettext("%(name)s must not contain NUL characters") % {"name": name}
+        return JsonResponse(error_body("BAD_REQUEST", message, {name: [message]}), status=400)
+
+    return refusal
+
+
+def _in_its_language(request, refusal: Callable[[HttpRequest], JsonResponse]) -> JsonResponse:
+    """The refusal worded in the request's language, chosen as LocaleMiddleware (which has not
+    run yet) would choose it; looked up only for a refusal, not on every request."""
+    language = translation.get_language_from_request(request)
+    with translation.override(language):
+        response = refusal(request)
+    response.headers["Content-Language"] = language
+    return response
 
 
 class RequestLimitsMiddleware:
@@ -63,12 +95,13 @@ class RequestLimitsMiddleware:
 
     def __call__(self, request):
         if body_too_large(request):
-            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-            return JsonResponse(
-                error_body("PAYLOAD_TOO_LARGE", f"Request body must be at most {limit} bytes"),
-                status=413,
-            )
-        return nul_refusal(request) or self.get_response(request)
+            return _in_its_language(request, _too_large)
+        if "\x00" in request.path:
+            return _in_its_language(request, _nul_in_path)
+        name = _nul_in_query(request)
+        if name is not None:
+            return _in_its_language(request, _nul_in(name))
+        return self.get_response(request)
 
 
 class ApiNoStoreMiddleware:

@@ -70,7 +70,7 @@ class _RefusesUnknownKeys:
                 raise
             errors = dict(exc.detail)
         for key in unknown:
-            errors[key] = [self.wording.unknown_field.format(name=key)]
+            errors[key] = [str(self.wording.unknown_field) % {"name": key}]
         if errors:
             raise ValidationError({key: listed_errors(value) for key, value in errors.items()})
         return value

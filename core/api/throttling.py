@@ -68,8 +68,9 @@ class ApiKeyRateThrottle(throttling.BaseThrottle):
         if rate is None or key_id is None:
             return True
         limit, period = rate
-        count, self._wait = _count_in_window(f"key:{key_id}", period)
-        return count <= limit
-
-    def wait(self):
-        return self._wait
+        count, wait = _count_in_window(f"key:{key_id}", period)
+        if count > limit:
+            # Raised here rather than left to DRF's default, so that the words are ours
+            # (DRF's English, with a Spanish of our own: DRF's reads "fue regulada (throttled)").
+            raise exceptions.Throttled(wait=wait, detail=gettext("Request was throttled."))
+        return True

@@ -4,11 +4,12 @@ from datetime import UTC, datetime
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from scheduling.api.serializers import MAX_UNIX_SECONDS
+from scheduling.api.serializers import MAX_UNIX_SECONDS, worded
 from scheduling.models import EventStatus, Maintenance, MaintenanceEvent, MaintenanceMonitor
 from scheduling.selectors import MAX_ID
 
@@ -23,13 +24,23 @@ class UpperChoiceField(forms.ChoiceField):
         return super().clean(value).upper()
 
 
-def _choice_messages(name: str, choices) -> dict[str, str]:
+# Built when the module loads, worded when a value is refused (`worded`): in the language of
+# that request. Django fills in `%(value)s` itself.
+
+
+def _choice_messages(name: str, choices) -> dict:
     allowed = ", ".join(value for value, _ in choices)
-    return {"invalid_choice": f"Invalid {name} '%(value)s'. Must be one of: {allowed}"}
+    message = worded(
+        gettext_lazy("Invalid %(field)s '%(value)s'. Must be one of: %(allowed)s"),
+        field=name,
+        value="%(value)s",
+        allowed=allowed,
+    )
+    return {"invalid_choice": message}
 
 
-def _integer_messages(name: str, what: str = "an integer") -> dict[str, str]:
-    message = f"{name} must be {what}"
+def _integer_messages(name: str, template) -> dict:
+    message = worded(template, field=name)
     return {"invalid": message, "min_value": message, "max_value": message}
 
 
@@ -68,7 +79,8 @@ class EventFilter(filters.FilterSet):
         min_value=0,
         max_value=MAX_UNIX_SECONDS,
         error_messages=_integer_messages(
-            "event_start_date_time", "an integer (Unix seconds) before 2200"
+            "event_start_date_time",
+            gettext_lazy("%(field)s must be an integer (Unix seconds) before 2200"),
         ),
         help_text="Events starting at or after this instant (Unix seconds). Default: the "
         "events that have not ended yet.",
@@ -85,7 +97,9 @@ class EventFilter(filters.FilterSet):
     maintenance_id = IntegerFilter(
         min_value=1,
         max_value=MAX_ID,
-        error_messages=_integer_messages("maintenance_id", "a positive integer"),
+        error_messages=_integer_messages(
+            "maintenance_id", gettext_lazy("%(field)s must be a positive integer")
+        ),
     )
 
     class Meta:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
@@ -59,7 +60,9 @@ def _instant(params: Mapping[str, str], name: str) -> datetime | None:
         MIN_UNIX_SECONDS <= int(raw) <= MAX_UNIX_SECONDS
     ):
         raise InvalidInput(
-            f"{name} must be an integer (Unix seconds) after 1970 and before 2200", field=name
+            gettext("%(field)s must be an integer (Unix seconds) after 1970 and before 2200")
+            % {"field": name},
+            field=name,
         )
     return datetime.fromtimestamp(int(raw), tz=UTC)
 
@@ -68,16 +71,16 @@ def history_query(params: Mapping[str, str]) -> HistoryQuery:
     """Read `at`, `from` and `to`; a 400 naming the parameter for any bad value or mix."""
     at, since, until = _instant(params, "at"), _instant(params, "from"), _instant(params, "to")
     if at is not None and (since is not None or until is not None):
-        raise InvalidInput("at cannot be combined with from and to", field="at")
+        raise InvalidInput(gettext("at cannot be combined with from and to"), field="at")
     if since is None and until is not None:
-        raise InvalidInput("from is required with to", field="from")
+        raise InvalidInput(gettext("from is required with to"), field="from")
     if since is not None and until is None:
-        raise InvalidInput("to is required with from", field="to")
+        raise InvalidInput(gettext("to is required with from"), field="to")
     if since is not None and until is not None:
         if until <= since:
-            raise InvalidInput("to must be after from", field="to")
+            raise InvalidInput(gettext("to must be after from"), field="to")
         if until - since > MAX_RANGE:
-            raise InvalidInput("to must be at most 366 days after from", field="to")
+            raise InvalidInput(gettext("to must be at most 366 days after from"), field="to")
     return HistoryQuery(at=at, since=since, until=until)
 
 
@@ -85,14 +88,19 @@ def monitors_named(raw: str | None) -> list[Monitor]:
     """The monitors `?tags=a,b,c` names, in that order and once each; a 400 naming `tags`."""
     tags = list(dict.fromkeys(tag.strip() for tag in (raw or "").split(",") if tag.strip()))
     if not tags:
-        raise InvalidInput("tags is required: comma-separated monitor tags", field="tags")
+        raise InvalidInput(gettext("tags is required: comma-separated monitor tags"), field="tags")
     if len(tags) > MAX_TAGS:
-        raise InvalidInput(f"tags may name at most {MAX_TAGS} monitors", field="tags")
+        raise InvalidInput(
+            gettext("tags may name at most %(maximum)s monitors") % {"maximum": MAX_TAGS},
+            field="tags",
+        )
     # A value that is not a slug names no monitor (and never reaches the database).
     found = {m.tag: m for m in Monitor.objects.filter(tag__in=[t for t in tags if SLUG.match(t)])}
     unknown = [tag for tag in tags if tag not in found]
     if unknown:
-        raise InvalidInput(f"Monitor with tag '{unknown[0]}' not found", field="tags")
+        raise InvalidInput(
+            gettext("Monitor with tag '%(tag)s' not found") % {"tag": unknown[0]}, field="tags"
+        )
     return [found[tag] for tag in tags]
 
 

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -70,6 +72,16 @@ def iso_millis(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _evaluated(template, params: dict) -> str:
+    return str(template) % params
+
+
+def worded(template, **params):
+    """`template % params` worded when it is shown, in the language of the request then: for
+    messages built before any request (a field's error messages, a FilterSet's)."""
+    return lazy(_evaluated, str)(template, params)
+
+
 def _enum(name: str, values: list[str]):
     """Document a choice field as one named enum component (the same choices under several
     field names, and other apps' `status` fields, would otherwise collide in the schema)."""
@@ -80,8 +92,8 @@ def _enum(name: str, values: list[str]):
 
 
 class DurationSecondsField(StrictIntegerField):
-    too_small = "{field} must be greater than 0"
-    too_large = "{field} must be at most {max_value} (366 days)"
+    too_small = gettext_lazy("%(field)s must be greater than 0")
+    too_large = gettext_lazy("%(field)s must be at most %(max_value)s (366 days)")
 
     def __init__(self, **kwargs):
         super().__init__(min_value=1, max_value=MAX_DURATION_SECONDS, **kwargs)
@@ -90,8 +102,10 @@ class DurationSecondsField(StrictIntegerField):
 class UnixSecondsField(StrictIntegerField):
     """Integer UTC Unix seconds on the wire, floored to the minute on write; a datetime inside."""
 
-    type_message = "{field} must be an integer (Unix seconds)"
-    too_small = too_large = "{field} must be a date after 1970 and before 2200 (Unix seconds)"
+    type_message = gettext_lazy("%(field)s must be an integer (Unix seconds)")
+    too_small = too_large = gettext_lazy(
+        "%(field)s must be a date after 1970 and before 2200 (Unix seconds)"
+    )
 
     def __init__(self, **kwargs):
         super().__init__(min_value=MIN_UNIX_SECONDS, max_value=MAX_UNIX_SECONDS, **kwargs)
@@ -162,9 +176,14 @@ class ExdatesField(serializers.Field):
     def to_internal_value(self, data) -> list[datetime]:
         name = self.field_name
         if not isinstance(data, list):
-            raise ValidationError(f"{name} must be an array of integers (Unix seconds)")
+            raise ValidationError(
+                gettext("%(field)s must be an array of integers (Unix seconds)") % {"field": name}
+            )
         if len(data) > 1000:
-            raise ValidationError(f"{name} must have at most 1000 items")
+            raise ValidationError(
+                gettext("%(field)s must have at most %(maximum)s items")
+                % {"field": name, "maximum": 1000}
+            )
         errors: list[list[str]] = []
         for index, item in enumerate(data):
             valid = (
@@ -175,7 +194,13 @@ class ExdatesField(serializers.Field):
             errors.append(
                 []
                 if valid
-                else [f"{name}[{index}] must be an integer date in 1970 to 2199 (Unix seconds)"]
+                else [
+                    gettext(
+                        "%(field)s[%(index)s] must be an integer date in 1970 to 2199 "
+                        "(Unix seconds)"
+                    )
+                    % {"field": name, "index": index}
+                ]
             )
         if any(errors):
             raise ValidationError(errors)
@@ -209,37 +234,51 @@ class MonitorsField(serializers.Field):
 
     def bind(self, field_name, parent):
         super().bind(field_name, parent)
-        self.error_messages["null"] = f"{field_name} must be an array"
+        # Lazy: worded when refused, in the language of that request.
+        self.error_messages["null"] = worded(
+            gettext_lazy("%(field)s must be an array"), field=field_name
+        )
 
     def to_internal_value(self, data) -> list[tuple[str, str]]:
         name = self.field_name
         if not isinstance(data, list):
-            raise ValidationError(f"{name} must be an array of {{monitor_tag, impact}} objects")
+            raise ValidationError(
+                gettext("%(field)s must be an array of {monitor_tag, impact} objects")
+                % {"field": name}
+            )
         if len(data) > MAX_MONITORS:
-            raise ValidationError(f"{name} must have at most {MAX_MONITORS} items")
+            raise ValidationError(
+                gettext("%(field)s must have at most %(maximum)s items")
+                % {"field": name, "maximum": MAX_MONITORS}
+            )
         errors: list[dict | list] = []
         seen: set[str] = set()
         for item in data:
             if not isinstance(item, dict):
-                errors.append([f"each item of {name} must be an object"])
+                errors.append(
+                    [gettext("each item of %(field)s must be an object") % {"field": name}]
+                )
                 continue
             problems = {
-                key: [f"Unknown field '{key}' in {name}"]
+                key: [gettext("Unknown field '%(key)s' in %(field)s") % {"key": key, "field": name}]
                 for key in sorted(set(item) - {"monitor_tag", "impact"})
             }
             tag = item.get("monitor_tag")
             if "monitor_tag" not in item:
-                problems["monitor_tag"] = ["monitor_tag is required"]
+                problems["monitor_tag"] = [gettext("monitor_tag is required")]
             elif not isinstance(tag, str) or not tag.strip():
-                problems["monitor_tag"] = ["monitor_tag must be a non-empty string"]
+                problems["monitor_tag"] = [gettext("monitor_tag must be a non-empty string")]
             elif tag in seen:
-                problems["monitor_tag"] = [f"Duplicate monitor_tag '{tag}' in {name}"]
+                problems["monitor_tag"] = [
+                    gettext("Duplicate monitor_tag '%(tag)s' in %(field)s")
+                    % {"tag": tag, "field": name}
+                ]
             seen.add(tag if isinstance(tag, str) else "")
             impact = item.get("impact", Impact.MAINTENANCE)
             if impact not in Impact.values:
-                allowed = ", ".join(Impact.values)
                 problems["impact"] = [
-                    f"Invalid impact '{shown(impact)}'. Must be one of: {allowed}"
+                    gettext("Invalid impact '%(value)s'. Must be one of: %(allowed)s")
+                    % {"value": shown(impact), "allowed": ", ".join(Impact.values)}
                 ]
             errors.append(problems)
         if any(errors):
@@ -255,7 +294,7 @@ def resolve_monitors(pairs: list[tuple[str, str]], *, field: str = "monitors") -
     by_tag = Monitor.objects.in_bulk([tag for tag, _ in pairs], field_name="tag")
     for index, (tag, _) in enumerate(pairs):
         if tag not in by_tag:
-            message = f"Monitor with tag '{tag}' not found"
+            message = gettext("Monitor with tag '%(tag)s' not found") % {"tag": tag}
             raise InvalidInput(message, details={f"{field}[{index}].monitor_tag": [message]})
     return [MonitorLink(monitor=by_tag[tag], impact=impact) for tag, impact in pairs]
 
@@ -314,7 +353,11 @@ class MaintenanceEventUpdateSerializer(V4StrictSerializer):
         times = [name for name in ("start_date_time", "end_date_time") if name in attrs]
         if "status" in attrs and times:
             raise ValidationError(
-                {"status": ["status cannot be combined with start_date_time and end_date_time"]}
+                {
+                    "status": [
+                        gettext("status cannot be combined with start_date_time and end_date_time")
+                    ]
+                }
             )
         if "status" in attrs:
             return attrs
@@ -322,7 +365,7 @@ class MaintenanceEventUpdateSerializer(V4StrictSerializer):
             raise ValidationError(
                 {
                     "non_field_errors": [
-                        "Provide either start_date_time and end_date_time, or status"
+                        gettext("Provide either start_date_time and end_date_time, or status")
                     ]
                 }
             )
@@ -330,16 +373,20 @@ class MaintenanceEventUpdateSerializer(V4StrictSerializer):
             return attrs  # an ONGOING event's new end; the service checks the event's status
         if "end_date_time" not in attrs:
             raise ValidationError(
-                {"end_date_time": ["end_date_time is required with start_date_time"]}
+                {"end_date_time": [gettext("end_date_time is required with start_date_time")]}
             )
         start, end = attrs["start_date_time"], attrs["end_date_time"]
         if end <= start:
             raise ValidationError(
-                {"end_date_time": ["end_date_time must be greater than start_date_time"]}
+                {"end_date_time": [gettext("end_date_time must be greater than start_date_time")]}
             )
         if (end - start).total_seconds() > MAX_DURATION_SECONDS:
             raise ValidationError(
-                {"end_date_time": ["end_date_time must be at most 366 days after start_date_time"]}
+                {
+                    "end_date_time": [
+                        gettext("end_date_time must be at most 366 days after start_date_time")
+                    ]
+                }
             )
         return attrs
 
@@ -380,10 +427,14 @@ class TagField(StrictCharField):
         value = super().to_internal_value(data)
         if not SLUG.match(value):
             raise ValidationError(
-                f"{self.field_name} must be a slug: letters, digits, '-' and '_' only"
+                gettext("%(field)s must be a slug: letters, digits, '-' and '_' only")
+                % {"field": self.field_name}
             )
         if value in RESERVED_TAGS:
-            raise ValidationError(f"{self.field_name} '{value}' is reserved")
+            raise ValidationError(
+                gettext("%(field)s '%(value)s' is reserved")
+                % {"field": self.field_name, "value": value}
+            )
         return value
 
 

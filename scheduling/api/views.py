@@ -6,6 +6,7 @@ positive integer is the spec's 404, not a generic one.
 """
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -154,7 +155,9 @@ class MaintenanceDetailView(V4View):
     def delete(self, request, maintenance_id: str):
         maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
         services.maintenance_delete(maintenance=maintenance)
-        return _message(f"Maintenance with id '{maintenance_id}' deleted successfully")
+        return _message(
+            gettext("Maintenance with id '%(id)s' deleted successfully") % {"id": maintenance_id}
+        )
 
 
 class PreviewView(V4View):
@@ -335,7 +338,7 @@ class MaintenanceEventDetailView(V4View):
         maintenance = selectors.maintenance_get(maintenance_id=maintenance_id, with_monitors=False)
         event = selectors.event_get(maintenance=maintenance, event_id=event_id)
         services.event_delete(event=event)
-        return _message(f"Event with id '{event_id}' deleted successfully")
+        return _message(gettext("Event with id '%(id)s' deleted successfully") % {"id": event_id})
 
 
 # --- monitors ----------------------------------------------------------------------------------
@@ -410,4 +413,4 @@ class MonitorDetailView(V4View):
     def delete(self, request, tag: str):
         monitor = selectors.monitor_get(tag=tag)
         services.monitor_delete(monitor=monitor)
-        return _message(f"Monitor with tag '{tag}' deleted successfully")
+        return _message(gettext("Monitor with tag '%(tag)s' deleted successfully") % {"tag": tag})

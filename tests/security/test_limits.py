@@ -46,6 +46,35 @@ def test_a_body_over_max_request_bytes_is_a_413_in_the_envelope(api_client, sett
     }
 
 
+@pytest.mark.parametrize(
+    ("chooser", "path"),
+    [
+        ({"HTTP_ACCEPT_LANGUAGE": "es-ES,es;q=0.9"}, MAINTENANCES),
+        ({"HTTP_ACCEPT_LANGUAGE": "es"}, "/admin/login/"),
+        ({"HTTP_COOKIE": "django_language=es"}, CHANNELS),  # the admin's language choice
+    ],
+)
+def test_a_413_speaks_the_language_of_the_request(api_client, settings, chooser, path):
+    """The limit is checked before Django's LocaleMiddleware runs: the refusal picks the
+    language itself, as that middleware would."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2048
+    payload = json.dumps({"title": "x" * 3000}).encode()
+
+    response = raw_post(api_client, path, payload, **chooser)
+
+    assert error(response, 413) == {
+        "code": "PAYLOAD_TOO_LARGE",
+        "message": "El cuerpo de la petición debe tener como máximo 2048 bytes",
+    }
+    assert response["Content-Language"] == "es"
+
+
+def test_a_nul_in_a_query_parameter_is_named_in_spanish(api_client):
+    body = error(api_client.get(f"{CHANNELS}?kind=email%00", HTTP_ACCEPT_LANGUAGE="es"), 400)
+
+    assert body["details"] == {"kind": ["kind no debe contener caracteres NUL"]}
+
+
 def test_the_default_limit_is_one_mebibyte(api_client):
     payload = json.dumps({"title": "x" * (1024 * 1024)}).encode()
 
@@ -257,6 +286,36 @@ def test_api_key_rate_limits_each_key(settings, api_client, read_only_client, on
     assert read_only_client.get("/api/v4/monitors").status_code == 200  # its own budget
 
 
+def test_a_throttled_key_is_told_so_in_spanish(settings, api_client, one_window):
+    settings.API_KEY_RATE = "2/min"
+    for _ in range(2):
+        api_client.get("/api/v4/monitors")
+
+    english = api_client.get("/api/v4/monitors")
+    spanish = api_client.get("/api/v4/monitors", HTTP_ACCEPT_LANGUAGE="es")
+
+    wait = english["Retry-After"]
+    assert error(english, 429) == {
+        "code": "TOO_MANY_REQUESTS",
+        "message": f"Request was throttled. Expected available in {wait} seconds.",
+    }
+    assert error(spanish, 429)["message"] == (
+        f"Demasiadas peticiones con esta clave de API. Se espera que esté disponible en {wait} "
+        "segundos."
+    )
+
+
+def test_failed_authentications_are_throttled_in_spanish(db, settings, one_window):
+    settings.AUTH_FAILURE_RATE = "1/min"
+    guesser = APIClient(HTTP_ACCEPT_LANGUAGE="es")
+    guesser.credentials(HTTP_AUTHORIZATION="Bearer not.a-key")
+    guesser.get(MAINTENANCES)
+
+    refused = guesser.get(MAINTENANCES)
+
+    assert error(refused, 429)["message"].startswith("Demasiadas autenticaciones fallidas.")
+
+
 # --- admin lockout --------------------------------------------------------------------------------
 
 
@@ -273,6 +332,31 @@ def test_the_admin_locks_a_user_out_after_repeated_failures(db, client, django_u
     assert failures == [200] * 4 + [429]
     assert locked.status_code == 429
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    ("chooser", "words"),
+    [
+        ({}, "Account locked: too many login attempts. Please try again later."),
+        (
+            {"HTTP_ACCEPT_LANGUAGE": "es"},
+            "Cuenta bloqueada: demasiados intentos de inicio de sesión. Inténtelo de nuevo "
+            "más tarde.",
+        ),
+    ],
+)
+def test_a_locked_out_login_is_told_so_in_its_language(
+    db, client, django_user_model, chooser, words
+):
+    django_user_model.objects.create_superuser("root", password="right-pass-123")
+    form = {"username": "root", "password": "wrong"}
+    for _ in range(4):
+        client.post("/admin/login/", form, **chooser)
+
+    locked = client.post("/admin/login/", form, **chooser)
+
+    assert locked.status_code == 429
+    assert locked.content.decode() == words
 
 
 def test_a_successful_login_before_the_limit_resets_the_count(db, client, django_user_model):
