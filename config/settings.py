@@ -102,7 +102,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.api.middleware.RequestLimitsMiddleware",
     "core.api.middleware.ApiNoStoreMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "core.api.middleware.PolicyCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions (it reads the admin's language choice), before CommonMiddleware (which

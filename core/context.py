@@ -17,6 +17,9 @@ from contextvars import ContextVar
 from django.utils.functional import SimpleLazyObject, empty
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# The same header as the WSGI environ names it: read from there, `request.headers` would
+# build the mapping of every header on every request for this one.
+_REQUEST_ID_META = "HTTP_X_REQUEST_ID"
 # A proxy's id is kept only when it is short and made of characters that are safe in a log
 # line and a header (UUIDs, ULIDs, hex, nginx's $request_id, AWS's "Root=1-..." ids).
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:=+/-]{1,128}")
@@ -87,7 +90,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request_id = accepted_request_id(request.headers.get(REQUEST_ID_HEADER))
+        request_id = accepted_request_id(request.META.get(_REQUEST_ID_META))
         request.request_id = request_id
         id_token, request_token = _request_id.set(request_id), _request.set(request)
         started = time.perf_counter()

@@ -12,11 +12,17 @@
   else English).
 - API responses carry `Cache-Control: no-store`: some carry a secret shown only once (a new
   key, a webhook's signing secret), and none is meant for a shared cache.
+- Every response carries the Content-Security-Policy of the settings (`PolicyCSPMiddleware`,
+  django-csp's middleware with the header built once per policy instead of per response).
 """
 
+import http.client
 import io
 from collections.abc import Callable
 
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject, CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, JsonResponse
@@ -116,4 +122,67 @@ class ApiNoStoreMiddleware:
         response = self.get_response(request)
         if request.path.startswith("/api/") and not response.has_header("Cache-Control"):
             patch_cache_control(response, no_store=True)
+        return response
+
+
+# What a view or a nonce can change of a response's policy (django-csp's decorators set these
+# on the response; a template reading `request.csp_nonce` sets `request._csp_nonce`).
+_PER_RESPONSE = (
+    "_csp_config",
+    "_csp_update",
+    "_csp_replace",
+    "_csp_config_ro",
+    "_csp_update_ro",
+    "_csp_replace_ro",
+)
+
+
+class PolicyCSPMiddleware(CSPMiddleware):
+    """django-csp's middleware, with the settings' headers built once.
+
+    django-csp rebuilds the header from the settings on every response (a tenth of a small
+    API request); it only changes with the settings. A response whose view or template
+    adjusts its policy (a `csp_update` decorator, a nonce) goes through django-csp as is.
+    The headers are rebuilt when the policy settings are replaced (`override_settings`).
+    """
+
+    _built: tuple | None = None  # (policy setting, report-only setting, header, report-only)
+
+    def _settings_headers(self) -> tuple[str, str]:
+        policy = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+        report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+        built = PolicyCSPMiddleware._built
+        if built is None or built[0] is not policy or built[1] is not report_only:
+            built = (policy, report_only, build_policy(), build_policy(report_only=True))
+            PolicyCSPMiddleware._built = built
+        return built[2], built[3]
+
+    def process_response(self, request, response):
+        if getattr(request, "_csp_nonce", None) is not None or any(
+            getattr(response, name, None) is not None for name in _PER_RESPONSE
+        ):
+            return super().process_response(request, response)
+        if settings.DEBUG and response.status_code in (
+            http.client.INTERNAL_SERVER_ERROR,
+            http.client.NOT_FOUND,
+        ):
+            return response  # django-csp leaves the debug pages alone
+        header, header_report_only = self._settings_headers()
+        for name, value, setting, exempt in (
+            (HEADER, header, "CONTENT_SECURITY_POLICY", "_csp_exempt"),
+            (
+                HEADER_REPORT_ONLY,
+                header_report_only,
+                "CONTENT_SECURITY_POLICY_REPORT_ONLY",
+                "_csp_exempt_ro",
+            ),
+        ):
+            if not value or name in response or getattr(response, exempt, False) is not False:
+                continue
+            prefixes = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
+            if not request.path_info.startswith(tuple(prefixes)):
+                response[name] = value
+        # As django-csp: a nonce asked for after the header is written is an error.
+        if getattr(request, "_csp_nonce", None) is None:
+            request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
         return response
