@@ -13,6 +13,7 @@ Concurrency rules, in one place:
   could not give one occurrence two tasks.
 """
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -22,8 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, Max, OuterRef, ProtectedError
-from django.db.models.expressions import RawSQL
+from django.db.models import Max, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext
 
@@ -1284,6 +1284,21 @@ def counter_record(
     return _record_readings([reading], now=now, field_of=lambda index, name: None)[0]
 
 
+@functools.cache
+def _unlocked_plan_sql() -> str:
+    # The plan row, its version and whether it has open tasks with a usage deadline, in plain
+    # SQL: the ORM compiled this query in three times the time it takes to run.
+    quote = connection.ops.quote_name
+    plan, task = quote(Plan._meta.db_table), quote(Task._meta.db_table)
+    columns = ", ".join(f"{plan}.{quote(field.column)}" for field in Plan._meta.concrete_fields)
+    return (
+        f"SELECT {columns}, {plan}.xmin::text AS row_version, EXISTS (SELECT 1 FROM {task} "
+        f"WHERE {task}.plan_id = {plan}.id AND {task}.status IN (%s, %s) "
+        f"AND {task}.deadline_counter_value IS NOT NULL) AS has_usage_tasks "
+        f"FROM {plan} WHERE {plan}.id = %s"
+    )
+
+
 def _record_unlocked(reading: ReadingSpec, *, now: datetime) -> CounterResult | None:
     """The single route's common case on PostgreSQL, a reading that executes nothing, in two
     statements instead of the locked path's five (BEGIN, lock, INSERT, UPDATE, COMMIT).
@@ -1302,18 +1317,8 @@ def _record_unlocked(reading: ReadingSpec, *, now: datetime) -> CounterResult | 
     """
     if reading.recorded_at is not None and reading.recorded_at > now + CLOCK_SKEW:
         return None
-    usage_tasks = Task.objects.filter(
-        plan_id=OuterRef("pk"),
-        status__in=Task.OPEN_STATUSES,
-        deadline_counter_value__isnull=False,
-    )
     plan = next(
-        iter(
-            Plan.objects.filter(pk=reading.plan_id).annotate(
-                row_version=RawSQL("xmin::text", ()), has_usage_tasks=Exists(usage_tasks)
-            )
-        ),
-        None,
+        iter(Plan.objects.raw(_unlocked_plan_sql(), [*Task.OPEN_STATUSES, reading.plan_id])), None
     )
     if plan is None or plan.is_calendar or plan.has_usage_tasks:
         return None
