@@ -379,8 +379,7 @@ class CounterReadingsView(ServiceAPIView):
             }
             for result in results
         ]
-        output = s.CounterReadingsBatchOutput({"results": rows}).data
-        return Response(output, status=status.HTTP_201_CREATED)
+        return Response(s.CounterReadingsBatchOutput.render(rows), status=status.HTTP_201_CREATED)
 
 
 class ComplianceView(ServiceAPIView):

@@ -146,3 +146,31 @@ def test_a_finding_answered_by_8_writers_at_once_creates_one_corrective_task():
     assert corrective.corrective_item == 1
     assert Task.objects.get(pk=task.pk).checklist[1]["corrective_task_id"] == corrective.pk
     assert Task.objects.filter(code__startswith="COR-").count() == 1
+
+
+def test_concurrent_readings_below_the_threshold_are_all_stored_in_arrival_order():
+    # The common single reading is written without a lock when the plan row is unchanged
+    # since it was read; a reading that raced another takes the locked path: none is lost.
+    plan = services.plan_create(spec=COUNTER_SPEC, now=T0)  # threshold 500
+
+    results = run_in_threads(
+        20,
+        lambda i: services.counter_record(
+            plan_id=plan.pk,
+            value=Decimal(100),
+            source=f"sensor-{i}",
+            recorded_at=None,
+            reset=False,
+            now=T0,
+        ),
+    )
+
+    assert not any(result.executed for result in results)
+    stored = list(CounterReading.objects.filter(plan_id=plan.pk).order_by("recorded_at"))
+    assert len(stored) == 20
+    assert {reading.source for reading in stored} == {f"sensor-{i}" for i in range(20)}
+    plan.refresh_from_db()
+    assert plan.counter_value == 100
+    assert plan.counter_recorded_at == stored[-1].recorded_at
+    assert plan.next_counter_threshold == 500
+    assert not Execution.objects.filter(plan_id=plan.pk).exists()
