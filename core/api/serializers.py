@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
+from rest_framework.utils.formatting import lazy_format
 
 from core.api.fields import V1_WORDING, V4_WORDING, Wording
 
@@ -95,10 +96,31 @@ def _fresh_field(field: serializers.Field) -> serializers.Field:
         or isinstance(getattr(field, "default", None), list | dict | set)
     ):
         return copy.deepcopy(field)
+    validators = field.__dict__.get("_validators", ())
+    if any(_spent(validator) for validator in validators):
+        return copy.deepcopy(field)
     fresh = copy.copy(field)
     fresh.error_messages = dict(field.error_messages)
     if "_validators" in field.__dict__:
-        fresh._validators = list(field._validators)
+        fresh._validators = [_fresh_validator(validator) for validator in validators]
+    return fresh
+
+
+def _spent(validator) -> bool:
+    # A lazy_format that has been worded keeps that wording and forgets its template.
+    message = getattr(validator, "message", None)
+    return isinstance(message, lazy_format) and message.format_string is None
+
+
+def _fresh_validator(validator):
+    """The validator with a message of its own: DRF words a limit's message (`min_value`,
+    `max_length`) with a `lazy_format`, which keeps the first wording it makes, so a shared
+    one would answer every later request in the first request's language."""
+    message = getattr(validator, "message", None)
+    if not isinstance(message, lazy_format):
+        return validator
+    fresh = copy.copy(validator)
+    fresh.message = lazy_format(message.format_string, *message.args, **message.kwargs)
     return fresh
 
 

@@ -131,3 +131,16 @@ def test_a_bad_every_shorthand_is_refused_in_spanish(api_client):
     assert response.json()["error"]["details"] == {
         "calendar.every": ["every debe ser como máximo 521 para la unidad 'week'"]
     }
+
+
+def test_a_limit_refused_in_english_is_still_refused_in_spanish_next(api_client):
+    # DRF words a limit's message once and keeps it; each request's fields must have their own.
+    body = _merge(CALENDAR_PLAN, {"grace_hours": -1})
+    english = api_client.post(f"{BASE}/plans", body, format="json")
+    spanish = api_client.post(f"{BASE}/plans", body, format="json", HTTP_ACCEPT_LANGUAGE="es")
+    assert english.json()["error"]["details"] == {
+        "grace_hours": ["Ensure this value is greater than or equal to 0."]
+    }
+    assert spanish.json()["error"]["details"] == {
+        "grace_hours": ["Asegúrese de que este valor es mayor o igual a 0."]
+    }
