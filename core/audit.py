@@ -28,6 +28,8 @@ host. Values are JSON: instants as ISO 8601 UTC strings, decimals as strings.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
@@ -42,7 +44,7 @@ from uuid import UUID
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from core import sql
@@ -223,6 +225,12 @@ def _fields(model: type[models.Model]) -> list[models.Field]:
     ]
 
 
+@functools.cache
+def _names(model: type[models.Model]) -> tuple[str, ...]:
+    """The attnames `_fields` audits, computed once a model: every snapshot reads them."""
+    return tuple(f.attname for f in _fields(model))
+
+
 def _json(value: Any) -> Any:
     if isinstance(value, datetime):
         if timezone.is_aware(value):
@@ -256,12 +264,9 @@ def snapshot(obj: models.Model, **extra: Any) -> dict[str, Any]:
 
     Fields deferred by ``.only()`` are left out rather than loaded one query each: a writer
     that loads only what it changes (the counter readings' usage tasks) is audited on those."""
-    deferred = obj.get_deferred_fields()
-    values = {
-        f.attname: _json(f.value_from_object(obj))
-        for f in _fields(type(obj))
-        if f.attname not in deferred
-    }
+    # A loaded field's value is in the instance's __dict__; a deferred one is not.
+    loaded = obj.__dict__
+    values = {name: _json(loaded[name]) for name in _names(type(obj)) if name in loaded}
     values.update({name: _json(value) for name, value in extra.items()})
     return values
 
@@ -289,21 +294,20 @@ def _record(
     actor: Actor,
     now: datetime,
 ):
-    from core.models import AuditRecord
-
+    """One record as `_insert` writes it: a row of plain values in `_COLUMNS` order."""
     additional = {"api_key_id": actor.api_key_id} if actor.api_key_id else None
-    return AuditRecord(
-        content_type=ContentType.objects.get_for_model(model),
-        object_pk=str(key),
-        object_id=pk if isinstance(pk, int) else None,
-        object_repr=repr_[:200],
-        action=action,
-        changes=changes,
-        actor_id=actor.user_id,
-        actor_name=actor.name,
-        remote_addr=actor.remote_addr,
-        additional_data=additional,
-        timestamp=now,
+    return (
+        ContentType.objects.get_for_model(model).pk,
+        str(key),
+        pk if isinstance(pk, int) else None,
+        repr_[:200],
+        action,
+        changes,
+        actor.user_id,
+        actor.name,
+        actor.remote_addr,
+        additional,
+        now,
     )
 
 
@@ -329,12 +333,79 @@ def _key(config: Audited, obj_or_values, pk: Any) -> Any:
     return getattr(obj_or_values, config.key_field)
 
 
-def _insert(records: list) -> None:
-    # Plain SQL with the ORM's values (`core.sql`): every write of every request pays for
-    # its record, and `bulk_create` compiled the INSERT in several times its own time.
-    # Nobody reads a record's id back in the transaction that writes it.
-    for start in range(0, len(records), INSERT_BATCH):
-        sql.insert(records[start : start + INSERT_BATCH], returning=False)
+# The columns a record writes (`_record`'s row); the others keep the ORM's defaults: an empty
+# ``changes_text`` and null ``serialized_data``, ``remote_port``, ``actor_email`` and ``cid``.
+_COLUMNS = (
+    "content_type_id",
+    "object_pk",
+    "object_id",
+    "object_repr",
+    "action",
+    "changes",
+    "actor_id",
+    "actor_name",
+    "remote_addr",
+    "additional_data",
+    "timestamp",
+)
+_JSON_COLUMNS = frozenset({"changes", "additional_data"})
+_ARRAY_TYPES = {
+    "content_type_id": "integer[]",
+    "object_pk": "varchar[]",
+    "object_id": "bigint[]",
+    "object_repr": "text[]",
+    "action": "smallint[]",
+    "changes": "jsonb[]",
+    "actor_id": "integer[]",
+    "actor_name": "varchar[]",
+    "remote_addr": "inet[]",
+    "additional_data": "jsonb[]",
+    "timestamp": "timestamptz[]",
+}
+
+
+@functools.cache
+def _unnest_sql() -> str:
+    from core.models import AuditRecord
+
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in (*_COLUMNS, "changes_text"))
+    arrays = ", ".join(f"%s::{_ARRAY_TYPES[name]}" for name in _COLUMNS)
+    return (
+        f"INSERT INTO {quote(AuditRecord._meta.db_table)} ({columns}) "
+        f"SELECT *, '' FROM unnest({arrays})"
+    )
+
+
+def _insert(records: list[tuple]) -> None:
+    """Write `_record` rows, at most `INSERT_BATCH` a statement. Nobody reads a record's id
+    back in the transaction that writes it.
+
+    On PostgreSQL one ``INSERT … SELECT FROM unnest(…)`` of plain values, one array a column
+    (JSON as text): every write of every request pays for its record, and the ORM's
+    per-value preparation (``get_db_prep_save``, a JSON adapter per value) cost more than
+    the statement. Elsewhere the same values through `core.sql.insert` (the ORM's values)."""
+    if not records:
+        return
+    if connection.vendor != "postgresql":
+        _insert_models(records)
+        return
+    json_at = [index for index, name in enumerate(_COLUMNS) if name in _JSON_COLUMNS]
+    with connection.cursor() as cursor:
+        for start in range(0, len(records), INSERT_BATCH):
+            chunk = records[start : start + INSERT_BATCH]
+            columns = [list(column) for column in zip(*chunk, strict=True)]
+            for index in json_at:
+                columns[index] = [None if v is None else json.dumps(v) for v in columns[index]]
+            cursor.execute(_unnest_sql(), columns)
+
+
+def _insert_models(records: list[tuple]) -> None:
+    from core.models import AuditRecord
+
+    objs = [AuditRecord(**dict(zip(_COLUMNS, row, strict=True))) for row in records]
+    for start in range(0, len(objs), INSERT_BATCH):
+        sql.insert(objs[start : start + INSERT_BATCH], returning=False)
 
 
 def _write(obj: models.Model, action: int, changes: dict) -> None:
@@ -397,6 +468,7 @@ def record_bulk_created(
         return
     pks = _pks_by_key(model, objs, key) if any(o.pk is None for o in objs) else None
     config = _config(model)
+    names = _names(model)
     actor, now = current_actor(), timezone.now()
     records = []
     for obj in objs:
@@ -411,12 +483,25 @@ def record_bulk_created(
                 key=_key(config, obj, pk),
                 repr_=str(obj),
                 action=CREATE,
-                changes=_diff(config, {}, snapshot(obj, **(extra_of(obj) if extra_of else {}))),
+                changes=_created_changes(config, names, obj, extra_of(obj) if extra_of else {}),
                 actor=actor,
                 now=now,
             )
         )
     _insert(records)
+
+
+def _created_changes(
+    config: Audited, names: Sequence[str], obj: models.Model, extra: Mapping[str, Any]
+) -> dict[str, list]:
+    """``_diff(config, {}, snapshot(obj, **extra))``, read straight from the instance."""
+    loaded = obj.__dict__
+    changes = {}
+    for name in (*(n for n in names if n in loaded), *(n for n in extra if n not in names)):
+        value = _json(extra[name] if name in extra else loaded[name])
+        if value is not None:
+            changes[name] = [None, _shown(config, name, value)]
+    return changes
 
 
 @dataclass(frozen=True)
@@ -598,11 +683,32 @@ def delete(queryset: models.QuerySet) -> int:
     return len(records)
 
 
+_MISSING = object()  # a deferred field's value in a `Tracked` snapshot
+_IMMUTABLE = (str, int, float, Decimal, datetime, date, time, UUID)
+
+
+def _kept(value: Any) -> Any:
+    # A snapshot keeps a value as is unless it can change in place (a JSON list or dict):
+    # that one it copies, as `_json` does.
+    return value if value is None or isinstance(value, _IMMUTABLE) else _json(value)
+
+
 class Tracked:
-    """Snapshots of objects about to change; `record` records what changed on each."""
+    """Snapshots of objects about to change; `record` records what changed on each.
+
+    Set-based: a snapshot is the plain values of the audited fields (read once from each
+    instance's ``__dict__``, a deferred field left out as `snapshot` does), and `record`
+    compares them to the values now, converting to JSON only those that are not the very
+    same object, so bulk writers pay for what changed, not for every field of every row.
+    The changes are those `_diff` of two `snapshot` calls give."""
 
     def __init__(self, objs: Iterable[models.Model | None]):
-        self._befores = [(obj, snapshot(obj)) for obj in objs if obj is not None]
+        self._befores = []
+        for obj in objs:
+            if obj is not None:
+                loaded = obj.__dict__
+                before = [_kept(loaded.get(name, _MISSING)) for name in _names(type(obj))]
+                self._befores.append((obj, before))
 
     def record(self) -> None:
         """One INSERT for all of them (bulk writers track hundreds of rows)."""
@@ -610,7 +716,16 @@ class Tracked:
         records = []
         for obj, before in self._befores:
             config = _config(type(obj))
-            changes = _diff(config, before, snapshot(obj))
+            loaded = obj.__dict__
+            changes = {}
+            for name, old in zip(_names(type(obj)), before, strict=True):
+                new = loaded.get(name, _MISSING)
+                if new is old:
+                    continue
+                old = None if old is _MISSING else _json(old)
+                new = None if new is _MISSING else _json(new)
+                if old != new:
+                    changes[name] = [_shown(config, name, old), _shown(config, name, new)]
             if changes:
                 records.append(
                     _updated(
