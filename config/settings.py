@@ -317,6 +317,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # With late acks, a task still running when the broker connection drops is redelivered
 # anyway; cancelling it avoids two copies racing (Celery's recommended setting).
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Workers keep their database connection between tasks, as web workers do between requests:
+# config.celery closes it around each task only when broken or older than
+# DATABASE_CONN_MAX_AGE. Celery's fixup would otherwise close it around every task (a new
+# PostgreSQL connection per message); with this it closes it only every this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a broker restart is waited out, not fatal
 # No task may run longer than this; the visibility timeout above stays longer.

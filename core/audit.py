@@ -216,13 +216,24 @@ def object_type_of(content_type_id: int) -> str:
     return AUDITED[model._meta.label].object_type if model is not None else ""
 
 
+_FIELDS: dict[type[models.Model], list[models.Field]] = {}
+
+
 def _fields(model: type[models.Model]) -> list[models.Field]:
-    config = _config(model)
-    return [
-        f
-        for f in model._meta.concrete_fields
-        if f.name not in config.ignored and not getattr(f, "auto_now", False)
-    ]
+    # Read for every snapshot (bulk writers take hundreds a batch): worked out once per model.
+    fields = _FIELDS.get(model)
+    if fields is None:
+        config = _config(model)
+        fields = _FIELDS[model] = [
+            f
+            for f in model._meta.concrete_fields
+            if f.name not in config.ignored and not getattr(f, "auto_now", False)
+        ]
+    return fields
+
+
+# Values kept as they are: most of a snapshot, so they skip the checks below.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 @functools.cache
@@ -232,6 +243,8 @@ def _names(model: type[models.Model]) -> tuple[str, ...]:
 
 
 def _json(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, datetime):
         if timezone.is_aware(value):
             value = value.astimezone(UTC)

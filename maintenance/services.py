@@ -784,12 +784,18 @@ def _execute_claimed(plans: list[Plan], *, now: datetime) -> list[Task]:
         key = (plan.rrule, plan.start_at, plan.timezone)
         if key not in recurrences:
             recurrences[key] = plan.recurrence()
-    due_by_plan = {
-        plan.pk: _due_occurrences(
-            plan, now=now, recurrence=recurrences[plan.rrule, plan.start_at, plan.timezone]
-        )
-        for plan in plans
-    }
+    # So are the occurrences of plans with the same rule and the same next occurrence (a
+    # template's clones due together): walked once, not once per plan.
+    walks: dict[tuple, tuple[list[datetime], bool]] = {}
+    due_by_plan = {}
+    for plan in plans:
+        rule = (plan.rrule, plan.start_at, plan.timezone)
+        walk = (*rule, plan.is_floating, plan.next_due_at, plan.lead_time, plan.end_at)
+        if walk not in walks:
+            walks[walk] = _due_occurrences(plan, now=now, recurrence=recurrences[rule])
+        occurrences, complete = walks[walk]
+        due_by_plan[plan.pk] = (list(occurrences), complete)
+    following: dict[tuple, datetime | None] = {}
     # Occurrences that somehow already have an execution are never generated twice.
     done = set()
     if plans:
@@ -832,8 +838,10 @@ def _execute_claimed(plans: list[Plan], *, now: datetime) -> list[Task]:
         if plan.is_floating:
             plan.next_due_at = None
         else:
-            recurrence = recurrences[plan.rrule, plan.start_at, plan.timezone]
-            plan.next_due_at = plan.clip_to_end(recurrence.next_after(occurrences[-1]))
+            after = (plan.rrule, plan.start_at, plan.timezone, occurrences[-1])
+            if after not in following:
+                following[after] = recurrences[after[:3]].next_after(occurrences[-1])
+            plan.next_due_at = plan.clip_to_end(following[after])
         plan.next_run_at = plan.compute_next_run_at()
     Execution.objects.bulk_create(missed_executions, batch_size=CATCH_UP_BATCH)
     tasks = _create_tasks(orders, now=now, by=SYSTEM_ACTOR)

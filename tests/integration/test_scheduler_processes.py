@@ -307,3 +307,42 @@ def test_a_broker_restart_loses_and_duplicates_nothing(
     for plan_id in plan_ids:
         assert len(tasks_of(api_client, plan_id)) == 1, plan_id
     assert Execution.objects.filter(plan_id__in=plan_ids).count() == len(plan_ids)
+
+
+def test_a_worker_keeps_its_database_connection_and_replaces_a_dropped_one(
+    cluster, api_client, postgres_only
+):
+    from django.db import connection
+
+    from config.celery import app
+
+    cluster.worker("worker1")
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    first = create_plan(api_client, "Inspect belts", start_at=an_hour_ago, anchor="floating")
+    app.send_task("maintenance.tasks.execute_due_plans")
+    wait_for(lambda: tasks_of(api_client, first["id"]), what="the first task")
+
+    # Between two ticks the worker holds its connection, idle (as a web worker does between
+    # requests; before, every message opened a new one). The database now drops it, as a
+    # restart, a failover or an idle timeout would.
+    def worker_backends() -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+            return [pid for (pid,) in cursor.fetchall()]
+
+    kept = wait_for(worker_backends, timeout=10, what="the worker's idle connection")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [kept])
+
+    second = create_plan(api_client, "Oil gears", start_at=an_hour_ago, anchor="floating")
+    app.send_task("maintenance.tasks.execute_due_plans")
+    tasks = wait_for(lambda: tasks_of(api_client, second["id"]), what="the second task")
+
+    assert len(tasks) == 1
+    assert len(tasks_of(api_client, first["id"])) == 1
+    # The next task found the connection dead before using it and opened a new one.
+    assert "Traceback" not in cluster.log("worker1")
+    assert set(worker_backends()).isdisjoint(kept)
