@@ -216,20 +216,15 @@ def object_type_of(content_type_id: int) -> str:
     return AUDITED[model._meta.label].object_type if model is not None else ""
 
 
-_FIELDS: dict[type[models.Model], list[models.Field]] = {}
-
-
+@functools.cache
 def _fields(model: type[models.Model]) -> list[models.Field]:
     # Read for every snapshot (bulk writers take hundreds a batch): worked out once per model.
-    fields = _FIELDS.get(model)
-    if fields is None:
-        config = _config(model)
-        fields = _FIELDS[model] = [
-            f
-            for f in model._meta.concrete_fields
-            if f.name not in config.ignored and not getattr(f, "auto_now", False)
-        ]
-    return fields
+    config = _config(model)
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if f.name not in config.ignored and not getattr(f, "auto_now", False)
+    ]
 
 
 # Values kept as they are: most of a snapshot, so they skip the checks below.
