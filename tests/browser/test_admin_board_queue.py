@@ -4,6 +4,7 @@ the admin must quote, and a 390 px phone screen without sideways scrolling."""
 from datetime import UTC, timedelta
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.utils import timezone
 
 from maintenance import services
@@ -139,7 +140,7 @@ def test_complete_from_the_queue_records_the_time_spent(screen, queue, screensho
     assert (done.status, done.time_spent_minutes) == (Task.Status.DONE, 45)
 
     # The task page shows it; its history names who recorded it.
-    page.goto(f"/admin/maintenance/task/{fan.pk}/change/")
+    page.goto(f"/admin/maintenance/task/{quote(fan.pk)}/change/")
     assert page.get_by_label("Time spent (minutes)").input_value() == "45"
     page.goto(f"/admin/maintenance/task/{fan.pk}/history/")
     change = page.get_by_role("row", name="time_spent_minutes — → 45", exact=True)

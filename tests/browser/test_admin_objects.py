@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.utils import timezone
 
 from maintenance import services as maintenance_services
@@ -48,7 +49,7 @@ def test_a_refused_event_move_refuses_the_whole_save_and_keeps_the_input(page, s
         )
     )
     first, second = maintenance.events.order_by("start_date_time")[:2]
-    page.goto(f"/admin/scheduling/maintenance/{maintenance.pk}/change/")
+    page.goto(f"/admin/scheduling/maintenance/{quote(maintenance.pk)}/change/")
     label = page.inner_text("#events-0 .ops-row-label")
     assert f"Event #{first.pk}" in label and "UTC" in label and "@" not in label
     page.fill("#id_title", "Renamed in the same save")
@@ -108,7 +109,7 @@ def test_a_counter_reading_is_entered_on_the_plan_page_and_charted(page, screens
         ),
         now=timezone.now(),
     )
-    page.goto(f"/admin/maintenance/plan/{plan.pk}/change/")
+    page.goto(f"/admin/maintenance/plan/{quote(plan.pk)}/change/")
     assert page.locator("#counter-chart .ops-chart-next").count() == 1
     page.fill("#reading-form #id_value", "60")
     page.click("#record-reading")
@@ -137,7 +138,7 @@ def test_a_technician_works_a_task_on_a_phone(phone, screenshot):
         now=timezone.now(),
     )
     task = maintenance_services.plan_execute(plan_id=plan.pk, by="test", now=timezone.now())
-    phone.goto(f"/admin/maintenance/task/{task.pk}/change/")
+    phone.goto(f"/admin/maintenance/task/{quote(task.pk)}/change/")
     phone.click("#task-start")
     phone.locator(".messagelist .success", has_text="Task started.").wait_for()
     task.refresh_from_db()

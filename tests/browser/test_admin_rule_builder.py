@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -91,7 +92,7 @@ def test_a_planner_builds_a_window_rule_and_sees_it_in_paris_time(screen, screen
     assert window.start_date_time == first
 
     # Reopened: the builder shows the rule, the start in Paris time, the duration in minutes.
-    page.goto(f"/admin/scheduling/maintenance/{window.pk}/change/")
+    page.goto(f"/admin/scheduling/maintenance/{quote(window.pk)}/change/")
     assert page.is_checked("input[name=rule_mode][value=builder]")
     assert page.input_value("#id_every") == "2"
     assert page.input_value("#id_unit") == "week"
@@ -122,7 +123,7 @@ def test_a_planner_builds_a_window_rule_and_sees_it_in_paris_time(screen, screen
     window.refresh_from_db()
     assert window.rrule == "FREQ=MONTHLY;BYDAY=1MO"
     # Not expressible in the builder: the page opens in advanced mode with the raw rule.
-    page.goto(f"/admin/scheduling/maintenance/{window.pk}/change/")
+    page.goto(f"/admin/scheduling/maintenance/{quote(window.pk)}/change/")
     assert page.is_checked("input[name=rule_mode][value=advanced]")
     assert page.input_value("#id_rrule") == "FREQ=MONTHLY;BYDAY=1MO"
     assert not page.is_visible("#id_every")
@@ -165,7 +166,7 @@ def test_the_same_builder_makes_a_plans_rule_in_its_timezone(screen, screenshot)
     assert plan.timezone == "Europe/Paris"
     assert plan.start_at == _utc(monday, 7, 30)
 
-    page.goto(f"/admin/maintenance/plan/{plan.pk}/change/")
+    page.goto(f"/admin/maintenance/plan/{quote(plan.pk)}/change/")
     assert page.is_checked("input[name=rule_mode][value=builder]")
     assert page.is_checked("input[name=rule_weekdays][value=TU]")
     assert page.is_checked("input[name=rule_end][value=count]")

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -76,7 +77,7 @@ def test_it_executes_a_plan_and_finds_the_task(page, screenshot):
         ),
         now=timezone.now(),
     )
-    page.goto(f"/admin/maintenance/plan/{plan.pk}/change/")
+    page.goto(f"/admin/maintenance/plan/{quote(plan.pk)}/change/")
     page.click("#ops-action-execute")
     page.wait_for_selector("#new-task")
     task = Task.objects.get(plan_id=plan.pk)
@@ -176,4 +177,4 @@ def test_it_moves_and_cancels_window_events_that_then_stay_put(page, screenshot)
     screenshot(page, "schedule-month")
     page.click(f"#schedule-month td[data-date='{start:%Y-%m-%d}'] a.ops-entry")
     page.wait_for_selector("#maintenance_form")
-    assert f"/admin/scheduling/maintenance/{maintenance.pk}/change/" in page.url
+    assert f"/admin/scheduling/maintenance/{quote(maintenance.pk)}/change/" in page.url

@@ -4,6 +4,7 @@ every + unit, anything more is an rrule; start and end are wall times in the pla
 from datetime import datetime
 
 import pytest
+from django.contrib.admin.utils import quote
 
 from maintenance.models import Plan
 from tests.maintenance.conftest import BASE
@@ -31,7 +32,11 @@ def test_a_plain_interval_is_kept_as_the_v1_every_and_unit(admin_client, api_cli
     assert (calendar["every"], calendar["unit"]) == (3, "day")
     assert calendar["start_at"] == "2026-03-02T07:00:00Z"  # 08:00 in Paris (CET)
     assert calendar["timezone"] == "Europe/Paris"
-    form = admin_client.get(f"/admin/maintenance/plan/{plan.pk}/change/").context["adminform"].form
+    form = (
+        admin_client.get(f"/admin/maintenance/plan/{quote(plan.pk)}/change/")
+        .context["adminform"]
+        .form
+    )
     assert (form["rule_mode"].value(), form["every"].value(), form["unit"].value()) == (
         "builder",
         3,

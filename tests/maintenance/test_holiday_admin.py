@@ -2,6 +2,7 @@
 bounds, holiday calendar), all through the services."""
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.audit import records_for
@@ -33,7 +34,7 @@ def test_it_creates_a_calendar_with_dates_and_an_ics_import(admin_client):
     assert days["2026-05-01"] == "Labour day"
     assert "2027-01-01" in days and "2028-01-01" not in days
     assert records_for(calendar).exists()
-    page = admin_client.get(f"/admin/maintenance/holidaycalendar/{calendar.pk}/change/")
+    page = admin_client.get(f"/admin/maintenance/holidaycalendar/{quote(calendar.pk)}/change/")
     assert "2026-05-01 Labour day" in page.content.decode()
     assert admin_client.get("/admin/maintenance/holidaycalendar/").status_code == 200
 
@@ -65,7 +66,7 @@ def test_the_plan_form_makes_a_whichever_first_plan_with_a_calendar(admin_client
     assert body["trigger"] == "whichever_first"
     assert body["counter"]["interval"] == 10000
     assert body["holiday_calendar_id"] == calendar.pk
-    page = admin_client.get(f"/admin/maintenance/plan/{plan.pk}/change/")
+    page = admin_client.get(f"/admin/maintenance/plan/{quote(plan.pk)}/change/")
     assert page.status_code == 200
 
 
@@ -97,5 +98,5 @@ def test_the_plan_form_sets_counter_time_bounds(admin_client, api_client):
     plan = Plan.objects.get()
     body = api_client.get(f"{BASE}/plans/{plan.pk}").json()
     assert body["counter"]["max_interval"] == {"every": 1, "unit": "year"}
-    page = admin_client.get(f"/admin/maintenance/plan/{plan.pk}/change/").content.decode()
+    page = admin_client.get(f"/admin/maintenance/plan/{quote(plan.pk)}/change/").content.decode()
     assert 'name="max_interval_every" value="1"' in page

@@ -3,6 +3,7 @@
 
 import pytest
 import time_machine
+from django.contrib.admin.utils import quote
 
 from core.models import AuditRecord
 from maintenance.models import Report, ReportSchedule
@@ -74,7 +75,7 @@ def test_send_now_and_the_report_page_link_its_files(admin_client, clock, channe
     report = Report.objects.get()
     assert (report.trigger, report.label) == ("manual", "2026-03-03")
 
-    page = admin_client.get(f"/admin/maintenance/report/{report.pk}/change/")
+    page = admin_client.get(f"/admin/maintenance/report/{quote(report.pk)}/change/")
     assert page.status_code == 200
     html = page.content.decode()
     link = f"/api/v1/maintenance/reports/{report.pk}/files/plant-daily-2026-03-03.xlsx"

@@ -30,7 +30,7 @@ def test_the_plan_form_saves_the_settings_like_the_api(admin_client, api_client)
     assert plan["escalation_fractions"] == [0.5, 0.8]
     assert (plan["open_window"], plan["window_impact"], plan["plan_window"]) == (True, "DOWN", True)
 
-    page = admin_client.get(f"/admin/maintenance/plan/{plan['id']}/change/")
+    page = admin_client.get(f"/admin/maintenance/plan/{quote(plan['id'])}/change/")
     form = page.context["adminform"].form
     assert form.initial["due_soon_lead_times"] == "72h, 24h"
     assert form.initial["escalation_fractions"] == "0.5, 0.8"

@@ -1,6 +1,7 @@
 """The admin: channels (the secret shown once, on creation) and deliveries (send again)."""
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -27,7 +28,7 @@ def test_adding_a_webhook_in_the_admin_shows_its_secret_once(admin_client):
     assert channel.secret
     assert channel.events == ["task.created"]
     assert channel.secret in response.content.decode()  # the message after saving
-    change_page = admin_client.get(f"/admin/notifications/channel/{channel.pk}/change/")
+    change_page = admin_client.get(f"/admin/notifications/channel/{quote(channel.pk)}/change/")
     assert change_page.status_code == 200
     assert channel.secret not in change_page.content.decode()
     listing = admin_client.get("/admin/notifications/channel/")

@@ -6,6 +6,7 @@ Real time, not a frozen clock: Alertmanager judges silences by its own clock."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.utils import timezone
 
 from notifications import services
@@ -365,7 +366,7 @@ def test_the_admin_adds_an_alertmanager_channel(admin_client):
     assert response.status_code == 200
     channel = Channel.objects.get()
     assert channel.options == {"label": "monitor", "silence_at": "READY"}
-    change = admin_client.get(f"/admin/notifications/channel/{channel.pk}/change/")
+    change = admin_client.get(f"/admin/notifications/channel/{quote(channel.pk)}/change/")
     assert change.status_code == 200
     refused = admin_client.post(
         "/admin/notifications/channel/add/",

@@ -4,6 +4,7 @@ later response, in the admin, in logs and in delivery errors; never in a cookie.
 import logging
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.http import HttpRequest
 
@@ -143,7 +144,9 @@ def test_the_admin_list_and_form_show_the_target_masked(
     channel = services.channel_create(name="ops", kind=kind, target=target)
 
     listing = admin_client.get("/admin/notifications/channel/").content.decode()
-    form = admin_client.get(f"/admin/notifications/channel/{channel.pk}/change/").content.decode()
+    form = admin_client.get(
+        f"/admin/notifications/channel/{quote(channel.pk)}/change/"
+    ).content.decode()
     searched = admin_client.get("/admin/notifications/channel/", {"q": secrets[-1]})
 
     assert_hidden(listing, secrets)
@@ -158,7 +161,7 @@ def test_saving_the_admin_form_unchanged_keeps_the_credentials(admin_client):
     channel = services.channel_create(name="ops", kind="apprise", target=target)
 
     response = admin_client.post(
-        f"/admin/notifications/channel/{channel.pk}/change/",
+        f"/admin/notifications/channel/{quote(channel.pk)}/change/",
         {
             "name": "renamed",
             "target": "slack://****/****/****",
@@ -178,7 +181,7 @@ def test_the_admin_refuses_a_partly_masked_target(admin_client):
     channel = services.channel_create(name="ops", kind="apprise", target=target)
 
     response = admin_client.post(
-        f"/admin/notifications/channel/{channel.pk}/change/",
+        f"/admin/notifications/channel/{quote(channel.pk)}/change/",
         {
             "name": "ops",
             "target": "slack://****/****/NEWTOKENabcdefgh12345678",
