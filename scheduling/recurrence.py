@@ -1219,24 +1219,20 @@ class Recurrence:
             months = [_MONTH_NAMES[m - 1] for m in kwargs["bymonth"]]
             words.append(Message(gettext_noop("in %(months)s"), {"months": _join(months)}))
         if rule.byweekno:
-            weeks = [
-                Message(gettext_noop("week %(number)s"), {"number": n})
-                if n > 0
-                else Message(
-                    gettext_noop("the %(position)s week"), {"position": _position(n, _OF_WEEK)}
-                )
-                for n in rule.byweekno
-            ]
+            weeks = _numbered(
+                rule.byweekno,
+                gettext_noop("week %(number)s"),
+                gettext_noop("the %(position)s week"),
+                _OF_WEEK,
+            )
             words.append(Message(gettext_noop("in %(weeks)s"), {"weeks": _join(weeks)}))
         if rule.byyearday:
-            days = [
-                Message(gettext_noop("day %(number)s"), {"number": n})
-                if n > 0
-                else Message(
-                    gettext_noop("the %(position)s day"), {"position": _position(n, _OF_DAY)}
-                )
-                for n in rule.byyearday
-            ]
+            days = _numbered(
+                rule.byyearday,
+                gettext_noop("day %(number)s"),
+                gettext_noop("the %(position)s day"),
+                _OF_DAY,
+            )
             words.append(Message(gettext_noop("on %(days)s of the year"), {"days": _join(days)}))
         weekdays = kwargs["byweekday"] or []
         plain = sorted({wd.weekday for wd in weekdays if wd.n is None})
@@ -1546,6 +1542,19 @@ _ON_DAY_NAMES = tuple(
 # An ordinal agrees with its noun in many languages: one context per kind of noun.
 _OF_DAY = "ordinal of a weekday or a day, as in 'the first Monday'"
 _OF_WEEK = "ordinal of a week, as in 'the last week'"
+
+
+def _numbered(numbers: Iterable[int], counted: str, from_end: str, of: str) -> list[Message]:
+    """Week or year-day numbers as words: a positive one by its number (`counted`), a
+    negative one by its position from the end (`from_end`, with the ordinals of `of`)."""
+    return [
+        Message(counted, {"number": n})
+        if n > 0
+        else Message(from_end, {"position": _position(n, of)})
+        for n in numbers
+    ]
+
+
 _OF_MATCH = "ordinal of a match, as in 'only the last match in each month'"
 _OF_MONTHDAY = "a day of the month, as in 'on the 1st'"
 _POSITION_KEYS = (1, 2, 3, 4, 5, -1, -2, -3)
