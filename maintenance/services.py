@@ -1470,9 +1470,11 @@ def _time_spent_problem(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        return "Must be a whole number of minutes."
+        return gettext("Must be a whole number of minutes.")
     if not 0 <= value <= Task.TIME_SPENT_MAX_MINUTES:
-        return f"Must be between 0 and {Task.TIME_SPENT_MAX_MINUTES} minutes."
+        return gettext("Must be between 0 and %(maximum)s minutes.") % {
+            "maximum": Task.TIME_SPENT_MAX_MINUTES
+        }
     return None
 
 

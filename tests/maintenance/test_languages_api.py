@@ -144,3 +144,27 @@ def test_a_limit_refused_in_english_is_still_refused_in_spanish_next(api_client)
     assert spanish.json()["error"]["details"] == {
         "grace_hours": ["Asegúrese de que este valor es mayor o igual a 0."]
     }
+
+
+def test_the_task_services_refuse_a_bad_time_spent_in_the_callers_language(api_client, make_plan):
+    # The admin's task page reaches the service without the API's serializer in front.
+    from django.utils import timezone, translation
+
+    from core.errors import InvalidInput
+    from maintenance import services
+
+    plan = make_plan()
+    task_id = api_client.post(f"{BASE}/plans/{plan['id']}/execute").json()["task_id"]
+    for value, english, spanish in (
+        (-1, "Must be between 0 and 100000 minutes.", "Debe estar entre 0 y 100000 minutos."),
+        ("45", "Must be a whole number of minutes.", "Debe ser un número entero de minutos."),
+    ):
+        for language, expected in (("en", english), ("es", spanish)):
+            with translation.override(language), pytest.raises(InvalidInput) as refused:
+                services.task_update(
+                    task_id=task_id,
+                    changes={"time_spent_minutes": value},
+                    by="test",
+                    now=timezone.now(),
+                )
+            assert str(refused.value) == f"time_spent_minutes: {expected}"
