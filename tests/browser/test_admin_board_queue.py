@@ -142,7 +142,7 @@ def test_complete_from_the_queue_records_the_time_spent(screen, queue, screensho
     # The task page shows it; its history names who recorded it.
     page.goto(f"/admin/maintenance/task/{quote(fan.pk)}/change/")
     assert page.get_by_label("Time spent (minutes)").input_value() == "45"
-    page.goto(f"/admin/maintenance/task/{fan.pk}/history/")
+    page.goto(f"/admin/maintenance/task/{quote(fan.pk)}/history/")
     change = page.get_by_role("row", name="time_spent_minutes — → 45", exact=True)
     change.wait_for()
     assert "planner" in page.get_by_role("row").filter(has=change).inner_text()

@@ -161,7 +161,7 @@ def test_a_technician_works_a_task_on_a_phone(phone, screenshot):
     screenshot(phone, "done")
 
     # The task's history names the planner for the completion.
-    phone.goto(f"/admin/maintenance/task/{task.pk}/history/")
+    phone.goto(f"/admin/maintenance/task/{quote(task.pk)}/history/")
     assert "user:planner" in phone.inner_text("#audit-history")
 
 
