@@ -6,6 +6,7 @@ file `python -m benchmarks` summarises (BENCH_RESULTS, one JSON object a line).
 
 import importlib
 import json
+import logging
 import os
 import sys
 import time
@@ -34,6 +35,9 @@ def main(module_name: str) -> int:
     import django
 
     django.setup()
+    # A request served in this process would print its access line between the figures; the
+    # servers the HTTP benchmarks start still log every request (to their own log files).
+    logging.getLogger("core.requests").setLevel(logging.WARNING)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)

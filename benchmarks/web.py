@@ -162,9 +162,9 @@ class KeepAliveClient:
         self.connection.close()
 
 
-def rss_kib(pid: int) -> int:
-    """Resident set size of a process, in KiB (Linux)."""
+def rss_kib(pid: int, part: str = "VmRSS") -> int:
+    """Resident set size of a process (or one `part` of it: RssAnon, RssFile), in KiB (Linux)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{part}:"):
             return int(line.split()[1])
-    raise LookupError(f"no VmRSS for {pid}")
+    raise LookupError(f"no {part} for {pid}")

@@ -1,9 +1,11 @@
 """Memory of a web worker over 10,000 requests (a benchmark: RSS is the kernel's figure).
 
 The Procfile's web process, one keep-alive client; 200 warm-up requests, then RSS of each
-gunicorn worker; 10,000 more requests (global list, limit 100, and single maintenances), RSS
-after half of them and at the end. A worker that keeps something per request would grow by
-megabytes, and keep growing in the second half.
+gunicorn worker after every tenth of 10,000 more requests (global list, limit 100, and single
+maintenances). A worker that keeps something per request grows by megabytes and keeps
+growing in the second half; caches (each gthread thread's database connection and its page
+cache, the allocator's arenas) fill early and level off. The anonymous part (RssAnon, the
+heap) is printed apart from the file-backed part, where a Python leak cannot hide.
 """
 
 from pathlib import Path
@@ -40,31 +42,36 @@ def run():
     with web_server(log_dir=log_dir) as server:
         client = KeepAliveClient(server.port, api_key=raw_key)
         client.timed([("GET", paths[n % len(paths)], None) for n in range(WARM_UP)], expect=200)
-        before = {pid: rss_kib(pid) for pid in server.worker_pids()}
-        half = REQUESTS // 2
-        client.timed([("GET", paths[n % len(paths)], None) for n in range(half)], expect=200)
-        middle = {pid: rss_kib(pid) for pid in server.worker_pids()}
-        rest = [("GET", paths[n % len(paths)], None) for n in range(half, REQUESTS)]
-        client.timed(rest, expect=200)
-        after = {pid: rss_kib(pid) for pid in server.worker_pids()}
+        # samples[k][pid] = (RSS, RssAnon) in KiB after the warm-up and each tenth.
+        samples = [_memory(server.worker_pids())]
+        for tenth in range(10):
+            first, last = tenth * REQUESTS // 10, (tenth + 1) * REQUESTS // 10
+            client.timed(
+                [("GET", paths[n % len(paths)], None) for n in range(first, last)], expect=200
+            )
+            samples.append(_memory(server.worker_pids()))
         client.close()
+    before, middle, after = samples[0], samples[5], samples[-1]
     for pid in sorted(before):
-        yield (
-            f"web worker {pid}: RSS after {WARM_UP} / +{half:,} / +{REQUESTS:,} requests",
-            f"{before[pid] / 1024:.1f} / {middle.get(pid, 0) / 1024:.1f} / "
-            f"{after.get(pid, 0) / 1024:.1f} MiB",
-        )
-    growth = max(after.get(pid, 0) - before[pid] for pid in before) / 1024
+        series = " / ".join(f"{sample.get(pid, (0, 0))[0] / 1024:.1f}" for sample in samples)
+        anon = " / ".join(f"{sample.get(pid, (0, 0))[1] / 1024:.1f}" for sample in samples)
+        yield (f"web worker {pid}: RSS after {WARM_UP}, then every {REQUESTS // 10:,}", series)
+        yield ("  of it anonymous (the heap)", anon)
+    growth = max(after.get(pid, (0, 0))[0] - before[pid][0] for pid in before) / 1024
     yield Figure(
         "  largest growth of a worker", growth, "MiB", goal=5, higher_is_better=False, digits=1
     )
     # A leak keeps growing; caches and allocator arenas fill early and level off.
-    late = max(after.get(pid, 0) - middle.get(pid, 0) for pid in before) / 1024
+    late = max(after.get(pid, (0, 0))[0] - middle.get(pid, (0, 0))[0] for pid in before) / 1024
     yield Figure(
-        f"  largest growth over the last {REQUESTS - half:,} requests",
+        f"  largest growth over the last {REQUESTS - REQUESTS // 2:,} requests",
         late,
         "MiB",
         goal=1,
         higher_is_better=False,
         digits=1,
     )
+
+
+def _memory(pids: list[int]) -> dict[int, tuple[int, int]]:
+    return {pid: (rss_kib(pid), rss_kib(pid, "RssAnon")) for pid in pids}

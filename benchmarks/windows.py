@@ -100,9 +100,9 @@ def _top_up(target: int) -> None:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"INSERT INTO {table} (maintenance_id, occurrence, start_date_time, "
-                "end_date_time, status, is_modified, created_at, updated_at) "
+                "end_date_time, status, is_modified, is_extra, sequence, created_at, updated_at) "
                 "SELECT (%s::bigint[])[1 + n %% %s], t, t, t + interval '30 minutes', "
-                "'SCHEDULED', false, now(), now() "
+                "'SCHEDULED', false, false, 0, now(), now() "
                 "FROM generate_series(0, %s - 1) AS n, "
                 "LATERAL (SELECT %s::timestamptz + n * interval '1 minute') AS s(t)",
                 [ids, len(ids), missing, datetime(2100, 1, 1, tzinfo=UTC)],
@@ -112,8 +112,8 @@ def _top_up(target: int) -> None:
             base = datetime(2100, 1, 1)
             cursor.executemany(
                 f"INSERT INTO {table} (maintenance_id, occurrence, start_date_time, "
-                "end_date_time, status, is_modified, created_at, updated_at) "
-                "VALUES (%s, %s, %s, %s, 'SCHEDULED', false, %s, %s)",
+                "end_date_time, status, is_modified, is_extra, sequence, created_at, updated_at) "
+                "VALUES (%s, %s, %s, %s, 'SCHEDULED', false, false, 0, %s, %s)",
                 (
                     (
                         ids[n % len(ids)],
