@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from benchmarks.fixtures import calendar_plans as _calendar_plans
 from benchmarks.fixtures import clone_plans_in_sql as _clone_plans_in_sql
+from benchmarks.report import Figure
 from core.models import ApiKey
 from maintenance.models import Plan
 from maintenance.services import plans_execute_due
@@ -180,13 +181,12 @@ def _batch_readings_per_second(port: int, key: str) -> tuple[float, int]:
     return BATCH_CLIENTS * BATCHES_PER_CLIENT * BATCH_SIZE / elapsed, len(errors)
 
 
-def _goal(figure: str, goal: str) -> str:
-    return f"{figure:<28} goal {goal}"
-
-
-def run() -> list[tuple[str, str]]:
+def run() -> list[Figure]:
     now = timezone.now().replace(microsecond=0)
     vendor = connection.vendor
+    # The readings' goals are set on PostgreSQL (the production database); SQLite's figure
+    # is printed without one.
+    on_postgres = vendor == "postgresql"
     rows = []
 
     Plan.objects.bulk_create(
@@ -196,10 +196,13 @@ def run() -> list[tuple[str, str]]:
     started = time.perf_counter()
     created = plans_execute_due(now=now)
     elapsed = time.perf_counter() - started
+    # The goal (≥ 1,000 tasks/s with the shipped worker config) is through Celery, in
+    # `benchmarks.plans_scaling`; this is the job itself, in one process.
     rows.append(
-        (
+        Figure(
             f"plans_execute_due, {DUE_PLANS:,} due plans ({created:,} tasks), one process",
-            _goal(f"{created / elapsed:,.0f} tasks/s", "≥ 1,000 tasks/s"),
+            created / elapsed,
+            "tasks/s",
         )
     )
 
@@ -214,9 +217,14 @@ def run() -> list[tuple[str, str]]:
         assert plans_execute_due(now=now) == 0
         samples.append((time.perf_counter() - started) * 1000)
     rows.append(
-        (
-            f"idle tick: plans_execute_due, nothing due among {idle:,} plans",
-            _goal(f"{statistics.median(samples):.2f} ms (median of {IDLE_TICKS})", "≤ 50 ms"),
+        Figure(
+            f"idle tick: plans_execute_due, nothing due among {idle:,} plans "
+            f"(median of {IDLE_TICKS})",
+            statistics.median(samples),
+            "ms",
+            goal=50,
+            higher_is_better=False,
+            digits=2,
         )
     )
     Plan.objects.all().delete()
@@ -225,17 +233,22 @@ def run() -> list[tuple[str, str]]:
     with _Server() as server:
         rate, failures = _counter_readings_per_second(server.port, key)
         rows.append(
-            (
+            Figure(
                 f"counter readings over HTTP ({COUNTER_CLIENTS} clients, one meter each, "
-                f"gunicorn {GUNICORN_WORKERS} workers)",
-                _goal(f"{rate:,.0f} readings/s, {failures} failed", "≥ 1,000/s on PostgreSQL"),
+                f"gunicorn {GUNICORN_WORKERS} workers), {failures} failed",
+                rate,
+                "readings/s",
+                goal=1_000 if on_postgres else None,
             )
         )
         rate, failures = _batch_readings_per_second(server.port, key)
         rows.append(
-            (
-                f"batch readings over HTTP ({BATCH_SIZE:,} per request, {BATCH_CLIENTS} clients)",
-                _goal(f"{rate:,.0f} readings/s, {failures} failed", "≥ 20,000/s on PostgreSQL"),
+            Figure(
+                f"batch readings over HTTP ({BATCH_SIZE:,} per request, {BATCH_CLIENTS} "
+                f"clients), {failures} failed",
+                rate,
+                "readings/s",
+                goal=20_000 if on_postgres else None,
             )
         )
     return rows
