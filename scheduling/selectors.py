@@ -103,7 +103,7 @@ _EPOCH_SQL = {
 
 
 # How many events have not ended at %s. On PostgreSQL the events of the later
-# day buckets are summed from the counts the triggers of migration scheduling 0007 maintain,
+# hour buckets are summed from the counts the triggers of migration scheduling 0007 maintain,
 # and only the current bucket's are counted (an index range): one statement, one snapshot, so
 # exact. A COUNT(*) of every future event took 40 ms at 360,000 events and 180 ms at 1,000,000.
 _NOT_ENDED_COUNT_SQL = {

@@ -828,9 +828,9 @@ def events_horizon_recheck(*, now: datetime) -> int:
 
 def event_end_counts_compact() -> tuple[int, int]:
     """Fold the per-statement rows of the event count by end time (migration scheduling 0007,
-    PostgreSQL only) into one row per day bucket, dropping buckets that net zero; returns how
+    PostgreSQL only) into one row per hour bucket, dropping buckets that net zero; returns how
     many rows there were and are. The list's count sums the rows after the current bucket, so
-    their number bounds its cost: a horizon pass appends one row per day per INSERT batch.
+    their number bounds its cost: a horizon pass appends one row per hour per INSERT batch.
 
     One statement: rows appended meanwhile by uncommitted writers are not in its snapshot and
     stay as they are. The advisory lock keeps a second compaction (two beats) from waiting on

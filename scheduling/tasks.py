@@ -96,7 +96,7 @@ def extend_event_horizon_range(now: str, first_id: int, last_id: int) -> int:
 # As often as the horizon pass, which appends most of the rows it folds.
 @periodic_job(every=lambda: settings.SCHEDULER_HORIZON_SECONDS, tick_order=95)
 def compact_event_counts(now: datetime) -> JobResult:
-    """Fold the rows of the maintained event count into one per day (PostgreSQL)."""
+    """Fold the rows of the maintained event count into one per hour (PostgreSQL)."""
     before, after = services.event_end_counts_compact()
     return JobResult("event counts compacted", {"rows_before": before, "rows_after": after})
 

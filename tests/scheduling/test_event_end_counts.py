@@ -20,7 +20,7 @@ from scheduling.services import event_end_counts_compact, events_advance_statuse
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="the maintained count is PostgreSQL's")
 
-# The clock of these tests; the day buckets end at midnight UTC.
+# The clock of these tests; buckets are hours, so one ends at midnight UTC.
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 MIDNIGHT = datetime(2026, 1, 6, tzinfo=UTC)
 
