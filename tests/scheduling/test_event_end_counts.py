@@ -14,7 +14,7 @@ from django.db import connection, transaction
 
 from core.models import ApiKey
 from scheduling import selectors
-from scheduling.models import EventStatus, Maintenance, MaintenanceEvent
+from scheduling.models import Maintenance, MaintenanceEvent
 from scheduling.services import event_end_counts_compact, events_advance_statuses
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
