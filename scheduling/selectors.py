@@ -102,6 +102,23 @@ _EPOCH_SQL = {
 }
 
 
+# How many events have not ended at %s. On PostgreSQL the events of the later
+# hour buckets are summed from the counts the triggers of migration scheduling 0007 maintain,
+# and only the current bucket's are counted (an index range): one statement, one snapshot, so
+# exact. A COUNT(*) of every future event took 40 ms at 360,000 events and 180 ms at 1,000,000.
+_NOT_ENDED_COUNT_SQL = {
+    "sqlite": "SELECT COUNT(*) FROM {events} WHERE end_date_time > %s",
+    "postgresql": (
+        "SELECT ((SELECT COUNT(*) FROM {events} WHERE end_date_time > b.at "
+        "AND end_date_time < b.bucket) "
+        "+ (SELECT COALESCE(SUM(n), 0) FROM scheduling_event_end_count WHERE bucket > b.bucket)"
+        ")::bigint "  # SUM of bigint is numeric
+        "FROM (SELECT at, scheduling_event_end_bucket(at) AS bucket "
+        "FROM (SELECT %s::timestamptz AS at) AS t) AS b"
+    ),
+}
+
+
 def not_ended_event_rows(*, now: datetime, offset: int, limit: int) -> tuple[int, list[tuple]]:
     """The global list without filters: how many events have not ended at `now`, and the
     page `[offset, offset + limit)` of them, start ascending then id, as tuples of
@@ -120,7 +137,7 @@ def not_ended_event_rows(*, now: datetime, offset: int, limit: int) -> tuple[int
     at, ready_from = adapt(now), adapt(now + ready_lead())
     terminal = ", ".join(f"'{status}'" for status in TERMINAL_STATUSES)  # our own constants
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {event_table} WHERE end_date_time > %s", [at])
+        cursor.execute(_NOT_ENDED_COUNT_SQL[connection.vendor].format(events=event_table), [at])
         (total,) = cursor.fetchone()
         if offset >= total:
             return total, []

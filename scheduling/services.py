@@ -826,6 +826,31 @@ def events_horizon_recheck(*, now: datetime) -> int:
     return selectors.windows_without_upcoming_event(now=now).update(events_complete_until=None)
 
 
+def event_end_counts_compact() -> tuple[int, int]:
+    """Fold the per-statement rows of the event count by end time (migration scheduling 0007,
+    PostgreSQL only) into one row per hour bucket, dropping buckets that net zero; returns how
+    many rows there were and are. The list's count sums the rows after the current bucket, so
+    their number bounds its cost: a horizon pass appends one row per hour per INSERT batch.
+
+    One statement: rows appended meanwhile by uncommitted writers are not in its snapshot and
+    stay as they are. The advisory lock keeps a second compaction (two beats) from waiting on
+    this one's rows only to find them gone."""
+    if connection.vendor != "postgresql":
+        return 0, 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext('scheduling_event_end_count'))")
+        if not cursor.fetchone()[0]:
+            return 0, 0
+        cursor.execute(
+            "WITH folded AS (DELETE FROM scheduling_event_end_count RETURNING bucket, n), "
+            "kept AS (INSERT INTO scheduling_event_end_count (bucket, n) "
+            "SELECT bucket, SUM(n) FROM folded GROUP BY bucket HAVING SUM(n) <> 0 RETURNING 1) "
+            "SELECT (SELECT COUNT(*) FROM folded), (SELECT COUNT(*) FROM kept)"
+        )
+        before, after = cursor.fetchone()
+    return before, after
+
+
 def events_advance_statuses(*, now: datetime) -> dict[str, list[int]]:
     """Store every transition that is true at `now`; return the ids moved into each status.
 

@@ -93,6 +93,14 @@ def extend_event_horizon_range(now: str, first_id: int, last_id: int) -> int:
 
 
 # After the statuses, so an event that just started is not reminded about in the same tick.
+# As often as the horizon pass, which appends most of the rows it folds.
+@periodic_job(every=lambda: settings.SCHEDULER_HORIZON_SECONDS, tick_order=95)
+def compact_event_counts(now: datetime) -> JobResult:
+    """Fold the rows of the maintained event count into one per hour (PostgreSQL)."""
+    before, after = services.event_end_counts_compact()
+    return JobResult("event counts compacted", {"rows_before": before, "rows_after": after})
+
+
 @periodic_job(every=lambda: settings.SCHEDULER_TICK_SECONDS, tick_order=35)
 def send_reminders(now: datetime) -> JobResult:
     """Announce each channel's `reminders` lead times before events, each exactly once."""

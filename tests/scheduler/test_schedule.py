@@ -27,6 +27,8 @@ REQUIRED_EVERY = {
     "maintenance.tasks.send_due_reports": timedelta(minutes=1),
     "notifications.tasks.retry_due_deliveries": timedelta(minutes=1),
     "core.tasks.prune_expired_records": timedelta(hours=1),
+    # The global list's count reads the rows it folds (scheduling.services).
+    "scheduling.tasks.compact_event_counts": timedelta(minutes=10),
 }
 
 

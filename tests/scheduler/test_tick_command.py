@@ -55,10 +55,12 @@ def test_it_runs_every_job_once_and_prints_what_it_did(due_work, capsys):
         "send_due_reports: 0 reports sent",
         "retry_due_deliveries: 0 deliveries enqueued",
         "prune_expired_records: nothing pruned",
+        "compact_event_counts: event counts compacted",
     ]
     jobs = SchedulerJob.objects.order_by("name")
     assert [(job.name, job.run_count, job.last_ok) for job in jobs] == [
         ("advance_event_statuses", 1, True),
+        ("compact_event_counts", 1, True),
         ("execute_due_plans", 1, True),
         ("extend_event_horizon", 1, True),
         ("notify_overdue_tasks", 1, True),
@@ -85,6 +87,7 @@ def test_it_does_nothing_twice(due_work, capsys):
         "send_due_reports: 0 reports sent",
         "retry_due_deliveries: 0 deliveries enqueued",
         "prune_expired_records: nothing pruned",
+        "compact_event_counts: event counts compacted",
     ]
 
 
