@@ -92,7 +92,6 @@ def extend_event_horizon_range(now: str, first_id: int, last_id: int) -> int:
     )
 
 
-# After the statuses, so an event that just started is not reminded about in the same tick.
 # As often as the horizon pass, which appends most of the rows it folds.
 @periodic_job(every=lambda: settings.SCHEDULER_HORIZON_SECONDS, tick_order=95)
 def compact_event_counts(now: datetime) -> JobResult:
@@ -101,6 +100,7 @@ def compact_event_counts(now: datetime) -> JobResult:
     return JobResult("event counts compacted", {"rows_before": before, "rows_after": after})
 
 
+# After the statuses, so an event that just started is not reminded about in the same tick.
 @periodic_job(every=lambda: settings.SCHEDULER_TICK_SECONDS, tick_order=35)
 def send_reminders(now: datetime) -> JobResult:
     """Announce each channel's `reminders` lead times before events, each exactly once."""
