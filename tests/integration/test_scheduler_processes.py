@@ -105,6 +105,11 @@ def test_a_window_two_minutes_ahead_goes_ready_ongoing_completed_on_time(
     stored: dict[str, float] = {}  # status -> when the scheduler stored it (status_changed_at)
     shown: dict[str, str] = {}  # status -> what the API said right after it was stored
     deadline = time.monotonic() + (start + duration - time.time()) + 40
+    # Seconds this loop stood still beyond its own work: a pause of the whole virtual machine
+    # (seen once in CI: the host snapshotted it for 16 s, every beat and worker froze, and the
+    # wall clock jumped on resume) makes a transition late by as much, through no fault of ours.
+    stood_still = 0.0
+    last = time.time()
     while "COMPLETED" not in stored and time.monotonic() < deadline:
         event.refresh_from_db()
         if event.status not in stored and event.status != "SCHEDULED":
@@ -112,12 +117,15 @@ def test_a_window_two_minutes_ahead_goes_ready_ongoing_completed_on_time(
             api_event = api_client.get(f"/api/v4/maintenances/{window_id}/events/{event.pk}")
             shown[event.status] = api_event.json()["event"]["status"]
         time.sleep(0.25)
+        stood_still += max(0.0, time.time() - last - 2.0)
+        last = time.time()
 
     assert list(stored) == ["READY", "ONGOING", "COMPLETED"]
     assert shown == {status: status for status in stored}
     # On time: stored within one 5 s tick (plus slack) of the moment it became true.
     for status, due in (("READY", start - 60), ("ONGOING", start), ("COMPLETED", start + duration)):
-        assert due <= stored[status] <= due + 12, (status, stored[status] - due)
+        late = stored[status] - due
+        assert 0 <= late <= 12 + stood_still, (status, late, stood_still)
     # Each transition was claimed by exactly one run, over 2 beats and 2 workers.
     assert cluster.job_totals("advance_event_statuses") == {
         "READY": 1,
