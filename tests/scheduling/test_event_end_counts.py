@@ -100,7 +100,16 @@ def test_time_edits_across_the_bucket_boundary_and_across_now_keep_it_exact():
             MIDNIGHT + timedelta(days=40),
         ],
     )
-    moments = (NOW, NOW + timedelta(hours=6), MIDNIGHT, MIDNIGHT + timedelta(hours=1))
+    # On hour boundaries, and inside an hour whose events end on both sides of the moment
+    # (the current bucket, counted exactly rather than summed).
+    moments = (
+        NOW,
+        NOW + timedelta(minutes=2),
+        NOW + timedelta(hours=6),
+        MIDNIGHT - timedelta(minutes=30),
+        MIDNIGHT,
+        MIDNIGHT + timedelta(hours=1),
+    )
     assert_exact(*moments)
 
     def move(event: MaintenanceEvent, end: datetime) -> None:
@@ -109,10 +118,10 @@ def test_time_edits_across_the_bucket_boundary_and_across_now_keep_it_exact():
         )
         assert_exact(*moments)
 
-    move(before_now, NOW + timedelta(minutes=5))  # across now, same bucket
+    move(before_now, NOW + timedelta(minutes=5))  # across now and into the next hour
     move(late_today, MIDNIGHT + timedelta(minutes=1))  # into the next bucket
     move(tomorrow, NOW - timedelta(hours=1))  # back across now and the boundary
-    move(far, MIDNIGHT)  # exactly on the boundary: tomorrow's bucket
+    move(far, MIDNIGHT)  # exactly on the boundary: the next hour's bucket
     # Several events moved by one statement, some across, some not.
     MaintenanceEvent.objects.update(end_date_time=MIDNIGHT + timedelta(days=2))
     assert_exact(*moments)
